@@ -1,0 +1,559 @@
+/* exporter.c: stream reads with paging headers, long-poll waits, gzip, CORS. */
+#include "exporter.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "log.h"
+#include "mpjson.h"
+#include "query.h"
+
+#define BODY_BLOCK (64 * 1024)
+
+struct waiter {
+	struct httpd_req *req;
+	enum stream_kind kind;
+	uint64_t from;
+	struct timespec deadline;
+	struct waiter *next;
+};
+
+struct exporter {
+	struct stream **streams;
+	pthread_mutex_t lock;       /* guards settings, waiters */
+	pthread_cond_t cond;
+	pthread_t waker;
+	bool waker_started;
+	bool stopping;
+	bool empty_on_read;
+	char cors[256];
+	struct waiter *waiters;
+	atomic_int nwaiters;        /* suspended requests not yet answered */
+	atomic_bool appended;       /* set by the store's notify hook */
+	uint16_t ports[PORT_COUNT];
+};
+
+/* Per-request state kept across a suspend. */
+struct req_state {
+	struct timespec deadline;
+	bool waited;
+};
+
+static void ts_add(struct timespec *t, uint64_t sec)
+{
+	clock_gettime(CLOCK_MONOTONIC, t);
+	t->tv_sec += (time_t)sec;
+}
+
+static bool ts_passed(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+/* Store hook: cheap when nobody waits. */
+static void on_append(void *arg)
+{
+	struct exporter *e = arg;
+
+	if (atomic_load(&e->nwaiters) == 0)
+		return;
+	pthread_mutex_lock(&e->lock);
+	atomic_store(&e->appended, true);
+	pthread_cond_signal(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+}
+
+static bool waiter_ready(struct exporter *e, const struct waiter *w)
+{
+	return e->stopping || stream_has_from(e->streams[w->kind], w->from) || ts_passed(&w->deadline);
+}
+
+static void *waker_main(void *arg)
+{
+	struct exporter *e = arg;
+
+	pthread_mutex_lock(&e->lock);
+	while (!e->stopping || e->waiters) {
+		struct waiter **pp = &e->waiters, *w;
+		struct timespec until;
+
+		atomic_store(&e->appended, false);
+		while ((w = *pp)) {
+			if (waiter_ready(e, w)) {
+				*pp = w->next;
+				httpd_resume(w->req);
+				free(w);
+			} else {
+				pp = &w->next;
+			}
+		}
+		if (e->stopping && !e->waiters)
+			break;
+		/* Deadlines are checked every 100 ms; arrivals wake us at once. */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		if (!atomic_load(&e->appended))
+			pthread_cond_timedwait(&e->cond, &e->lock, &until);
+	}
+	pthread_mutex_unlock(&e->lock);
+	return NULL;
+}
+
+int exporter_new(struct stream **streams, const struct exporter_settings *s, struct exporter **out)
+{
+	struct exporter *e = calloc(1, sizeof(*e));
+	int k;
+
+	if (!e)
+		return -ENOMEM;
+	e->streams = streams;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->cond, NULL);
+	exporter_configure(e, s);
+	if (pthread_create(&e->waker, NULL, waker_main, e) != 0) {
+		exporter_free(e);
+		return -EAGAIN;
+	}
+	e->waker_started = true;
+	for (k = 0; k < STREAM_COUNT; k++)
+		stream_set_notify(streams[k], on_append, e);
+	*out = e;
+	return 0;
+}
+
+int exporter_configure(struct exporter *e, const struct exporter_settings *s)
+{
+	pthread_mutex_lock(&e->lock);
+	e->empty_on_read = s->empty_stream_on_read;
+	snprintf(e->cors, sizeof(e->cors), "%s", s->cors_origin ? s->cors_origin : "");
+	pthread_mutex_unlock(&e->lock);
+	return 0;
+}
+
+void exporter_set_port(struct exporter *e, enum exporter_port p, uint16_t port)
+{
+	pthread_mutex_lock(&e->lock);
+	e->ports[p] = port;
+	pthread_mutex_unlock(&e->lock);
+}
+
+void exporter_shutdown(struct exporter *e)
+{
+	int i;
+
+	pthread_mutex_lock(&e->lock);
+	e->stopping = true;
+	pthread_cond_signal(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+	/* Resumed requests answer on the servers' threads; give them a moment (bounded). */
+	for (i = 0; i < 200 && atomic_load(&e->nwaiters) > 0; i++)
+		usleep(5000);
+}
+
+void exporter_free(struct exporter *e)
+{
+	int k;
+
+	if (!e)
+		return;
+	for (k = 0; k < STREAM_COUNT; k++)
+		stream_set_notify(e->streams[k], NULL, NULL);
+	if (e->waker_started) {
+		pthread_mutex_lock(&e->lock);
+		e->stopping = true;
+		pthread_cond_signal(&e->cond);
+		pthread_mutex_unlock(&e->lock);
+		pthread_join(e->waker, NULL);
+	}
+	pthread_cond_destroy(&e->cond);
+	pthread_mutex_destroy(&e->lock);
+	free(e);
+}
+
+/* ---- response bodies ------------------------------------------------------------- */
+
+/* Streams the chunks of a view: legacy text as is, or v1 rendered chunk by chunk,
+ * optionally through gzip. Holds chunk references, never the stream lock. */
+struct body {
+	struct stream_view view;
+	size_t ci;            /* next chunk */
+	size_t off;           /* offset in the current piece */
+	bool v1;
+	struct buf piece;     /* v1 rendering of the current chunk */
+	bool have_piece;
+	bool gzip;
+	z_stream z;
+	bool z_init;
+	bool z_done;
+	char zin[BODY_BLOCK];
+};
+
+static void body_free(void *cls)
+{
+	struct body *b = cls;
+
+	stream_view_release(&b->view);
+	buf_free(&b->piece);
+	if (b->z_init)
+		deflateEnd(&b->z);
+	free(b);
+}
+
+/* Copy up to `max` plain bytes. Returns bytes copied (0 at the end) or -1. */
+static ssize_t body_plain(struct body *b, char *out, size_t max)
+{
+	size_t done = 0;
+
+	while (done < max && b->ci < b->view.count) {
+		const char *src;
+		size_t len, n;
+
+		if (b->v1) {
+			if (!b->have_piece) {
+				buf_reset(&b->piece);
+				if (chunk_write_v1(b->view.chunks[b->ci], &b->piece) < 0)
+					return -1;
+				b->have_piece = true;
+				b->off = 0;
+			}
+			src = b->piece.data;
+			len = b->piece.len;
+		} else {
+			src = chunk_text(b->view.chunks[b->ci], &len);
+		}
+		n = len - b->off < max - done ? len - b->off : max - done;
+		memcpy(out + done, src + b->off, n);
+		done += n;
+		b->off += n;
+		if (b->off == len) {
+			b->ci++;
+			b->off = 0;
+			b->have_piece = false;
+		}
+	}
+	return (ssize_t)done;
+}
+
+static ssize_t body_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct body *b = cls;
+	ssize_t n;
+
+	if (!b->gzip) {
+		n = body_plain(b, out, max);
+		if (n < 0)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
+	}
+	if (b->z_done)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	b->z.next_out = (Bytef *)out;
+	b->z.avail_out = (uInt)max;
+	while (b->z.avail_out > 0 && !b->z_done) {
+		int flush = Z_NO_FLUSH, rc;
+
+		if (b->z.avail_in == 0) {
+			n = body_plain(b, b->zin, sizeof(b->zin));
+			if (n < 0)
+				return MHD_CONTENT_READER_END_WITH_ERROR;
+			b->z.next_in = (Bytef *)b->zin;
+			b->z.avail_in = (uInt)n;
+			if (n == 0)
+				flush = Z_FINISH;
+		}
+		if (b->ci >= b->view.count && b->z.avail_in == 0)
+			flush = Z_FINISH;
+		rc = deflate(&b->z, flush);
+		if (rc == Z_STREAM_END)
+			b->z_done = true;
+		else if (rc != Z_OK && rc != Z_BUF_ERROR)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		if (flush != Z_FINISH && b->z.avail_in == 0 && b->z.avail_out > 0 && (size_t)b->z.avail_out < max)
+			break; /* send what we have rather than wait for more input */
+	}
+	n = (ssize_t)(max - b->z.avail_out);
+	if (n == 0 && b->z_done)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return n;
+}
+
+static bool accepts_gzip(struct httpd_req *r)
+{
+	const char *ae = httpd_header(r, "Accept-Encoding");
+	const char *p;
+
+	if (!ae)
+		return false;
+	/* "gzip" as a token, not refused with q=0. */
+	for (p = strstr(ae, "gzip"); p; p = strstr(p + 4, "gzip")) {
+		const char *q = p + 4;
+
+		while (*q == ' ')
+			q++;
+		if (strncmp(q, ";q=0", 4) == 0 && (q[4] == '\0' || q[4] == ',' || (q[4] == '.' && strspn(q + 5, "0") && (q[5 + strspn(q + 5, "0")] == '\0' || q[5 + strspn(q + 5, "0")] == ','))))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+static void add_common(struct exporter *e, struct MHD_Response *resp)
+{
+	char cors[256];
+
+	pthread_mutex_lock(&e->lock);
+	memcpy(cors, e->cors, sizeof(cors));
+	pthread_mutex_unlock(&e->lock);
+	httpd_add_cors(resp, cors);
+}
+
+static enum MHD_Result reply_view(struct exporter *e, struct httpd_req *r, struct stream_view *v, bool v1)
+{
+	struct MHD_Response *resp;
+	char id[24];
+	bool gzip = v->count > 0 && accepts_gzip(r);
+	uint64_t next = v->next_id, first = v->first_id, last = v->last_id;
+	size_t count = v->count;
+
+	if (count == 0) {
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		stream_view_release(v);
+	} else {
+		struct body *b = calloc(1, sizeof(*b));
+		uint64_t total = MHD_SIZE_UNKNOWN;
+		size_t i, len;
+
+		if (!b) {
+			stream_view_release(v);
+			return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+		}
+		b->view = *v;
+		memset(v, 0, sizeof(*v));
+		b->v1 = v1;
+		b->gzip = gzip;
+		buf_init(&b->piece, SIZE_MAX);
+		if (gzip) {
+			/* windowBits 15 + 16: a gzip wrapper, not zlib's. */
+			if (deflateInit2(&b->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+				body_free(b);
+				return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "gzip init failed");
+			}
+			b->z_init = true;
+		} else if (!v1) {
+			for (total = 0, i = 0; i < b->view.count; i++) {
+				chunk_text(b->view.chunks[i], &len);
+				total += len;
+			}
+		}
+		resp = MHD_create_response_from_callback(total, BODY_BLOCK, body_read, b, body_free);
+		if (!resp) {
+			body_free(b);
+			return MHD_NO;
+		}
+	}
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	if (count > 0) {
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)first);
+		MHD_add_response_header(resp, "Vivo-Stream-Start-ID", id);
+		snprintf(id, sizeof(id), "%llu", (unsigned long long)last);
+		MHD_add_response_header(resp, "Vivo-Stream-End-ID", id);
+	}
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)next);
+	MHD_add_response_header(resp, "Vivo-Stream-Next-ID", id);
+	if (gzip)
+		MHD_add_response_header(resp, "Content-Encoding", "gzip");
+	MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	add_common(e, resp);
+	return httpd_queue(r, MHD_HTTP_OK, resp);
+}
+
+static void state_free(void *p)
+{
+	free(p);
+}
+
+static enum MHD_Result preflight_or_405(struct exporter *e, struct httpd_req *r)
+{
+	struct MHD_Response *resp;
+
+	if (strcmp(r->method, "OPTIONS") == 0) {
+		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		if (!resp)
+			return MHD_NO;
+		MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+		MHD_add_response_header(resp, "Allow", "GET, HEAD, OPTIONS");
+		add_common(e, resp);
+		return httpd_queue(r, MHD_HTTP_NO_CONTENT, resp);
+	}
+	resp = MHD_create_response_from_buffer(strlen("{\"error\":\"method not allowed; use GET, HEAD or OPTIONS\"}\n"),
+					       (void *)"{\"error\":\"method not allowed; use GET, HEAD or OPTIONS\"}\n",
+					       MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Allow", "GET, HEAD, OPTIONS");
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	add_common(e, resp);
+	return httpd_queue(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+}
+
+static bool is_read(const struct httpd_req *r)
+{
+	return strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+}
+
+static enum MHD_Result serve_stream(struct exporter *e, struct httpd_req *r, enum stream_kind k, bool v1)
+{
+	struct req_state *st = r->state;
+	struct stream_view v;
+	struct query q;
+	char err[160];
+	bool empty_on_read, stopping;
+
+	if (!is_read(r))
+		return preflight_or_405(e, r);
+	if (query_parse(r->query, strlen(r->query), &q, err, sizeof(err)) < 0)
+		return httpd_reply_error(r, MHD_HTTP_BAD_REQUEST, "%s", err);
+	if (st && st->waited)
+		atomic_fetch_sub(&e->nwaiters, 1);
+	if (q.has_wait && q.wait > 0 && !stream_has_from(e->streams[k], q.has_from ? q.from : 0)) {
+		struct waiter *w;
+
+		if (!st) {
+			if (!(st = calloc(1, sizeof(*st))))
+				return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+			ts_add(&st->deadline, q.wait);
+			r->state = st;
+			r->state_free = state_free;
+		}
+		st->waited = false;
+		pthread_mutex_lock(&e->lock);
+		stopping = e->stopping;
+		if (!stopping && !ts_passed(&st->deadline) && (w = calloc(1, sizeof(*w)))) {
+			w->req = r;
+			w->kind = k;
+			w->from = q.has_from ? q.from : 0;
+			w->deadline = st->deadline;
+			w->next = e->waiters;
+			e->waiters = w;
+			st->waited = true;
+			atomic_fetch_add(&e->nwaiters, 1);
+			httpd_suspend(r);
+			pthread_cond_signal(&e->cond);
+			pthread_mutex_unlock(&e->lock);
+			return MHD_YES;
+		}
+		pthread_mutex_unlock(&e->lock);
+	}
+	if (stream_read(e->streams[k], q.has_from ? q.from : 0, q.has_to ? q.to : UINT64_MAX,
+			q.has_limit ? q.limit : 0, &v) < 0)
+		return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	pthread_mutex_lock(&e->lock);
+	empty_on_read = e->empty_on_read;
+	pthread_mutex_unlock(&e->lock);
+	if (empty_on_read && v.count > 0 && strcmp(r->method, "GET") == 0)
+		stream_drop_through(e->streams[k], v.last_id);
+	return reply_view(e, r, &v, v1);
+}
+
+static enum MHD_Result h_logs(struct httpd_req *r, void *ctx) { return serve_stream(ctx, r, STREAM_LOGS, false); }
+static enum MHD_Result h_metrics(struct httpd_req *r, void *ctx) { return serve_stream(ctx, r, STREAM_METRICS, false); }
+static enum MHD_Result h_traces(struct httpd_req *r, void *ctx) { return serve_stream(ctx, r, STREAM_TRACES, false); }
+static enum MHD_Result h_v1_logs(struct httpd_req *r, void *ctx) { return serve_stream(ctx, r, STREAM_LOGS, true); }
+static enum MHD_Result h_v1_metrics(struct httpd_req *r, void *ctx) { return serve_stream(ctx, r, STREAM_METRICS, true); }
+static enum MHD_Result h_v1_traces(struct httpd_req *r, void *ctx) { return serve_stream(ctx, r, STREAM_TRACES, true); }
+
+static enum MHD_Result h_banner(struct httpd_req *r, void *ctx)
+{
+	static const char banner[] = "vivo-agent " PACKAGE_VERSION ": Vivo exporter API. "
+				     "Read /logs, /metrics, /traces or /api/v1/{logs,metrics,traces}.\n";
+	struct MHD_Response *resp;
+
+	if (!is_read(r))
+		return preflight_or_405(ctx, r);
+	resp = MHD_create_response_from_buffer(sizeof(banner) - 1, (void *)banner, MHD_RESPMEM_PERSISTENT);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+	add_common(ctx, resp);
+	return httpd_queue(r, MHD_HTTP_OK, resp);
+}
+
+/* /api/v1/info: version, ports and buffer facts for the UI. */
+static enum MHD_Result h_info(struct httpd_req *r, void *ctx)
+{
+	static const char *const port_names[PORT_COUNT] = { "ui", "forward", "http", "exporter", "otlp", "ops" };
+	struct exporter *e = ctx;
+	struct MHD_Response *resp;
+	struct buf b;
+	int k, rc = 0;
+
+	if (!is_read(r))
+		return preflight_or_405(e, r);
+	buf_init(&b, 64 * 1024);
+	rc |= buf_puts(&b, "{\"program\":\"vivo-agent\",\"version\":\"" PACKAGE_VERSION "\",\"ports\":{");
+	pthread_mutex_lock(&e->lock);
+	for (k = 0; k < PORT_COUNT; k++)
+		rc |= buf_printf(&b, "%s\"%s\":%u", k ? "," : "", port_names[k], e->ports[k]);
+	pthread_mutex_unlock(&e->lock);
+	rc |= buf_puts(&b, "},\"streams\":{");
+	for (k = 0; k < STREAM_COUNT; k++) {
+		struct stream_stats st;
+
+		stream_get_stats(e->streams[k], &st);
+		rc |= buf_printf(&b, "%s\"%s\":{\"chunks\":%llu,\"oldest_id\":%llu,\"next_id\":%llu,"
+				 "\"bytes_used\":%llu,\"bytes_max\":%llu,\"evicted\":%llu,\"records\":%llu}",
+				 k ? "," : "", stream_kind_name((enum stream_kind)k),
+				 (unsigned long long)st.chunks, (unsigned long long)st.oldest_id,
+				 (unsigned long long)st.next_id, (unsigned long long)st.bytes_used,
+				 (unsigned long long)st.bytes_max, (unsigned long long)st.evicted,
+				 (unsigned long long)st.records);
+	}
+	rc |= buf_puts(&b, "}}\n");
+	if (rc) {
+		buf_free(&b);
+		return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+	}
+	resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
+	buf_free(&b);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	add_common(e, resp);
+	return httpd_queue(r, MHD_HTTP_OK, resp);
+}
+
+#define API_ROUTES \
+	{ "*", "/api/v1/logs", h_v1_logs }, \
+	{ "*", "/api/v1/metrics", h_v1_metrics }, \
+	{ "*", "/api/v1/traces", h_v1_traces }, \
+	{ "*", "/api/v1/info", h_info }
+
+const struct httpd_route exporter_api_routes[] = { API_ROUTES };
+const size_t exporter_api_nroutes = sizeof(exporter_api_routes) / sizeof(exporter_api_routes[0]);
+
+const struct httpd_route exporter_routes[] = {
+	{ "*", "/", h_banner },
+	{ "*", "/logs", h_logs },
+	{ "*", "/metrics", h_metrics },
+	{ "*", "/traces", h_traces },
+	API_ROUTES,
+};
+const size_t exporter_nroutes = sizeof(exporter_routes) / sizeof(exporter_routes[0]);

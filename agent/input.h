@@ -1,0 +1,85 @@
+/* input.h: the input plugin interface: a table of plugins, instances with counters. */
+#ifndef VIVO_INPUT_H
+#define VIVO_INPUT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "opts.h"
+#include "store.h"
+
+/* Every key any input accepts; each plugin's option table names the ones it uses. */
+struct input_conf {
+	char *name;
+	char *tag;
+	char *alias;
+	char *listen;
+	long long port;
+	uint64_t buffer_max_size;
+	uint64_t buffer_chunk_size;
+	long long successful_response_code;
+	struct opt_list success_header;
+	char *time_key;
+	char *tag_key;
+	/* dummy */
+	char *dummy;
+	double rate;
+	long long samples;
+	/* self_metrics */
+	double scrape_interval;
+	/* forward */
+	char *shared_key;
+	char *self_hostname;
+	struct opt_list users;
+	char *unix_path;
+	char *unix_perm;
+	bool tls;
+	char *tls_crt_file;
+	char *tls_key_file;
+	/* opentelemetry */
+	bool tag_from_uri;
+};
+
+/* Per-instance counters (self-metrics). */
+struct input_stats {
+	atomic_ullong records;
+	atomic_ullong bytes;
+	atomic_ullong chunks;
+	atomic_ullong errors;
+};
+
+struct input_instance;
+
+struct input_plugin {
+	const char *name;          /* as written in configs */
+	const char *alias;         /* another accepted name (e.g. fluentbit_metrics), or NULL */
+	const char *help;
+	const struct opt_def *opts;
+	bool listens;              /* has a TCP port (and a `listen` address) */
+	/* Start serving; `err` gets a reason. Runs on the main thread. */
+	int (*start)(struct input_instance *in, char *err, size_t errlen);
+	/* Stop and free everything start made. Finishes in-flight work (bounded). */
+	void (*stop)(struct input_instance *in);
+};
+
+struct input_instance {
+	const struct input_plugin *plugin;
+	struct input_conf conf;
+	char name[64];                       /* "<plugin>.<n>" or the alias */
+	struct stream **streams;             /* STREAM_COUNT streams, owned by the agent */
+	struct input_stats stats;
+	uint16_t bound_port;                 /* set by start for listening inputs */
+	void *priv;
+};
+
+/* The plugin table (NULL-terminated). */
+extern const struct input_plugin *const input_plugins[];
+/* Find a plugin by name or alias. */
+const struct input_plugin *input_plugin_find(const char *name);
+
+/* Append a built chunk to its stream and count it for `in`. 0 or -errno. */
+int input_emit(struct input_instance *in, struct chunk_builder *cb);
+
+#endif

@@ -1,0 +1,432 @@
+/* main.c: vivo-agent: reads its configuration, wires inputs, streams and servers, and
+ * handles signals (SIGTERM/SIGINT stop, SIGHUP reloads). */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "log.h"
+#include "ops.h"
+#include "ui.h"
+
+#define ERRLEN 1024
+
+static const char *listen_addr(const struct agent_config *cfg, const char *specific)
+{
+	return specific && *specific ? specific : cfg->service.listen;
+}
+
+/* A text form of an input's settings: equal fingerprints = nothing to re-bind. */
+static int fingerprint(const struct input_entry *e, const struct agent_config *cfg, struct buf *out)
+{
+	const struct opt_def *o;
+	size_t i;
+	int rc = buf_printf(out, "%s|%s", e->plugin->name, listen_addr(cfg, e->conf.listen));
+
+	for (o = e->plugin->opts; rc == 0 && o->name; o++) {
+		const char *f = (const char *)&e->conf + o->off;
+
+		switch (o->type) {
+		case OPT_STRING: {
+			const char *s = *(char *const *)(const void *)f;
+
+			rc = buf_printf(out, "|%s=%s", o->name, s ? s : "(null)");
+			break;
+		}
+		case OPT_INT: rc = buf_printf(out, "|%s=%lld", o->name, *(const long long *)(const void *)f); break;
+		case OPT_BOOL: rc = buf_printf(out, "|%s=%d", o->name, *(const bool *)(const void *)f); break;
+		case OPT_SIZE: rc = buf_printf(out, "|%s=%llu", o->name, (unsigned long long)*(const uint64_t *)(const void *)f); break;
+		case OPT_DOUBLE: rc = buf_printf(out, "|%s=%.17g", o->name, *(const double *)(const void *)f); break;
+		case OPT_LIST: {
+			const struct opt_list *l = (const struct opt_list *)(const void *)f;
+
+			for (i = 0; rc == 0 && i < l->n; i++)
+				rc = buf_printf(out, "|%s=%s", o->name, l->v[i]);
+			break;
+		}
+		case OPT_COMPAT:
+			break;
+		}
+	}
+	return rc;
+}
+
+static void name_inputs(struct input_instance **ins, size_t n)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < n; i++) {
+		if (ins[i]->conf.alias && *ins[i]->conf.alias) {
+			snprintf(ins[i]->name, sizeof(ins[i]->name), "%s", ins[i]->conf.alias);
+			continue;
+		}
+		for (k = 0, j = 0; j < i; j++)
+			k += ins[j]->plugin == ins[i]->plugin;
+		snprintf(ins[i]->name, sizeof(ins[i]->name), "%s.%zu", ins[i]->plugin->name, k);
+	}
+}
+
+static void announce(const char *name, const char *addr, uint16_t port)
+{
+	/* Tests and people read this line to find ephemeral ports. */
+	log_info("listening %s on %s:%u", name, addr, port);
+}
+
+static int start_input(struct agent *a, struct input_instance *in, char *err, size_t errlen)
+{
+	int rc;
+
+	if (in->plugin->listens && !in->conf.listen) {
+		if (!(in->conf.listen = strdup(a->cfg.service.listen)))
+			return -ENOMEM;
+	}
+	in->streams = a->streams;
+	if ((rc = in->plugin->start(in, err, errlen)) < 0)
+		return rc;
+	if (in->plugin->listens) {
+		enum exporter_port p = PORT_COUNT;
+
+		announce(in->plugin->name, in->conf.listen, in->bound_port);
+		if (strcmp(in->plugin->name, "http") == 0)
+			p = PORT_HTTP;
+		else if (strcmp(in->plugin->name, "forward") == 0)
+			p = PORT_FORWARD;
+		else if (strcmp(in->plugin->name, "opentelemetry") == 0)
+			p = PORT_OTLP;
+		if (p != PORT_COUNT)
+			exporter_set_port(a->exporter, p, in->bound_port);
+	}
+	return 0;
+}
+
+static void stop_input(struct input_instance *in)
+{
+	if (in->priv)
+		in->plugin->stop(in);
+}
+
+/* Demo inputs: records in every tab without any sender. */
+static int add_demo_inputs(struct agent_config *cfg, char *err, size_t errlen)
+{
+	static const char demo[] =
+		"pipeline:\n"
+		"  inputs:\n"
+		"    - name: dummy\n"
+		"      tag: demo.web\n"
+		"      rate: 2\n"
+		"      dummy: '{\"message\":\"GET /cart 200 12ms\",\"level\":\"info\",\"service\":\"checkout\",\"http\":{\"method\":\"GET\",\"status\":200}}'\n"
+		"    - name: dummy\n"
+		"      tag: demo.worker\n"
+		"      rate: 0.5\n"
+		"      dummy: '{\"message\":\"payment retry scheduled\",\"level\":\"warn\",\"service\":\"payments\",\"attempt\":2}'\n"
+		"    - name: self_metrics\n"
+		"      tag: vivo.metrics\n"
+		"      scrape_interval: 2\n";
+
+	return config_load_text(demo, sizeof(demo) - 1, "<demo>", cfg, err, errlen);
+}
+
+static int start_servers(struct agent *a, char *err, size_t errlen)
+{
+	struct agent_config *c = &a->cfg;
+	static struct httpd_route ui_all[32];
+	size_t i, n = 0;
+	int rc;
+	struct httpd_opts eo = {
+		.name = "exporter", .addr = listen_addr(c, c->exporter.host), .port = (uint16_t)c->exporter.port,
+		.body_max = 0, .threads = 2, .routes = exporter_routes, .nroutes = exporter_nroutes,
+		.ctx = a->exporter, .cors_origin = c->exporter.http_cors_allow_origin,
+	};
+
+	if ((rc = httpd_start(&eo, &a->exporter_srv, err, errlen)) < 0)
+		return rc;
+	announce("exporter", eo.addr, httpd_port(a->exporter_srv));
+	exporter_set_port(a->exporter, PORT_EXPORTER, httpd_port(a->exporter_srv));
+	if (c->service.ui) {
+		struct httpd_opts uo = eo;
+
+		for (i = 0; i < ui_nroutes; i++)
+			ui_all[n++] = ui_routes[i];
+		for (i = 0; i < exporter_api_nroutes; i++)
+			ui_all[n++] = exporter_api_routes[i];
+		uo.name = "ui";
+		uo.addr = listen_addr(c, c->service.ui_listen);
+		uo.port = (uint16_t)c->service.ui_port;
+		uo.routes = ui_all;
+		uo.nroutes = n;
+		if ((rc = httpd_start(&uo, &a->ui_srv, err, errlen)) < 0)
+			return rc;
+		announce("ui", uo.addr, httpd_port(a->ui_srv));
+		exporter_set_port(a->exporter, PORT_UI, httpd_port(a->ui_srv));
+	}
+	if (c->service.http_server) {
+		struct httpd_opts oo = {
+			.name = "ops", .addr = listen_addr(c, c->service.http_listen),
+			.port = (uint16_t)c->service.http_port, .threads = 1,
+			.routes = ops_routes, .nroutes = ops_nroutes, .ctx = a,
+		};
+
+		if ((rc = httpd_start(&oo, &a->ops_srv, err, errlen)) < 0)
+			return rc;
+		announce("ops", oo.addr, httpd_port(a->ops_srv));
+		exporter_set_port(a->exporter, PORT_OPS, httpd_port(a->ops_srv));
+	}
+	return 0;
+}
+
+static void stop_servers(struct agent *a)
+{
+	httpd_stop(a->ops_srv);
+	httpd_stop(a->ui_srv);
+	httpd_stop(a->exporter_srv);
+	a->ops_srv = a->ui_srv = a->exporter_srv = NULL;
+}
+
+static void apply_log_level(const struct agent_config *cfg)
+{
+	enum log_level l;
+
+	if (log_level_parse(cfg->service.log_level, &l) == 0)
+		log_set_level(l);
+}
+
+static struct exporter_settings exporter_settings(const struct agent_config *c)
+{
+	struct exporter_settings s = {
+		.empty_stream_on_read = c->exporter.empty_stream_on_read,
+		.cors_origin = c->exporter.http_cors_allow_origin,
+	};
+	return s;
+}
+
+static void free_instance(struct input_instance *in)
+{
+	if (!in)
+		return;
+	opts_free(in->plugin->opts, &in->conf);
+	free(in);
+}
+
+/* One heap instance per configured input (threads keep their address); the instances
+ * take over the confs, `cfg` keeps the rest. */
+static int new_instances(struct agent_config *cfg, struct input_instance **ins)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->ninputs; i++) {
+		if (!(ins[i] = calloc(1, sizeof(**ins)))) {
+			while (i-- > 0)
+				free(ins[i]);
+			return -ENOMEM;
+		}
+	}
+	for (i = 0; i < cfg->ninputs; i++) {
+		ins[i]->plugin = cfg->inputs[i].plugin;
+		ins[i]->conf = cfg->inputs[i].conf;
+	}
+	name_inputs(ins, cfg->ninputs);
+	return 0;
+}
+
+static int start_inputs(struct agent *a, char *err, size_t errlen)
+{
+	size_t i;
+	int rc;
+
+	if (!(a->inputs = calloc(a->cfg.ninputs + 1, sizeof(*a->inputs))))
+		return -ENOMEM;
+	if ((rc = new_instances(&a->cfg, a->inputs)) < 0)
+		return rc;
+	a->ninputs = a->cfg.ninputs;
+	free(a->cfg.inputs);
+	a->cfg.inputs = NULL;
+	a->cfg.ninputs = 0;
+	for (i = 0; i < a->ninputs; i++)
+		if ((rc = start_input(a, a->inputs[i], err, errlen)) < 0)
+			return rc;
+	return 0;
+}
+
+/* SIGHUP: re-read the config; keep inputs whose settings did not change (their
+ * connections and counters stay), re-bind the others; stream contents survive. */
+static void reload(struct agent *a, int argc, char **argv)
+{
+	struct agent_config next;
+	struct input_instance **ins;
+	char err[ERRLEN];
+	struct buf fa, fb;
+	bool *kept, *running;
+	size_t i, j;
+	int rc, k;
+
+	rc = config_from_args(argc, argv, &next, err, sizeof(err));
+	if (rc == 0 && next.service.demo)
+		rc = add_demo_inputs(&next, err, sizeof(err));
+	if (rc != 0) {
+		log_error("reload failed, keeping the running configuration: %s", err);
+		config_free(&next);
+		return;
+	}
+	ins = calloc(next.ninputs + 1, sizeof(*ins));
+	kept = calloc(a->ninputs + 1, sizeof(*kept));
+	running = calloc(next.ninputs + 1, sizeof(*running));
+	if (!ins || !kept || !running || new_instances(&next, ins) < 0) {
+		log_error("reload failed: out of memory");
+		free(ins);
+		free(kept);
+		free(running);
+		config_free(&next);
+		return;
+	}
+	log_info("reloading configuration%s%s", next.path ? " from " : "", next.path ? next.path : "");
+	apply_log_level(&next);
+	for (k = 0; k < STREAM_COUNT; k++)
+		stream_set_budget(a->streams[k], next.exporter.stream_queue_size);
+	buf_init(&fa, SIZE_MAX);
+	buf_init(&fb, SIZE_MAX);
+	for (j = 0; j < next.ninputs; j++) {
+		struct input_entry ne = { ins[j]->plugin, ins[j]->conf };
+
+		buf_reset(&fb);
+		fingerprint(&ne, &next, &fb);
+		for (i = 0; i < a->ninputs; i++) {
+			struct input_entry old = { a->inputs[i]->plugin, a->inputs[i]->conf };
+
+			if (kept[i] || strcmp(a->inputs[i]->name, ins[j]->name) != 0)
+				continue;
+			buf_reset(&fa);
+			fingerprint(&old, &a->cfg, &fa);
+			if (fa.len == fb.len && memcmp(fa.data, fb.data, fa.len) == 0) {
+				/* Same settings: the running instance (its address is held by its
+				 * threads) replaces the new one. */
+				free_instance(ins[j]);
+				ins[j] = a->inputs[i];
+				kept[i] = running[j] = true;
+				break;
+			}
+		}
+	}
+	buf_free(&fa);
+	buf_free(&fb);
+	for (i = 0; i < a->ninputs; i++) {
+		if (kept[i])
+			continue;
+		stop_input(a->inputs[i]);
+		free_instance(a->inputs[i]);
+	}
+	free(a->inputs);
+	a->inputs = ins;
+	a->ninputs = next.ninputs;
+	for (j = 0; j < a->ninputs; j++)
+		if (!running[j] && start_input(a, a->inputs[j], err, sizeof(err)) < 0)
+			log_error("reload: %s", err);
+	{
+		bool rebind = strcmp(listen_addr(&a->cfg, a->cfg.exporter.host), listen_addr(&next, next.exporter.host)) != 0 ||
+			      a->cfg.exporter.port != next.exporter.port || a->cfg.service.ui != next.service.ui ||
+			      a->cfg.service.ui_port != next.service.ui_port ||
+			      a->cfg.service.http_port != next.service.http_port ||
+			      a->cfg.service.http_server != next.service.http_server ||
+			      strcmp(a->cfg.service.listen, next.service.listen) != 0;
+
+		/* The instances own their confs now; the config keeps only the rest. */
+		free(next.inputs);
+		next.inputs = NULL;
+		next.ninputs = 0;
+		config_free(&a->cfg);
+		a->cfg = next;
+		{
+			struct exporter_settings es = exporter_settings(&a->cfg);
+
+			exporter_configure(a->exporter, &es);
+		}
+		if (rebind) {
+			stop_servers(a);
+			if (start_servers(a, err, sizeof(err)) < 0)
+				log_error("reload: %s", err);
+		}
+	}
+	free(kept);
+	free(running);
+	log_info("reload done: %zu input%s", a->ninputs, a->ninputs == 1 ? "" : "s");
+}
+
+int main(int argc, char **argv)
+{
+	struct agent a;
+	char err[ERRLEN];
+	sigset_t set;
+	int rc, k, sig, status = 1;
+	size_t i;
+
+	log_init("vivo-agent");
+	memset(&a, 0, sizeof(a));
+	rc = config_from_args(argc, argv, &a.cfg, err, sizeof(err));
+	if (rc == 1) {
+		config_free(&a.cfg);
+		return 0;
+	}
+	if (rc == 0 && a.cfg.service.demo)
+		rc = add_demo_inputs(&a.cfg, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "vivo-agent: %s\n", rc == -ENOMEM ? "out of memory" : err);
+		config_free(&a.cfg);
+		return 2;
+	}
+	apply_log_level(&a.cfg);
+	/* Signals go to the main thread only, through sigwait; every other thread blocks them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	clock_gettime(CLOCK_MONOTONIC, &a.started);
+	a.started_wall = time(NULL);
+	agent_current = &a;
+	for (k = 0; k < STREAM_COUNT; k++)
+		if (!(a.streams[k] = stream_new((enum stream_kind)k, a.cfg.exporter.stream_queue_size)))
+			goto out;
+	{
+		struct exporter_settings es = exporter_settings(&a.cfg);
+
+		if (exporter_new(a.streams, &es, &a.exporter) < 0)
+			goto out;
+	}
+	if ((rc = start_inputs(&a, err, sizeof(err))) < 0 || (rc = start_servers(&a, err, sizeof(err))) < 0) {
+		log_error("%s", rc == -ENOMEM ? "out of memory" : err);
+		goto out;
+	}
+	atomic_store(&a.up, true);
+	log_info("vivo-agent %s ready: %zu input%s, streams of %llu bytes", PACKAGE_VERSION, a.ninputs,
+		 a.ninputs == 1 ? "" : "s", (unsigned long long)a.cfg.exporter.stream_queue_size);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reload(&a, argc, argv);
+			continue;
+		}
+		log_info("signal %d: shutting down", sig);
+		break;
+	}
+	status = 0;
+out:
+	atomic_store(&a.up, false);
+	/* Inputs first (finish what they took in), then readers. */
+	for (i = 0; i < a.ninputs; i++) {
+		stop_input(a.inputs[i]);
+		free_instance(a.inputs[i]);
+	}
+	free(a.inputs);
+	if (a.exporter)
+		exporter_shutdown(a.exporter);
+	stop_servers(&a);
+	exporter_free(a.exporter);
+	agent_current = NULL;
+	for (k = 0; k < STREAM_COUNT; k++)
+		stream_free(a.streams[k]);
+	config_free(&a.cfg);
+	return status;
+}

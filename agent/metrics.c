@@ -1,0 +1,190 @@
+/* metrics.c: the agent's self-metrics, as Prometheus text and as a cmetrics-shaped line. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "mpjson.h"
+
+struct agent *agent_current;
+
+enum mtype { M_COUNTER = 0, M_GAUGE = 1 };
+
+struct sample {
+	const char *ss;       /* subsystem: input, stream, process */
+	const char *name;     /* e.g. records_total */
+	const char *desc;
+	enum mtype type;
+	const char *label;    /* label key or NULL */
+	const char *lval;
+	double value;
+};
+
+typedef int (*emit_fn)(const struct sample *s, void *arg);
+
+uint64_t agent_rss_bytes(void)
+{
+	unsigned long long size = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Walk every sample, grouped by family (samples of one family are adjacent). */
+static int collect(struct agent *a, emit_fn emit, void *arg)
+{
+	static const struct { const char *name, *desc; size_t off; } in_fams[] = {
+		{ "records_total", "Records accepted by the input", offsetof(struct input_stats, records) },
+		{ "bytes_total", "Bytes received by the input (before decompression)", offsetof(struct input_stats, bytes) },
+		{ "chunks_total", "Chunks the input appended to a stream", offsetof(struct input_stats, chunks) },
+		{ "errors_total", "Requests, frames or connections the input rejected", offsetof(struct input_stats, errors) },
+	};
+	static const struct { const char *name, *desc; enum mtype type; size_t off; } st_fams[] = {
+		{ "chunks", "Chunks held by the stream", M_GAUGE, offsetof(struct stream_stats, chunks) },
+		{ "bytes_used", "Bytes held by the stream (legacy JSON text)", M_GAUGE, offsetof(struct stream_stats, bytes_used) },
+		{ "bytes_max", "Byte budget of the stream (stream_queue_size)", M_GAUGE, offsetof(struct stream_stats, bytes_max) },
+		{ "appended_total", "Chunks ever appended to the stream", M_COUNTER, offsetof(struct stream_stats, appended) },
+		{ "records_total", "Records ever appended to the stream", M_COUNTER, offsetof(struct stream_stats, records) },
+		{ "evictions_total", "Chunks evicted to make room", M_COUNTER, offsetof(struct stream_stats, evicted) },
+		{ "dropped_total", "Chunks removed by empty_stream_on_read", M_COUNTER, offsetof(struct stream_stats, dropped) },
+		{ "reads_total", "Read requests served from the stream", M_COUNTER, offsetof(struct stream_stats, reads) },
+	};
+	struct stream_stats st[STREAM_COUNT];
+	struct timespec now;
+	struct sample s;
+	size_t f, i;
+	int k, rc;
+
+	for (k = 0; k < STREAM_COUNT; k++)
+		stream_get_stats(a->streams[k], &st[k]);
+	for (f = 0; f < sizeof(in_fams) / sizeof(in_fams[0]); f++) {
+		for (i = 0; i < a->ninputs; i++) {
+			const atomic_ullong *v = (const atomic_ullong *)(const void *)((const char *)&a->inputs[i]->stats + in_fams[f].off);
+
+			s = (struct sample){ "input", in_fams[f].name, in_fams[f].desc, M_COUNTER, "name",
+					     a->inputs[i]->name, (double)atomic_load(v) };
+			if ((rc = emit(&s, arg)) < 0)
+				return rc;
+		}
+	}
+	for (f = 0; f < sizeof(st_fams) / sizeof(st_fams[0]); f++) {
+		for (k = 0; k < STREAM_COUNT; k++) {
+			const uint64_t *v = (const uint64_t *)(const void *)((const char *)&st[k] + st_fams[f].off);
+
+			s = (struct sample){ "stream", st_fams[f].name, st_fams[f].desc, st_fams[f].type, "stream",
+					     stream_kind_name((enum stream_kind)k), (double)*v };
+			if ((rc = emit(&s, arg)) < 0)
+				return rc;
+		}
+	}
+	s = (struct sample){ "process", "resident_memory_bytes", "Resident set size", M_GAUGE, NULL, NULL,
+			     (double)agent_rss_bytes() };
+	if ((rc = emit(&s, arg)) < 0)
+		return rc;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	s = (struct sample){ "process", "uptime_seconds", "Seconds since the agent started", M_GAUGE, NULL, NULL,
+			     (double)(now.tv_sec - a->started.tv_sec) };
+	return emit(&s, arg);
+}
+
+struct prom_state {
+	struct buf *out;
+	const char *last_ss, *last_name;
+};
+
+static int prom_emit(const struct sample *s, void *arg)
+{
+	struct prom_state *p = arg;
+	int rc = 0;
+
+	if (p->last_ss != s->ss || p->last_name != s->name) {
+		rc = buf_printf(p->out, "# HELP vivo_%s_%s %s\n# TYPE vivo_%s_%s %s\n", s->ss, s->name, s->desc,
+				s->ss, s->name, s->type == M_COUNTER ? "counter" : "gauge");
+		p->last_ss = s->ss;
+		p->last_name = s->name;
+	}
+	if (rc == 0 && s->label)
+		rc = buf_printf(p->out, "vivo_%s_%s{%s=\"%s\"} %.17g\n", s->ss, s->name, s->label, s->lval, s->value);
+	else if (rc == 0)
+		rc = buf_printf(p->out, "vivo_%s_%s %.17g\n", s->ss, s->name, s->value);
+	return rc;
+}
+
+int agent_metrics_prometheus(struct agent *a, struct buf *out)
+{
+	struct prom_state p = { .out = out };
+
+	return collect(a, prom_emit, &p);
+}
+
+/* FNV-1a 64 over the label values, each followed by a 0 byte (documented in
+ * docs/streams.md; cmetrics uses xxh64, which no client depends on). */
+static uint64_t label_hash(const char *v)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; v && *v; v++)
+		h = (h ^ (unsigned char)*v) * 1099511628211ULL;
+	return (h ^ 0) * 1099511628211ULL;
+}
+
+struct cm_state {
+	struct buf *out;
+	const char *last_ss, *last_name;
+	bool any;
+	uint64_t ts;
+};
+
+static int cm_emit(const struct sample *s, void *arg)
+{
+	struct cm_state *c = arg;
+	int rc = 0;
+
+	if (c->last_ss != s->ss || c->last_name != s->name) {
+		if (c->any)
+			rc |= buf_puts(c->out, "]},");
+		rc |= buf_printf(c->out, "{\"meta\":{\"ver\":2,\"type\":%d,\"opts\":{\"ns\":\"vivo\",\"ss\":\"%s\","
+				 "\"name\":\"%s\",\"desc\":", (int)s->type, s->ss, s->name);
+		rc |= mpjson_put_string(c->out, s->desc, strlen(s->desc));
+		rc |= buf_printf(c->out, "},\"labels\":[%s%s%s],\"aggregation_type\":%d},\"values\":[",
+				 s->label ? "\"" : "", s->label ? s->label : "", s->label ? "\"" : "",
+				 s->type == M_COUNTER ? 2 : 0);
+		c->last_ss = s->ss;
+		c->last_name = s->name;
+		c->any = true;
+	} else {
+		rc |= buf_putc(c->out, ',');
+	}
+	rc |= buf_printf(c->out, "{\"ts\":%llu,\"value\":", (unsigned long long)c->ts);
+	rc |= mpjson_put_double(c->out, s->value);
+	if (s->label) {
+		rc |= buf_puts(c->out, ",\"labels\":[");
+		rc |= mpjson_put_string(c->out, s->lval, strlen(s->lval));
+		rc |= buf_putc(c->out, ']');
+	}
+	rc |= buf_printf(c->out, ",\"hash\":%llu}", (unsigned long long)label_hash(s->lval));
+	return rc ? -ENOSPC : 0;
+}
+
+int agent_metrics_cmetrics(struct agent *a, struct buf *out)
+{
+	struct cm_state c = { .out = out };
+	struct timespec now;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	c.ts = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+	if ((rc = buf_puts(out, "{\"meta\":{\"cmetrics\":{},\"external\":{},\"processing\":{\"static_labels\":[]}},"
+			   "\"metrics\":[")) < 0)
+		return rc;
+	if ((rc = collect(a, cm_emit, &c)) < 0)
+		return rc;
+	return buf_puts(out, c.any ? "]}]}" : "]}");
+}

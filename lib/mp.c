@@ -1,0 +1,235 @@
+/* mp.c: msgpack reader; accepts non-minimal encodings (map32 for 1 pair) as the spec allows. */
+#include "mp.h"
+
+#include <string.h>
+
+static inline uint16_t rd16(const unsigned char *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static inline uint32_t rd32(const unsigned char *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline uint64_t rd64(const unsigned char *p)
+{
+	return ((uint64_t)rd32(p) << 32) | rd32(p + 4);
+}
+
+/* Take `n` bytes of payload after a header of `h` bytes. */
+static int take(struct mp_cur *c, struct mp_obj *o, size_t h, uint64_t n)
+{
+	if ((uint64_t)(c->end - c->p) < h || (uint64_t)(c->end - c->p) - h < n)
+		return MP_ETRUNC;
+	o->ptr = c->p + h;
+	o->len = (uint32_t)n;
+	c->p += h + n;
+	return 0;
+}
+
+static int need(const struct mp_cur *c, size_t n)
+{
+	return (size_t)(c->end - c->p) < n ? MP_ETRUNC : 0;
+}
+
+int mp_read(struct mp_cur *c, struct mp_obj *o)
+{
+	const unsigned char *p = (const unsigned char *)c->p;
+	unsigned char b;
+	size_t h;
+
+	if (c->p >= c->end)
+		return MP_ETRUNC;
+	b = p[0];
+	o->ptr = NULL;
+	o->len = 0;
+	if (b <= 0x7f) {
+		o->type = MP_UINT;
+		o->v.u = b;
+		c->p++;
+		return 0;
+	}
+	if (b >= 0xe0) {
+		o->type = MP_INT;
+		o->v.i = (int8_t)b;
+		c->p++;
+		return 0;
+	}
+	if ((b & 0xf0) == 0x80 || (b & 0xf0) == 0x90) {
+		o->type = (b & 0xf0) == 0x80 ? MP_MAP : MP_ARRAY;
+		o->len = b & 0x0f;
+		c->p++;
+		return 0;
+	}
+	if ((b & 0xe0) == 0xa0) {
+		o->type = MP_STR;
+		return take(c, o, 1, b & 0x1f);
+	}
+	switch (b) {
+	case 0xc0:
+		o->type = MP_NIL;
+		c->p++;
+		return 0;
+	case 0xc2:
+	case 0xc3:
+		o->type = MP_BOOL;
+		o->v.b = b == 0xc3;
+		c->p++;
+		return 0;
+	case 0xc4: case 0xc5: case 0xc6:
+	case 0xd9: case 0xda: case 0xdb: {
+		uint64_t n;
+
+		o->type = b <= 0xc6 ? MP_BIN : MP_STR;
+		h = b == 0xc4 || b == 0xd9 ? 1 : b == 0xc5 || b == 0xda ? 2 : 4;
+		if (need(c, 1 + h))
+			return MP_ETRUNC;
+		n = h == 1 ? p[1] : h == 2 ? rd16(p + 1) : rd32(p + 1);
+		return take(c, o, 1 + h, n);
+	}
+	case 0xc7: case 0xc8: case 0xc9: {
+		uint64_t n;
+		int rc;
+
+		h = b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4;
+		if (need(c, 2 + h))
+			return MP_ETRUNC;
+		n = h == 1 ? p[1] : h == 2 ? rd16(p + 1) : rd32(p + 1);
+		o->type = MP_EXT;
+		o->ext_type = (int8_t)p[1 + h];
+		rc = take(c, o, 2 + h, n);
+		return rc;
+	}
+	case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+		o->type = MP_EXT;
+		if (need(c, 2))
+			return MP_ETRUNC;
+		o->ext_type = (int8_t)p[1];
+		return take(c, o, 2, 1u << (b - 0xd4));
+	case 0xca:
+		if (need(c, 5))
+			return MP_ETRUNC;
+		{
+			uint32_t u = rd32(p + 1);
+			float f;
+
+			memcpy(&f, &u, 4);
+			o->type = MP_FLOAT;
+			o->v.f = f;
+		}
+		c->p += 5;
+		return 0;
+	case 0xcb:
+		if (need(c, 9))
+			return MP_ETRUNC;
+		{
+			uint64_t u = rd64(p + 1);
+
+			o->type = MP_FLOAT;
+			memcpy(&o->v.f, &u, 8);
+		}
+		c->p += 9;
+		return 0;
+	case 0xcc: case 0xcd: case 0xce: case 0xcf:
+		h = (size_t)1 << (b - 0xcc);
+		if (need(c, 1 + h))
+			return MP_ETRUNC;
+		o->type = MP_UINT;
+		o->v.u = h == 1 ? p[1] : h == 2 ? rd16(p + 1) : h == 4 ? rd32(p + 1) : rd64(p + 1);
+		c->p += 1 + h;
+		return 0;
+	case 0xd0: case 0xd1: case 0xd2: case 0xd3:
+		h = (size_t)1 << (b - 0xd0);
+		if (need(c, 1 + h))
+			return MP_ETRUNC;
+		o->v.i = h == 1 ? (int8_t)p[1] : h == 2 ? (int16_t)rd16(p + 1) :
+			 h == 4 ? (int32_t)rd32(p + 1) : (int64_t)rd64(p + 1);
+		o->type = o->v.i < 0 ? MP_INT : MP_UINT;
+		c->p += 1 + h;
+		return 0;
+	case 0xdc: case 0xde:
+		if (need(c, 3))
+			return MP_ETRUNC;
+		o->type = b == 0xdc ? MP_ARRAY : MP_MAP;
+		o->len = rd16(p + 1);
+		c->p += 3;
+		return 0;
+	case 0xdd: case 0xdf:
+		if (need(c, 5))
+			return MP_ETRUNC;
+		o->type = b == 0xdd ? MP_ARRAY : MP_MAP;
+		o->len = rd32(p + 1);
+		c->p += 5;
+		return 0;
+	default: /* 0xc1 is never used */
+		return MP_EBAD;
+	}
+}
+
+int mp_skip(struct mp_cur *c)
+{
+	struct mp_cur save = *c;
+	uint64_t remaining = 1;
+	struct mp_obj o;
+	int rc;
+
+	while (remaining) {
+		if ((rc = mp_read(c, &o)) < 0) {
+			*c = save;
+			return rc;
+		}
+		remaining--;
+		if (o.type == MP_ARRAY)
+			remaining += o.len;
+		else if (o.type == MP_MAP)
+			remaining += 2 * (uint64_t)o.len;
+		/* Every element takes at least one byte: a count beyond the bytes left is
+		 * truncated data, found now rather than after a long walk. */
+		if (remaining > mp_cur_left(c)) {
+			*c = save;
+			return MP_ETRUNC;
+		}
+	}
+	return 0;
+}
+
+bool mp_str_eq(const struct mp_obj *o, const char *s)
+{
+	size_t n = strlen(s);
+
+	return (o->type == MP_STR || o->type == MP_BIN) && o->len == n && memcmp(o->ptr, s, n) == 0;
+}
+
+int mp_time_ns(const struct mp_obj *o, int64_t *ns)
+{
+	const unsigned char *p;
+
+	switch (o->type) {
+	case MP_EXT:
+		if (o->ext_type != 0 || o->len != 8)
+			return MP_EBAD;
+		p = (const unsigned char *)o->ptr;
+		/* Seconds are a signed 32-bit value: Fluent Bit's group markers use -1 and -2. */
+		*ns = (int64_t)(int32_t)rd32(p) * 1000000000 + rd32(p + 4);
+		return 0;
+	case MP_UINT:
+		if (o->v.u > INT64_MAX / 1000000000)
+			return MP_EBAD;
+		*ns = (int64_t)o->v.u * 1000000000;
+		return 0;
+	case MP_INT:
+		if (o->v.i < INT64_MIN / 1000000000)
+			return MP_EBAD;
+		*ns = o->v.i * 1000000000;
+		return 0;
+	case MP_FLOAT:
+		if (!(o->v.f > -9.2e9 && o->v.f < 9.2e9))
+			return MP_EBAD;
+		*ns = (int64_t)(o->v.f * 1e9 + (o->v.f >= 0 ? 0.5 : -0.5));
+		return 0;
+	default:
+		return MP_EBAD;
+	}
+}

@@ -1,0 +1,154 @@
+# agentlib.py: black-box test helpers: start vivo-agent on ephemeral ports, TAP output, curl.
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+AGENT = os.environ.get("VIVO_AGENT") or os.path.join(os.path.dirname(__file__), "..", "..", "agent", "vivo-agent")
+WRAPPER = os.environ.get("VIVO_WRAPPER", "").split()
+FIXTURES = os.environ.get("FIXTURES") or os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "fluent-bit-5.1.1")
+LISTEN_RE = re.compile(r"listening (\w+) on 127\.0\.0\.1:(\d+)")
+PORT_FLAGS = ["--ui-port", "0", "--http-port", "0", "--exporter-port", "0", "--ops-port", "0",
+              "--forward-port", "0", "--otlp-port", "0"]
+
+
+class Agent:
+    """A running vivo-agent; ports maps listener names (http, exporter, ui, ops, ...) to ports."""
+
+    def __init__(self, args=(), config=None, expect=("http", "exporter", "ui", "ops"), timeout=10):
+        self.tmp = tempfile.mkdtemp(prefix="vivo-test-")
+        self.config_path = None
+        argv = list(WRAPPER) + [AGENT, "--listen", "127.0.0.1"] + PORT_FLAGS
+        if config is not None:
+            self.config_path = os.path.join(self.tmp, "vivo.yaml" if not config.lstrip().startswith("[") else "vivo.conf")
+            with open(self.config_path, "w") as f:
+                f.write(config)
+            argv += ["--config", self.config_path]
+        argv += list(args)
+        self.stderr_path = os.path.join(self.tmp, "stderr.log")
+        self.errf = open(self.stderr_path, "w+")
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self.errf, stdin=subprocess.DEVNULL)
+        self.ports = {}
+        deadline = time.time() + timeout * (5 if WRAPPER else 1)
+        while time.time() < deadline:
+            self.ports = self._scan()
+            if all(k in self.ports for k in expect) and "ready" in self.log():
+                break
+            if self.proc.poll() is not None:
+                raise RuntimeError("vivo-agent exited %s: %s" % (self.proc.returncode, self.log()))
+            time.sleep(0.02)
+        else:
+            self.stop()
+            raise RuntimeError("vivo-agent did not come up: %s" % self.log())
+
+    def _scan(self):
+        ports = {}
+        for m in LISTEN_RE.finditer(self.log()):
+            ports[m.group(1)] = int(m.group(2))
+        return ports
+
+    def log(self):
+        with open(self.stderr_path) as f:
+            return f.read()
+
+    def url(self, listener, path="/"):
+        return "http://127.0.0.1:%d%s" % (self.ports[listener], path)
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout=10):
+        """SIGTERM, wait; returns the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout * (5 if WRAPPER else 1))
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.errf.close()
+        return self.proc.returncode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def curl(*args, data=None, timeout=30):
+    """Run curl -s -i with args; returns (status, headers dict lower-case, body bytes)."""
+    argv = ["curl", "-s", "-i", "--max-time", str(timeout)] + list(args)
+    if data is not None:
+        argv += ["--data-binary", "@-"]
+    p = subprocess.run(argv, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout + 5)
+    if p.returncode != 0:
+        raise RuntimeError("curl %s failed (%d): %s" % (" ".join(args), p.returncode, p.stderr.decode()))
+    return parse_response(p.stdout)
+
+
+def parse_response(raw):
+    # Skip interim 100 Continue responses.
+    while raw.startswith(b"HTTP/1.1 100"):
+        raw = raw.split(b"\r\n\r\n", 1)[1]
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return status, headers, body
+
+
+def post_json(agent, path, obj, ctype="application/json"):
+    body = obj if isinstance(obj, (bytes, bytearray)) else json.dumps(obj).encode()
+    return curl("-XPOST", "-H", "Content-Type: " + ctype, agent.url("http", path), data=body)
+
+
+class Tap:
+    """Minimal TAP producer: ok/not ok lines, plan at the end, exit status."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, detail=None):
+        self.n += 1
+        if cond:
+            print("ok %d - %s" % (self.n, name))
+        else:
+            self.failed += 1
+            print("not ok %d - %s" % (self.n, name))
+            if detail is not None:
+                for line in str(detail).splitlines()[:40]:
+                    print("# " + line)
+        sys.stdout.flush()
+        return cond
+
+    def eq(self, got, want, name):
+        return self.ok(got == want, name, "got:  %r\nwant: %r" % (got, want))
+
+    def skip(self, name, reason):
+        self.n += 1
+        print("ok %d - %s # SKIP %s" % (self.n, name, reason))
+
+    def done(self):
+        print("1..%d" % self.n)
+        sys.exit(1 if self.failed else 0)
+
+
+def run(tests):
+    """Run test functions (each takes a Tap); an exception fails that test, not the run."""
+    tap = Tap()
+    for t in tests:
+        try:
+            t(tap)
+        except Exception as e:  # noqa: BLE001 - report and go on
+            import traceback
+            tap.ok(False, "%s raised %s" % (t.__name__, type(e).__name__), traceback.format_exc())
+    tap.done()
