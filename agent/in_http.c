@@ -209,6 +209,7 @@ const struct input_plugin input_http = {
 	.help = "HTTP input: POST JSON, NDJSON, form or msgpack records; the URL path is the tag",
 	.opts = http_opts,
 	.listens = true,
+	.listener = "http",
 	.start = http_start,
 	.stop = http_stop,
 };

@@ -58,6 +58,7 @@ struct input_plugin {
 	const char *help;
 	const struct opt_def *opts;
 	bool listens;              /* has a TCP port (and a `listen` address) */
+	const char *listener;      /* its name in "listening <name> on ADDR:PORT" (http, forward, otlp) */
 	/* Start serving; `err` gets a reason. Runs on the main thread. */
 	int (*start)(struct input_instance *in, char *err, size_t errlen);
 	/* Stop and free everything start made. Finishes in-flight work (bounded). */

@@ -88,12 +88,12 @@ static int start_input(struct agent *a, struct input_instance *in, char *err, si
 	if (in->plugin->listens) {
 		enum exporter_port p = PORT_COUNT;
 
-		announce(in->plugin->name, in->conf.listen, in->bound_port);
-		if (strcmp(in->plugin->name, "http") == 0)
+		announce(in->plugin->listener, in->conf.listen, in->bound_port);
+		if (strcmp(in->plugin->listener, "http") == 0)
 			p = PORT_HTTP;
-		else if (strcmp(in->plugin->name, "forward") == 0)
+		else if (strcmp(in->plugin->listener, "forward") == 0)
 			p = PORT_FORWARD;
-		else if (strcmp(in->plugin->name, "opentelemetry") == 0)
+		else if (strcmp(in->plugin->listener, "otlp") == 0)
 			p = PORT_OTLP;
 		if (p != PORT_COUNT)
 			exporter_set_port(a->exporter, p, in->bound_port);
