@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "config.h"
+#include "agent_config.h"
 #include "exporter.h"
 #include "httpd.h"
 #include "input.h"

@@ -1,5 +1,5 @@
 /* config.c: the agent's option tables, the flag table, and applying config documents. */
-#include "config.h"
+#include "agent_config.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* config.h: the agent's configuration: flags, YAML and classic files, one option table. */
+/* agent_config.h: the agent's configuration: flags, YAML and classic files, one option table. */
 #ifndef VIVO_CONFIG_H
 #define VIVO_CONFIG_H
 
