@@ -268,6 +268,7 @@ static const struct flag_def flags[] = {
 	{ "--ui-port", "PORT", F_SERVICE, NULL, "ui_port", "web UI port (default 8000)" },
 	{ "--no-ui", NULL, F_SERVICE, NULL, "ui", "do not serve the web UI" },
 	{ "--exporter-port", "PORT", F_EXPORTER, NULL, "port", "exporter API port (default 2025)" },
+	{ "--exporter-listen", "ADDR", F_EXPORTER, NULL, "host", "exporter API bind address (default: --listen)" },
 	{ "--ops-port", "PORT", F_SERVICE, NULL, "http_port", "health and self-metrics port (default 2020)" },
 	{ "--http-port", "PORT", F_INPUT, "http", "port", "HTTP input port (default 9010)" },
 	{ "--forward-port", "PORT", F_INPUT, "forward", "port", "Forward input port (default 9000)" },

@@ -389,28 +389,18 @@ static void state_free(void *p)
 	free(p);
 }
 
-static enum MHD_Result preflight_or_405(struct exporter *e, struct httpd_req *r)
+/* OPTIONS: answer a CORS preflight (other methods never get here: the routes list
+ * GET, HEAD and OPTIONS, and the server answers 405 with Allow for the rest). */
+static enum MHD_Result preflight(struct exporter *e, struct httpd_req *r)
 {
-	struct MHD_Response *resp;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 
-	if (strcmp(r->method, "OPTIONS") == 0) {
-		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-		if (!resp)
-			return MHD_NO;
-		MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
-		MHD_add_response_header(resp, "Allow", "GET, HEAD, OPTIONS");
-		add_common(e, resp);
-		return httpd_queue(r, MHD_HTTP_NO_CONTENT, resp);
-	}
-	resp = MHD_create_response_from_buffer(strlen("{\"error\":\"method not allowed; use GET, HEAD or OPTIONS\"}\n"),
-					       (void *)"{\"error\":\"method not allowed; use GET, HEAD or OPTIONS\"}\n",
-					       MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return MHD_NO;
+	MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
 	MHD_add_response_header(resp, "Allow", "GET, HEAD, OPTIONS");
-	MHD_add_response_header(resp, "Content-Type", "application/json");
 	add_common(e, resp);
-	return httpd_queue(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+	return httpd_queue(r, MHD_HTTP_NO_CONTENT, resp);
 }
 
 static bool is_read(const struct httpd_req *r)
@@ -427,7 +417,7 @@ static enum MHD_Result serve_stream(struct exporter *e, struct httpd_req *r, enu
 	bool empty_on_read, stopping;
 
 	if (!is_read(r))
-		return preflight_or_405(e, r);
+		return preflight(e, r);
 	if (query_parse(r->query, strlen(r->query), &q, err, sizeof(err)) < 0)
 		return httpd_reply_error(r, MHD_HTTP_BAD_REQUEST, "%s", err);
 	if (st && st->waited)
@@ -486,7 +476,7 @@ static enum MHD_Result h_banner(struct httpd_req *r, void *ctx)
 	struct MHD_Response *resp;
 
 	if (!is_read(r))
-		return preflight_or_405(ctx, r);
+		return preflight(ctx, r);
 	resp = MHD_create_response_from_buffer(sizeof(banner) - 1, (void *)banner, MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return MHD_NO;
@@ -505,7 +495,7 @@ static enum MHD_Result h_info(struct httpd_req *r, void *ctx)
 	int k, rc = 0;
 
 	if (!is_read(r))
-		return preflight_or_405(e, r);
+		return preflight(e, r);
 	buf_init(&b, 64 * 1024);
 	rc |= buf_puts(&b, "{\"program\":\"vivo-agent\",\"version\":\"" PACKAGE_VERSION "\",\"ports\":{");
 	pthread_mutex_lock(&e->lock);
@@ -540,20 +530,21 @@ static enum MHD_Result h_info(struct httpd_req *r, void *ctx)
 	return httpd_queue(r, MHD_HTTP_OK, resp);
 }
 
+#define READ_ROUTES(path, fn) { "GET", path, fn }, { "HEAD", path, fn }, { "OPTIONS", path, fn }
 #define API_ROUTES \
-	{ "*", "/api/v1/logs", h_v1_logs }, \
-	{ "*", "/api/v1/metrics", h_v1_metrics }, \
-	{ "*", "/api/v1/traces", h_v1_traces }, \
-	{ "*", "/api/v1/info", h_info }
+	READ_ROUTES("/api/v1/logs", h_v1_logs), \
+	READ_ROUTES("/api/v1/metrics", h_v1_metrics), \
+	READ_ROUTES("/api/v1/traces", h_v1_traces), \
+	READ_ROUTES("/api/v1/info", h_info)
 
 const struct httpd_route exporter_api_routes[] = { API_ROUTES };
 const size_t exporter_api_nroutes = sizeof(exporter_api_routes) / sizeof(exporter_api_routes[0]);
 
 const struct httpd_route exporter_routes[] = {
-	{ "*", "/", h_banner },
-	{ "*", "/logs", h_logs },
-	{ "*", "/metrics", h_metrics },
-	{ "*", "/traces", h_traces },
+	READ_ROUTES("/", h_banner),
+	READ_ROUTES("/logs", h_logs),
+	READ_ROUTES("/metrics", h_metrics),
+	READ_ROUTES("/traces", h_traces),
 	API_ROUTES,
 };
 const size_t exporter_nroutes = sizeof(exporter_routes) / sizeof(exporter_routes[0]);

@@ -28,6 +28,8 @@ static int fingerprint(const struct input_entry *e, const struct agent_config *c
 	for (o = e->plugin->opts; rc == 0 && o->name; o++) {
 		const char *f = (const char *)&e->conf + o->off;
 
+		if (o->off == offsetof(struct input_conf, listen) && o->type == OPT_STRING)
+			continue; /* compared above, with the agent's default applied */
 		switch (o->type) {
 		case OPT_STRING: {
 			const char *s = *(char *const *)(const void *)f;
@@ -131,7 +133,7 @@ static int add_demo_inputs(struct agent_config *cfg, char *err, size_t errlen)
 static int start_servers(struct agent *a, char *err, size_t errlen)
 {
 	struct agent_config *c = &a->cfg;
-	static struct httpd_route ui_all[32];
+	static struct httpd_route ui_all[64];
 	size_t i, n = 0;
 	int rc;
 	struct httpd_opts eo = {

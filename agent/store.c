@@ -19,6 +19,7 @@ struct chunk {
 	char *tag;
 	char *source_type;
 	char *source_name;
+	char *v1_extra;    /* JSON member for the v1 object, or NULL */
 	char *text;
 };
 
@@ -180,8 +181,26 @@ void chunk_builder_free(struct chunk_builder *cb)
 	free(cb->tag);
 	free(cb->source_type);
 	free(cb->source_name);
-	cb->tag = cb->source_type = cb->source_name = NULL;
+	free(cb->v1_extra);
+	cb->tag = cb->source_type = cb->source_name = cb->v1_extra = NULL;
+	cb->v1_extra_len = 0;
 	cb->records = 0;
+}
+
+int chunk_builder_set_v1_extra(struct chunk_builder *cb, const char *member, size_t n)
+{
+	char *m = NULL;
+
+	if (n && !(m = malloc(n + 1)))
+		return -ENOMEM;
+	if (n) {
+		memcpy(m, member, n);
+		m[n] = '\0';
+	}
+	free(cb->v1_extra);
+	cb->v1_extra = m;
+	cb->v1_extra_len = n;
+	return 0;
 }
 
 int chunk_add_log(struct chunk_builder *cb, int64_t ts_ns, struct mp_cur *meta, struct mp_cur *body)
@@ -222,7 +241,8 @@ static struct chunk *chunk_from_builder(struct chunk_builder *cb)
 {
 	size_t tl = strlen(cb->tag) + 1, sl = strlen(cb->source_type) + 1;
 	size_t nl = strlen(cb->source_name) + 1, ml = cb->marks.len;
-	size_t total = sizeof(struct chunk) + ml + cb->text.len + 1 + tl + sl + nl;
+	size_t xl = cb->v1_extra ? cb->v1_extra_len + 1 : 0;
+	size_t total = sizeof(struct chunk) + ml + cb->text.len + 1 + tl + sl + nl + xl;
 	struct chunk *c = malloc(total);
 	char *p;
 
@@ -246,6 +266,8 @@ static struct chunk *chunk_from_builder(struct chunk_builder *cb)
 	c->source_type = memcpy(p, cb->source_type, sl);
 	p += sl;
 	c->source_name = memcpy(p, cb->source_name, nl);
+	p += nl;
+	c->v1_extra = xl ? memcpy(p, cb->v1_extra, xl) : NULL;
 	return c;
 }
 
@@ -300,6 +322,7 @@ int stream_append(struct stream *s, struct chunk_builder *cb, uint64_t *id)
 	buf_reset(&cb->text);
 	buf_reset(&cb->marks);
 	cb->records = 0;
+	chunk_builder_set_v1_extra(cb, NULL, 0);
 	if (notify)
 		notify(arg);
 	return 0;
@@ -406,6 +429,7 @@ int chunk_write_v1(const struct chunk *c, struct buf *out)
 	    (rc = mpjson_put_string(out, c->source_name, strlen(c->source_name))) < 0 ||
 	    (rc = buf_puts(out, ",\"tag\":")) < 0 ||
 	    (rc = mpjson_put_string(out, c->tag, strlen(c->tag))) < 0 ||
+	    (c->v1_extra && ((rc = buf_putc(out, ',')) < 0 || (rc = buf_puts(out, c->v1_extra)) < 0)) ||
 	    (rc = buf_puts(out, ",\"records\":[")) < 0)
 		return rc;
 	while (p < end) {

@@ -37,6 +37,8 @@ struct chunk_builder {
 	char *tag;
 	char *source_type;
 	char *source_name;
+	char *v1_extra;   /* optional JSON member added to the v1 object (owned), or NULL */
+	size_t v1_extra_len;
 };
 
 /* Start a chunk for `kind` with the input's tag and names (copied). `limit` bounds the
@@ -50,6 +52,10 @@ void chunk_builder_free(struct chunk_builder *cb);
 int chunk_add_log(struct chunk_builder *cb, int64_t ts_ns, struct mp_cur *meta, struct mp_cur *body);
 /* Add one metrics or traces context already rendered as one JSON text (no newline). */
 int chunk_add_line(struct chunk_builder *cb, const char *json, size_t n);
+/* Set a JSON member (`"key":value`, without braces; copied) that the v1 rendering of a
+ * logs chunk adds after "tag", e.g. OTLP's shared resource and scope. The store does not
+ * look inside it. n = 0 clears it. 0 or -ENOMEM. */
+int chunk_builder_set_v1_extra(struct chunk_builder *cb, const char *member, size_t n);
 
 /* --- writing and reading ----------------------------------------------------------- */
 

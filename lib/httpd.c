@@ -180,11 +180,15 @@ static bool path_matches(const char *pattern, const char *path)
 	return strcmp(pattern, path) == 0;
 }
 
-static enum MHD_Result dispatch(struct httpd *h, struct httpd_req *r)
+/* Find the route for the request, or queue the 404/405 answer and return NULL. */
+static const struct httpd_route *route_for(struct httpd *h, struct httpd_req *r, enum MHD_Result *ret)
 {
 	char allow[128] = "";
 	bool path_known = false;
+	struct MHD_Response *resp;
+	char msg[256];
 	size_t i;
+	int n;
 
 	for (i = 0; i < h->o.nroutes; i++) {
 		const struct httpd_route *rt = &h->o.routes[i];
@@ -193,29 +197,28 @@ static enum MHD_Result dispatch(struct httpd *h, struct httpd_req *r)
 			continue;
 		path_known = true;
 		if (strcmp(rt->method, "*") == 0 || strcmp(rt->method, r->method) == 0)
-			return rt->fn(r, h->o.ctx);
+			return rt;
 		if (!strstr(allow, rt->method)) {
 			if (*allow)
 				strncat(allow, ", ", sizeof(allow) - strlen(allow) - 1);
 			strncat(allow, rt->method, sizeof(allow) - strlen(allow) - 1);
 		}
 	}
-	if (!path_known)
-		return httpd_reply_error(r, MHD_HTTP_NOT_FOUND, "no such path: %s", r->path);
-	{
-		struct MHD_Response *resp;
-		char msg[256];
-		int n = snprintf(msg, sizeof(msg), "{\"error\":\"method %s not allowed; allowed: %s\"}\n",
-				 r->method, allow);
-
-		resp = MHD_create_response_from_buffer((size_t)n, msg, MHD_RESPMEM_MUST_COPY);
-		if (!resp)
-			return MHD_NO;
-		MHD_add_response_header(resp, "Allow", allow);
-		MHD_add_response_header(resp, "Content-Type", "application/json");
-		httpd_add_cors(resp, h->cors);
-		return httpd_queue(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+	if (!path_known) {
+		*ret = httpd_reply_error(r, MHD_HTTP_NOT_FOUND, "no such path: %s", r->path);
+		return NULL;
 	}
+	n = snprintf(msg, sizeof(msg), "{\"error\":\"method %s not allowed; allowed: %s\"}\n", r->method, allow);
+	resp = MHD_create_response_from_buffer((size_t)n, msg, MHD_RESPMEM_MUST_COPY);
+	if (!resp) {
+		*ret = MHD_NO;
+		return NULL;
+	}
+	MHD_add_response_header(resp, "Allow", allow);
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	httpd_add_cors(resp, h->cors);
+	*ret = httpd_queue(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+	return NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -228,11 +231,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!r)
 		return MHD_NO;
 	if (!r->method) {
+		enum MHD_Result ret = MHD_YES;
 		const char *cl;
 
-		/* First call: headers only. Refuse an announced oversize body at once. */
+		/* First call: headers only. Answer a wrong path or method, or an announced
+		 * oversize body, before reading any of it. */
 		r->method = method;
 		r->path = url;
+		if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+		    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
+			return httpd_reply_error(r, MHD_HTTP_BAD_REQUEST, "HTTP/1.1 request without a Host header");
+		if (!(r->route = route_for(h, r, &ret)))
+			return ret;
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
 			char *end;
@@ -254,16 +264,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (buf_append(&r->body, upload, *upload_size) < 0) {
-			log_warn("%s: body from %s is over the %zu-byte limit", h->name, r->peer, h->o.body_max);
-			*upload_size = 0;
-			return httpd_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
-						 "request body over the limit of %zu bytes", h->o.body_max);
+		/* libmicrohttpd cannot answer in the middle of a body (chunked, no length):
+		 * drop what exceeds the limit, answer 413 at its end, and close a client that
+		 * keeps sending far beyond it. */
+		if (r->too_large || buf_append(&r->body, upload, *upload_size) < 0) {
+			if (!r->too_large)
+				log_warn("%s: body from %s is over the %zu-byte limit", h->name, r->peer, h->o.body_max);
+			r->too_large = true;
+			r->discarded += *upload_size;
+			buf_free(&r->body);
+			if (r->discarded > 64 * (uint64_t)h->o.body_max + (1u << 20))
+				return MHD_NO;
 		}
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	return dispatch(h, r);
+	if (r->too_large)
+		return httpd_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "request body over the limit of %zu bytes",
+					 h->o.body_max);
+	return r->route->fn(r, h->o.ctx);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)

@@ -12,6 +12,15 @@
 
 struct httpd;
 
+struct httpd_req;
+typedef enum MHD_Result (*httpd_handler)(struct httpd_req *r, void *ctx);
+
+struct httpd_route {
+	const char *method; /* "GET", "POST", ... or "*" for any */
+	const char *path;   /* exact path, or a prefix when it ends in '*' */
+	httpd_handler fn;
+};
+
 /* One request, alive from the first byte of its headers to the end of its response. */
 struct httpd_req {
 	struct MHD_Connection *conn;
@@ -24,18 +33,15 @@ struct httpd_req {
 	char peer[64];         /* "ip:port" of the client */
 	void *state;           /* handler-owned, freed by state_free */
 	void (*state_free)(void *state);
+	const struct httpd_route *route;
 	bool handled;
+	bool too_large;        /* the body went over the limit; the rest is discarded */
+	uint64_t discarded;
 };
 
 /* A handler runs once the whole body is in (again after a resume, see httpd_suspend)
  * and must queue a response (httpd_reply and friends) or suspend the request. */
-typedef enum MHD_Result (*httpd_handler)(struct httpd_req *r, void *ctx);
 
-struct httpd_route {
-	const char *method; /* "GET", "POST", ... or "*" for any */
-	const char *path;   /* exact path, or a prefix when it ends in '*' */
-	httpd_handler fn;
-};
 
 struct httpd_opts {
 	const char *name;          /* listener name for logs ("exporter", "http", ...) */

@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import time
 AGENT = os.environ.get("VIVO_AGENT") or os.path.join(os.path.dirname(__file__), "..", "..", "agent", "vivo-agent")
 WRAPPER = os.environ.get("VIVO_WRAPPER", "").split()
 FIXTURES = os.environ.get("FIXTURES") or os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "fluent-bit-5.1.1")
-LISTEN_RE = re.compile(r"listening (\w+) on 127\.0\.0\.1:(\d+)")
+LISTEN_RE = re.compile(r"listening (\w+) on [0-9a-f.:]+:(\d+)")
 PORT_FLAGS = ["--ui-port", "0", "--http-port", "0", "--exporter-port", "0", "--ops-port", "0",
               "--forward-port", "0", "--otlp-port", "0"]
 
@@ -71,6 +72,8 @@ class Agent:
                 self.proc.kill()
                 self.proc.wait()
         self.errf.close()
+        if not os.environ.get("KEEP") and self.proc.returncode == 0:
+            shutil.rmtree(self.tmp, ignore_errors=True)
         return self.proc.returncode
 
     def __enter__(self):
