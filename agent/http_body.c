@@ -10,6 +10,7 @@
 
 #include "jsonmp.h"
 #include "mp.h"
+#include "mpjson.h"
 #include "mpw.h"
 
 #define SCRATCH_MAX (256u * 1024 * 1024)
@@ -104,14 +105,21 @@ static bool record_time(const char *map, size_t n, const char *key, int64_t *ns)
 }
 
 static int add_record(struct chunk_builder *cb, const char *map, size_t n, int64_t now_ns,
-		      const char *time_key)
+		      const char *time_key, char *err, size_t errlen)
 {
 	struct mp_cur c;
 	int64_t ts = now_ns;
+	int rc;
 
 	record_time(map, n, time_key, &ts);
 	mp_cur_init(&c, map, n);
-	return chunk_add_log(cb, ts, NULL, &c);
+	rc = chunk_add_log(cb, ts, NULL, &c);
+	if (rc == MP_EBAD || rc == MP_ETRUNC) {
+		snprintf(err, errlen, "record %u cannot be stored (nested deeper than %d levels, or malformed)",
+			 cb->records + 1, MPJSON_MAX_DEPTH);
+		rc = -EINVAL;
+	}
+	return rc;
 }
 
 static int decode_json(const char *body, size_t n, int64_t now_ns, const char *time_key,
@@ -150,7 +158,7 @@ static int decode_json(const char *body, size_t n, int64_t now_ns, const char *t
 			break;
 		}
 		if (o.type == MP_MAP) {
-			if ((rc = add_record(cb, mp.data, mp.len, now_ns, time_key)) < 0)
+			if ((rc = add_record(cb, mp.data, mp.len, now_ns, time_key, err, errlen)) < 0)
 				break;
 		} else if (o.type == MP_ARRAY && !lines) {
 			uint32_t i;
@@ -167,7 +175,7 @@ static int decode_json(const char *body, size_t n, int64_t now_ns, const char *t
 				}
 				if ((rc = mp_skip(&c)) < 0)
 					break;
-				rc = add_record(cb, start, (size_t)(c.p - start), now_ns, time_key);
+				rc = add_record(cb, start, (size_t)(c.p - start), now_ns, time_key, err, errlen);
 			}
 			if (rc == 0 && o.len == 0) {
 				snprintf(err, errlen, "empty JSON array: no record");
@@ -256,7 +264,7 @@ static int decode_form(const char *body, size_t n, int64_t now_ns, const char *t
 		goto out;
 	}
 	mpw_patch32(&mp, at, pairs);
-	rc = add_record(cb, mp.data, mp.len, now_ns, time_key);
+	rc = add_record(cb, mp.data, mp.len, now_ns, time_key, err, errlen);
 out:
 	buf_free(&mp);
 	return rc;
@@ -287,7 +295,7 @@ static int decode_msgpack(const char *body, size_t n, int64_t now_ns, const char
 		}
 		mp_read(&e, &o);
 		if (o.type == MP_MAP) {
-			if ((rc = add_record(cb, start, (size_t)(c.p - start), now_ns, time_key)) < 0)
+			if ((rc = add_record(cb, start, (size_t)(c.p - start), now_ns, time_key, err, errlen)) < 0)
 				goto bad;
 			continue;
 		}

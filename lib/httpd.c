@@ -119,6 +119,7 @@ enum MHD_Result httpd_reply(struct httpd_req *r, unsigned status, const char *ct
 	return httpd_queue(r, status, resp);
 }
 
+__attribute__((format(printf, 3, 0)))
 static enum MHD_Result vreply_error(struct httpd_req *r, unsigned status, const char *fmt, va_list ap)
 {
 	struct MHD_Response *resp;
@@ -285,6 +286,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return r->route->fn(r, h->o.ctx);
 }
 
+__attribute__((format(printf, 2, 0)))
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];

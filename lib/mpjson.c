@@ -265,7 +265,9 @@ static int write_map(struct buf *out, struct mp_cur *c, uint32_t n, int depth,
 	size_t i;
 	int rc;
 
-	buf_init(&side, SIZE_MAX);
+	/* Non-string keys are rare and short; a bound keeps keys-inside-keys (whose escaping
+	 * doubles at every level) from turning a small input into a huge amount of work. */
+	buf_init(&side, MPJSON_MAX_KEY);
 	if (inj_len)
 		*inj_len = 0;
 	/* Each pair takes at least two bytes, which bounds the allocation by the input. */
@@ -286,8 +288,11 @@ static int write_map(struct buf *out, struct mp_cur *c, uint32_t n, int depth,
 			*c = kc;
 			e[i].in_side = true;
 			e[i].koff = side.len;
-			if ((rc = write_value(&side, c, depth + 1, false)) < 0)
+			if ((rc = write_value(&side, c, depth + 1, false)) < 0) {
+				if (rc == -ENOSPC)
+					rc = MP_EBAD;
 				goto out;
+			}
 			e[i].klen = side.len - e[i].koff;
 		}
 		e[i].val = c->p;

@@ -10,6 +10,8 @@
 
 /* Deepest nesting rendered; deeper input is refused (MP_EBAD). */
 #define MPJSON_MAX_DEPTH 64
+/* Longest JSON text of a non-string map key (a map used as a key, say); longer is MP_EBAD. */
+#define MPJSON_MAX_KEY 4096
 
 /* Render the object at the cursor as JSON into `out` and advance the cursor past it.
  * 0; MP_ETRUNC/MP_EBAD for bad msgpack; -ENOSPC/-ENOMEM from the buffer. On error `out`
