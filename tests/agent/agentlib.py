@@ -11,7 +11,7 @@ import time
 
 AGENT = os.environ.get("VIVO_AGENT") or os.path.join(os.path.dirname(__file__), "..", "..", "agent", "vivo-agent")
 WRAPPER = os.environ.get("VIVO_WRAPPER", "").split()
-FIXTURES = os.environ.get("FIXTURES") or os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "fluent-bit-5.1.1")
+FIXTURES = os.environ.get("FIXTURES") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "fluent-bit-5.1.1")
 LISTEN_RE = re.compile(r"listening (\w+) on [0-9a-f.:]+:(\d+)")
 PORT_FLAGS = ["--ui-port", "0", "--http-port", "0", "--exporter-port", "0", "--ops-port", "0",
               "--forward-port", "0", "--otlp-port", "0"]
