@@ -225,7 +225,28 @@ def test_ui_mirror(t):
         t.eq(st, 304, "ETag revalidation gives 304")
 
 
+def test_slow_reader(t):
+    with Agent(["--stream-queue-size", "2M"]) as a:
+        for _ in range(20):
+            post_json(a, "/big", [{"pad": "x" * 1000}] * 90)
+        slow = []
+        for _ in range(4):
+            s = socket.create_connection(("127.0.0.1", a.ports["exporter"]))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(b"GET /logs HTTP/1.1\r\nHost: x\r\n\r\n")
+            slow.append(s)
+        time.sleep(0.3)
+        t0 = time.time()
+        codes = [post_json(a, "/after", [{"pad": "y" * 1000}] * 90)[0] for _ in range(40)]
+        dt = time.time() - t0
+        t.ok(codes == [201] * 40 and dt < 10, "4 readers that never read do not stall ingestion (40 requests in %.2f s)" % dt)
+        _, h, _ = curl(a.url("exporter", "/logs?limit=1"))
+        t.ok(int(h["vivo-stream-next-id"]) == 60, "all appended while the slow readers hold old chunks", h)
+        for s in slow:
+            s.close()
+
+
 if __name__ == "__main__":
     run([test_calyptia_example, test_empty_and_headers, test_queries, test_methods_and_cors,
          test_eviction_and_accounting, test_empty_stream_on_read, test_gzip_and_keepalive, test_long_poll,
-         test_ui_mirror])
+         test_ui_mirror, test_slow_reader])
