@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -291,22 +292,30 @@ static ssize_t body_read(void *cls, uint64_t pos, char *out, size_t max)
 	return n;
 }
 
+/* True when Accept-Encoding lists gzip (or x-gzip) without refusing it with q=0. */
 static bool accepts_gzip(struct httpd_req *r)
 {
 	const char *ae = httpd_header(r, "Accept-Encoding");
-	const char *p;
 
-	if (!ae)
-		return false;
-	/* "gzip" as a token, not refused with q=0. */
-	for (p = strstr(ae, "gzip"); p; p = strstr(p + 4, "gzip")) {
-		const char *q = p + 4;
+	while (ae && *ae) {
+		size_t n = strcspn(ae, ",");
+		const char *tok = ae, *semi = memchr(ae, ';', n);
+		size_t tl = semi ? (size_t)(semi - tok) : n;
 
-		while (*q == ' ')
-			q++;
-		if (strncmp(q, ";q=0", 4) == 0 && (q[4] == '\0' || q[4] == ',' || (q[4] == '.' && strspn(q + 5, "0") && (q[5 + strspn(q + 5, "0")] == '\0' || q[5 + strspn(q + 5, "0")] == ','))))
-			continue;
-		return true;
+		while (tl && (*tok == ' ' || *tok == '\t'))
+			tok++, tl--;
+		while (tl && (tok[tl - 1] == ' ' || tok[tl - 1] == '\t'))
+			tl--;
+		if ((tl == 4 && strncasecmp(tok, "gzip", 4) == 0) || (tl == 6 && strncasecmp(tok, "x-gzip", 6) == 0)) {
+			const char *q = semi ? strstr(semi, "q=") : NULL;
+
+			/* q=0, q=0.0, q=0.000: refused; anything else: accepted. */
+			if (!q || q > ae + n || strtod(q + 2, NULL) > 0)
+				return true;
+		}
+		ae += n;
+		if (*ae == ',')
+			ae++;
 	}
 	return false;
 }

@@ -125,6 +125,11 @@ static int dummy_start(struct input_instance *in, char *err, size_t errlen)
 
 	if (!t)
 		return -ENOMEM;
+	if (!(in->conf.rate > 0)) {
+		snprintf(err, errlen, "%s: rate must be above 0", in->name);
+		free(t);
+		return -EINVAL;
+	}
 	buf_init(&t->record, 64 * 1024);
 	rc = jsonmp_next(in->conf.dummy, strlen(in->conf.dummy), &off, &t->record, perr, sizeof(perr));
 	mp_cur_init(&c, t->record.data, t->record.len);
@@ -170,6 +175,11 @@ static int self_metrics_start(struct input_instance *in, char *err, size_t errle
 
 	if (!t)
 		return -ENOMEM;
+	if (!(in->conf.scrape_interval > 0)) {
+		snprintf(err, errlen, "%s: scrape_interval must be above 0", in->name);
+		free(t);
+		return -EINVAL;
+	}
 	buf_init(&t->record, 0);
 	t->tick = self_metrics_tick;
 	t->interval = in->conf.scrape_interval;

@@ -161,6 +161,10 @@ def test_gzip_and_keepalive(t):
         t.ok(h.get("content-encoding") == "gzip" and gzip.decompress(body) == plain, "gzip body matches the plain one")
         st, h, body = curl("-H", "Accept-Encoding: gzip", a.url("exporter", "/api/v1/logs"))
         t.eq(len(gzip.decompress(body).splitlines()), 50, "gzip on v1 too")
+        st, h, body = curl("-H", "Accept-Encoding: br, gzip;q=0", a.url("exporter", "/logs"))
+        t.ok("content-encoding" not in h and body == plain, "gzip;q=0 is refused: plain body")
+        st, h, body = curl("-H", "Accept-Encoding: deflate, GZIP ; q=0.5", a.url("exporter", "/logs"))
+        t.eq(h.get("content-encoding"), "gzip", "gzip with q=0.5 and odd spacing is accepted")
         # Two requests on one connection.
         s = socket.create_connection(("127.0.0.1", a.ports["exporter"]))
         req = b"GET /logs?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n"
