@@ -108,7 +108,7 @@ static enum MHD_Result h_post(struct httpd_req *r, void *ctx)
 	tag_from_path(r->path, in->conf.tag, tag, sizeof(tag));
 	/* Rendered JSON can be larger than its msgpack or form source: allow for it. */
 	if (chunk_builder_init(&cb, STREAM_LOGS, tag, in->plugin->name, in->name,
-			       8 * (size_t)in->conf.buffer_max_size + 65536) < 0) {
+			       4 * (size_t)in->conf.buffer_max_size + 65536) < 0) {
 		buf_free(&plain);
 		return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	}

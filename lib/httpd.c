@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,16 @@
 
 #include "log.h"
 #include "mpjson.h"
+
+/* Request bodies held at once, across every server of the process: a crowd of large
+ * uploads gets 503s instead of growing memory without bound. */
+static atomic_size_t httpd_inflight;
+static size_t httpd_inflight_max = HTTPD_INFLIGHT_DEFAULT;
+
+void httpd_set_inflight_max(size_t bytes)
+{
+	httpd_inflight_max = bytes;
+}
 
 struct httpd {
 	struct MHD_Daemon *d;
@@ -79,6 +90,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 		log_debug("%s: request from %s ended early (code %d)", r->srv->name, r->peer, (int)toe);
 	if (r->state_free)
 		r->state_free(r->state);
+	atomic_fetch_sub(&httpd_inflight, r->counted);
 	buf_free(&r->body);
 	free(r->raw_uri);
 	free(r);
@@ -268,6 +280,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		/* libmicrohttpd cannot answer in the middle of a body (chunked, no length):
 		 * drop what exceeds the limit, answer 413 at its end, and close a client that
 		 * keeps sending far beyond it. */
+		if (!r->too_large && !r->busy) {
+			size_t held = atomic_fetch_add(&httpd_inflight, *upload_size) + *upload_size;
+
+			r->counted += *upload_size;
+			if (held > httpd_inflight_max) {
+				log_warn("%s: %zu bytes of request bodies in flight; refusing the one from %s",
+					 h->name, held, r->peer);
+				r->busy = true;
+			}
+		}
+		if (r->busy) {
+			*upload_size = 0;
+			return MHD_YES;
+		}
 		if (r->too_large || buf_append(&r->body, upload, *upload_size) < 0) {
 			if (!r->too_large)
 				log_warn("%s: body from %s is over the %zu-byte limit", h->name, r->peer, h->o.body_max);
@@ -280,6 +306,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (r->busy)
+		return httpd_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
+					 "too many large requests in flight; retry later");
 	if (r->too_large)
 		return httpd_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "request body over the limit of %zu bytes",
 					 h->o.body_max);

@@ -36,7 +36,9 @@ struct httpd_req {
 	const struct httpd_route *route;
 	bool handled;
 	bool too_large;        /* the body went over the limit; the rest is discarded */
+	bool busy;             /* refused: too many body bytes in flight process-wide */
 	uint64_t discarded;
+	size_t counted;        /* body bytes counted in the process-wide total */
 };
 
 /* A handler runs once the whole body is in (again after a resume, see httpd_suspend)
@@ -54,6 +56,11 @@ struct httpd_opts {
 	void *ctx;                 /* passed to handlers */
 	const char *cors_origin;   /* when set, 404/405/413 answers carry CORS headers too */
 };
+
+/* Bytes of request bodies all servers may hold at once (default 32 MB); beyond it a
+ * request is answered 503. Set before starting servers. */
+#define HTTPD_INFLIGHT_DEFAULT ((size_t)32 * 1000 * 1000)
+void httpd_set_inflight_max(size_t bytes);
 
 /* Bind and start serving. 0, or -errno with a reason in `err`. */
 int httpd_start(const struct httpd_opts *o, struct httpd **out, char *err, size_t errlen);

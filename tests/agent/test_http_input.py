@@ -118,6 +118,25 @@ def test_limits(t):
         t.eq(len(recs), 1, "only the good request was stored")
 
 
+def test_inflight_limit(t):
+    """Many large uploads at once: past the process-wide body budget they get 503, not memory."""
+    import threading
+    with Agent() as a:
+        socks = []
+        for _ in range(12):
+            s = socket.create_connection(("127.0.0.1", a.ports["http"]))
+            # 3.9 MB announced, 3.5 MB sent: each upload stays open, holding its bytes.
+            s.sendall(b"POST /big HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: 3900000\r\n\r\n" + b"[" + b" " * 3500000)
+            socks.append(s)
+        time.sleep(1)
+        t.ok("request bodies in flight" in a.log(), "the agent refuses uploads past its in-flight budget", a.log()[-600:])
+        for s in socks:
+            s.close()
+        st, _, _ = post_json(a, "/after", {"ok": 1})
+        t.eq(st, 201, "once they are gone, requests are accepted again")
+
+
 def test_success_options(t):
     conf = ("[INPUT]\n    name http\n    successful_response_code 200\n"
             "    success_header X-Vivo yes\n    success_header X-Other 2\n")
@@ -179,5 +198,5 @@ def test_keepalive_ingest(t):
 
 
 if __name__ == "__main__":
-    run([test_bodies_and_tags, test_errors, test_limits, test_success_options, test_fluent_bit_replays,
+    run([test_bodies_and_tags, test_errors, test_limits, test_inflight_limit, test_success_options, test_fluent_bit_replays,
          test_keepalive_ingest])
