@@ -41,7 +41,7 @@ if [ "$fuzz_seconds" -gt 0 ]; then
 fi
 
 # 3. Suites with their own runners (web UI in Chromium, Kubernetes control plane), when present.
-for suite in tests/ui/run.sh tests/controller/run.sh tests/packaging/run.sh; do
+for suite in tests/k8s/selftest.sh tests/ui/run.sh tests/controller/run.sh tests/packaging/run.sh; do
 	[ -x "$suite" ] || continue
 	log "$suite"
 	VIVO_AGENT="$top/build/check/agent/vivo-agent" VIVO_BUILD="$top/build/check" "$suite" > "build/$(basename "$(dirname "$suite")").log" 2>&1
