@@ -39,6 +39,8 @@ struct exporter {
 	atomic_int nwaiters;        /* suspended requests not yet answered */
 	atomic_bool appended;       /* set by the store's notify hook */
 	uint16_t ports[PORT_COUNT];
+	char boot_id[33];           /* random per process: clients tell restarts apart */
+	uint64_t start_time_ns;
 };
 
 /* Per-request state kept across a suspend. */
@@ -114,6 +116,28 @@ static void *waker_main(void *arg)
 	return NULL;
 }
 
+/* A random ID for this process's streams (IDs restart at 0 with a new process). */
+static void boot_identity(struct exporter *e)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char rnd[16];
+	struct timespec now;
+	FILE *f = fopen("/dev/urandom", "rb");
+	size_t i, got = f ? fread(rnd, 1, sizeof(rnd), f) : 0;
+
+	if (f)
+		fclose(f);
+	clock_gettime(CLOCK_REALTIME, &now);
+	e->start_time_ns = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+	for (i = got; i < sizeof(rnd); i++) /* no urandom: time and pid still differ per boot */
+		rnd[i] = (unsigned char)((e->start_time_ns >> (8 * (i % 8))) ^ (uint64_t)getpid() >> (i % 4));
+	for (i = 0; i < sizeof(rnd); i++) {
+		e->boot_id[2 * i] = hex[rnd[i] >> 4];
+		e->boot_id[2 * i + 1] = hex[rnd[i] & 15];
+	}
+	e->boot_id[32] = '\0';
+}
+
 int exporter_new(struct stream **streams, const struct exporter_settings *s, struct exporter **out)
 {
 	struct exporter *e = calloc(1, sizeof(*e));
@@ -122,6 +146,7 @@ int exporter_new(struct stream **streams, const struct exporter_settings *s, str
 	if (!e)
 		return -ENOMEM;
 	e->streams = streams;
+	boot_identity(e);
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->cond, NULL);
 	exporter_configure(e, s);
@@ -506,7 +531,8 @@ static enum MHD_Result h_info(struct httpd_req *r, void *ctx)
 	if (!is_read(r))
 		return preflight(e, r);
 	buf_init(&b, 64 * 1024);
-	rc |= buf_puts(&b, "{\"program\":\"vivo-agent\",\"version\":\"" PACKAGE_VERSION "\",\"ports\":{");
+	rc |= buf_printf(&b, "{\"program\":\"vivo-agent\",\"version\":\"" PACKAGE_VERSION "\",\"boot_id\":\"%s\","
+			 "\"start_time\":%llu,\"ports\":{", e->boot_id, (unsigned long long)e->start_time_ns);
 	pthread_mutex_lock(&e->lock);
 	for (k = 0; k < PORT_COUNT; k++)
 		rc |= buf_printf(&b, "%s\"%s\":%u", k ? "," : "", port_names[k], e->ports[k]);

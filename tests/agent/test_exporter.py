@@ -218,7 +218,8 @@ def test_ui_mirror(t):
         st, h, body = curl(a.url("ui", "/api/v1/info"))
         info = json.loads(body)
         t.ok(info["ports"]["exporter"] == a.ports["exporter"] and info["ports"]["http"] == a.ports["http"]
-             and info["streams"]["logs"]["chunks"] == 2, "info has ports and stream facts", info)
+             and info["streams"]["logs"]["chunks"] == 2 and len(info["boot_id"]) == 32 and info["start_time"] > 0,
+             "info has ports, stream facts and a boot ID", info)
         for p in ("/", "/vivo/", "/vivo/logs", "/vivo/metrics", "/vivo/traces"):
             st, h, body = curl("--compressed", a.url("ui", p))
             t.ok(st == 200 and h.get("content-type", "").startswith("text/html") and b"<html" in body.lower()
