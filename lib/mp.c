@@ -1,6 +1,7 @@
 /* mp.c: msgpack reader; accepts non-minimal encodings (map32 for 1 pair) as the spec allows. */
 #include "mp.h"
 
+#include <math.h>
 #include <string.h>
 
 static inline uint16_t rd16(const unsigned char *p)
@@ -211,8 +212,14 @@ int mp_time_ns(const struct mp_obj *o, int64_t *ns)
 		if (o->ext_type != 0 || o->len != 8)
 			return MP_EBAD;
 		p = (const unsigned char *)o->ptr;
-		/* Seconds are a signed 32-bit value: Fluent Bit's group markers use -1 and -2. */
-		*ns = (int64_t)(int32_t)rd32(p) * 1000000000 + rd32(p + 4);
+		/* Seconds are unsigned (times after 2038 stay positive), except the two values
+		 * Fluent Bit's group markers use: 0xFFFFFFFF = -1 and 0xFFFFFFFE = -2. */
+		{
+			uint32_t sec = rd32(p);
+			int64_t s = sec >= 0xFFFFFFFEu ? (int64_t)sec - 0x100000000LL : (int64_t)sec;
+
+			*ns = s * 1000000000 + rd32(p + 4);
+		}
 		return 0;
 	case MP_UINT:
 		if (o->v.u > INT64_MAX / 1000000000)
@@ -224,11 +231,17 @@ int mp_time_ns(const struct mp_obj *o, int64_t *ns)
 			return MP_EBAD;
 		*ns = o->v.i * 1000000000;
 		return 0;
-	case MP_FLOAT:
+	case MP_FLOAT: {
+		double s;
+
 		if (!(o->v.f > -9.2e9 && o->v.f < 9.2e9))
 			return MP_EBAD;
-		*ns = (int64_t)(o->v.f * 1e9 + (o->v.f >= 0 ? 0.5 : -0.5));
+		/* Seconds and fraction apart: f * 1e9 near 1.7e18 keeps only 53 bits, so
+		 * 1700000000.25 would become ...249999872. */
+		s = floor(o->v.f);
+		*ns = (int64_t)s * 1000000000 + (int64_t)((o->v.f - s) * 1e9 + 0.5);
 		return 0;
+	}
 	default:
 		return MP_EBAD;
 	}

@@ -71,8 +71,24 @@ int mpjson_put_string(struct buf *out, const char *s, size_t n)
 		return rc;
 	out->data[out->len++] = '"';
 	while (i < n) {
-		unsigned char b = p[i];
+		unsigned char b;
 
+		/* Eight bytes at a time while none needs a look: no control byte, quote,
+		 * backslash or byte >= 0x80 (SWAR: a zero byte in x ^ c flags a match). */
+		while (i + 8 <= n) {
+			uint64_t x, ctl, quo, bsl;
+
+			memcpy(&x, p + i, 8);
+			ctl = (x - 0x2020202020202020ULL) & ~x;
+			quo = ((x ^ 0x2222222222222222ULL) - 0x0101010101010101ULL) & ~(x ^ 0x2222222222222222ULL);
+			bsl = ((x ^ 0x5c5c5c5c5c5c5c5cULL) - 0x0101010101010101ULL) & ~(x ^ 0x5c5c5c5c5c5c5c5cULL);
+			if (((ctl | quo | bsl) & 0x8080808080808080ULL) || (x & 0x8080808080808080ULL))
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		b = p[i];
 		if (b >= 0x20 && b != '"' && b != '\\' && b < 0x80) {
 			i++;
 			continue;
@@ -183,12 +199,17 @@ static int put_ext(struct buf *out, const struct mp_obj *o)
 /* Keys whose bin values are IDs, always printed as hex (spec 3.1). */
 static bool is_id_key(const char *k, size_t n)
 {
-	static const char *const ids[] = { "trace_id", "span_id", "parent_span_id",
-					   "traceId", "spanId", "parentSpanId" };
+	static const struct {
+		const char *s;
+		size_t n;
+	} ids[] = { { "trace_id", 8 }, { "span_id", 7 }, { "parent_span_id", 14 },
+		    { "traceId", 7 }, { "spanId", 6 }, { "parentSpanId", 12 } };
 	size_t i;
 
+	if (n < 6 || n > 14)
+		return false;
 	for (i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-		if (strlen(ids[i]) == n && memcmp(ids[i], k, n) == 0)
+		if (ids[i].n == n && memcmp(ids[i].s, k, n) == 0)
 			return true;
 	return false;
 }

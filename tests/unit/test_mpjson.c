@@ -200,6 +200,25 @@ static void test_records(void)
 	buf_free(&out);
 }
 
+static void test_times(void)
+{
+	struct mp_obj o;
+	struct mp_cur c;
+	int64_t ns = 0;
+	static const unsigned char after2038[] = { 0xd7, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07 };
+	static const unsigned char marker[] = { 0xd7, 0x00, 0xff, 0xff, 0xff, 0xfe, 0x00, 0x00, 0x00, 0x00 };
+	static const unsigned char flt[] = { 0xcb, 0x41, 0xd9, 0x54, 0xfc, 0x40, 0x10, 0x00, 0x00 }; /* 1700000000.25 */
+
+	mp_cur_init(&c, after2038, sizeof(after2038));
+	ok(mp_read(&c, &o) == 0 && mp_time_ns(&o, &ns) == 0 && ns == 2147483648LL * 1000000000 + 7,
+	   "EventTime after 2038 stays positive");
+	mp_cur_init(&c, marker, sizeof(marker));
+	ok(mp_read(&c, &o) == 0 && mp_time_ns(&o, &ns) == 0 && ns == -2000000000LL, "group end marker is -2 s");
+	mp_cur_init(&c, flt, sizeof(flt));
+	ok(mp_read(&c, &o) == 0 && mp_time_ns(&o, &ns) == 0 && ns == 1700000000250000000LL,
+	   "float seconds keep their fraction exactly (%lld)", (long long)ns);
+}
+
 static void test_limits(void)
 {
 	struct buf b, out;
@@ -240,6 +259,7 @@ int main(void)
 	test_strings();
 	test_maps();
 	test_records();
+	test_times();
 	test_limits();
 	return tap_done();
 }
