@@ -16,7 +16,7 @@
 #include "mpjson.h"
 #include "query.h"
 
-#define BODY_BLOCK (64 * 1024)
+#define BODY_BLOCK (256 * 1024)
 
 struct waiter {
 	struct httpd_req *req;
@@ -225,7 +225,7 @@ struct body {
 	z_stream z;
 	bool z_init;
 	bool z_done;
-	char zin[BODY_BLOCK];
+	char *zin;            /* gzip input staging, BODY_BLOCK bytes */
 };
 
 static void body_free(void *cls)
@@ -236,6 +236,7 @@ static void body_free(void *cls)
 	buf_free(&b->piece);
 	if (b->z_init)
 		deflateEnd(&b->z);
+	free(b->zin);
 	free(b);
 }
 
@@ -293,7 +294,7 @@ static ssize_t body_read(void *cls, uint64_t pos, char *out, size_t max)
 		int flush = Z_NO_FLUSH, rc;
 
 		if (b->z.avail_in == 0) {
-			n = body_plain(b, b->zin, sizeof(b->zin));
+			n = body_plain(b, b->zin, BODY_BLOCK);
 			if (n < 0)
 				return MHD_CONTENT_READER_END_WITH_ERROR;
 			b->z.next_in = (Bytef *)b->zin;
@@ -382,7 +383,8 @@ static enum MHD_Result reply_view(struct exporter *e, struct httpd_req *r, struc
 		buf_init(&b->piece, SIZE_MAX);
 		if (gzip) {
 			/* windowBits 15 + 16: a gzip wrapper, not zlib's. */
-			if (deflateInit2(&b->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+			if (!(b->zin = malloc(BODY_BLOCK)) ||
+			    deflateInit2(&b->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
 				body_free(b);
 				return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "gzip init failed");
 			}

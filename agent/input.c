@@ -4,11 +4,16 @@
 #include <strings.h>
 
 extern const struct input_plugin input_http, input_dummy, input_self_metrics;
+extern const struct input_plugin input_forward;
+extern const struct input_plugin input_opentelemetry, input_demo_traces;
 
 const struct input_plugin *const input_plugins[] = {
 	&input_http,
+	&input_forward,
+	&input_opentelemetry,
 	&input_dummy,
 	&input_self_metrics,
+	&input_demo_traces,
 	NULL,
 };
 

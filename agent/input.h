@@ -38,6 +38,9 @@ struct input_conf {
 	bool tls;
 	char *tls_crt_file;
 	char *tls_key_file;
+	char *tag_prefix;
+	bool empty_shared_key;
+	long long workers;
 	/* opentelemetry */
 	bool tag_from_uri;
 };

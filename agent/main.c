@@ -90,7 +90,10 @@ static int start_input(struct agent *a, struct input_instance *in, char *err, si
 	if (in->plugin->listens) {
 		enum exporter_port p = PORT_COUNT;
 
-		announce(in->plugin->listener, in->conf.listen, in->bound_port);
+		if (in->bound_port == 0 && in->conf.unix_path && *in->conf.unix_path)
+			log_info("listening %s on unix:%s", in->plugin->listener, in->conf.unix_path);
+		else
+			announce(in->plugin->listener, in->conf.listen, in->bound_port);
 		if (strcmp(in->plugin->listener, "http") == 0)
 			p = PORT_HTTP;
 		else if (strcmp(in->plugin->listener, "forward") == 0)
@@ -125,7 +128,8 @@ static int add_demo_inputs(struct agent_config *cfg, char *err, size_t errlen)
 		"      dummy: '{\"message\":\"payment retry scheduled\",\"level\":\"warn\",\"service\":\"payments\",\"attempt\":2}'\n"
 		"    - name: self_metrics\n"
 		"      tag: vivo.metrics\n"
-		"      scrape_interval: 2\n";
+		"      scrape_interval: 2\n"
+		"    - name: demo_traces\n";
 
 	return config_load_text(demo, sizeof(demo) - 1, "<demo>", cfg, err, errlen);
 }

@@ -126,8 +126,9 @@ static long read_response(struct conn *c, char *hdr_out, size_t hdr_cap)
 /* post PORT CONNS SECONDS PATH BODY: keep-alive POST load, one request in flight per connection. */
 static int cmd_post(int port, int conns, double seconds, const char *path, const char *body)
 {
-	char req[4096];
-	int n = snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+	size_t cap = strlen(path) + strlen(body) + 256;
+	char *req = malloc(cap);
+	int n = snprintf(req, cap, "POST %s HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
 			 "Content-Length: %zu\r\n\r\n%s", path, strlen(body), body);
 	int ep = epoll_create1(0), i;
 	struct conn *cs = calloc((size_t)conns, sizeof(*cs));
@@ -175,6 +176,7 @@ static int cmd_post(int port, int conns, double seconds, const char *path, const
 	for (i = 0; i < conns; i++)
 		close(cs[i].fd);
 	free(cs);
+	free(req);
 	return errors ? 1 : 0;
 }
 

@@ -1,0 +1,275 @@
+/* in_otlp.c: the OTLP/HTTP input (spec agent.md 4.3): POST /v1/{logs,metrics,traces} in
+ * protobuf or JSON, one export request = one chunk per signal, all or nothing. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "gz.h"
+#include "httpd.h"
+#include "input.h"
+#include "log.h"
+#include "mpjson.h"
+#include "otlp_decode.h"
+
+/* google.rpc.Code values used in error replies. */
+enum { RPC_INVALID_ARGUMENT = 3, RPC_RESOURCE_EXHAUSTED = 8, RPC_INTERNAL = 13 };
+
+struct otlp_input {
+	struct httpd *srv;
+};
+
+static const char *const signal_names[] = { "logs", "metrics", "traces" };
+static const char *const signal_tags[] = { "v1_logs", "v1_metrics", "v1_traces" };
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The media type of a Content-Type value (parameters and case ignored). 0 or -1. */
+static int parse_ctype(const char *ct, enum otlp_format *fmt)
+{
+	size_t n;
+
+	if (!ct)
+		return -1;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	n = strcspn(ct, "; \t");
+	if ((n == 22 && strncasecmp(ct, "application/x-protobuf", n) == 0) ||
+	    (n == 20 && strncasecmp(ct, "application/protobuf", n) == 0)) {
+		*fmt = OTLP_PROTOBUF;
+		return 0;
+	}
+	if (n == 16 && strncasecmp(ct, "application/json", n) == 0) {
+		*fmt = OTLP_JSON;
+		return 0;
+	}
+	return -1;
+}
+
+static int put_varint(char *p, uint64_t v)
+{
+	int n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (char)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (char)v;
+	return n;
+}
+
+/* An error as google.rpc.Status: protobuf {code=1, message=2} or JSON {"code","message"}. */
+static enum MHD_Result reply_status(struct httpd_req *r, unsigned http, int code, enum otlp_format fmt,
+				    const char *msg)
+{
+	size_t len = strlen(msg);
+	enum MHD_Result ret;
+	struct buf b;
+
+	buf_init(&b, 4096);
+	if (fmt == OTLP_PROTOBUF) {
+		char hdr[16];
+		int n = 0;
+
+		if (len > 1024)
+			len = 1024;
+		hdr[n++] = 0x08;
+		n += put_varint(hdr + n, (uint64_t)code);
+		hdr[n++] = 0x12;
+		n += put_varint(hdr + n, len);
+		if (buf_append(&b, hdr, (size_t)n) < 0 || buf_append(&b, msg, len) < 0) {
+			buf_free(&b);
+			return MHD_NO;
+		}
+	} else if (buf_printf(&b, "{\"code\":%d,\"message\":", code) < 0 || mpjson_put_string(&b, msg, len) < 0 ||
+		   buf_putc(&b, '}') < 0) {
+		buf_free(&b);
+		return MHD_NO;
+	}
+	ret = httpd_reply(r, http, fmt == OTLP_PROTOBUF ? "application/x-protobuf" : "application/json",
+			  b.data ? b.data : "", b.len);
+	buf_free(&b);
+	return ret;
+}
+
+static enum MHD_Result handle(struct httpd_req *r, struct input_instance *in, enum otlp_signal sig)
+{
+	const char *enc = httpd_header(r, "Content-Encoding");
+	const char *ctype = httpd_header(r, "Content-Type");
+	const char *body = r->body.data ? r->body.data : "";
+	size_t n = r->body.len;
+	enum otlp_format fmt = OTLP_JSON;
+	struct chunk_builder cb;
+	struct buf plain;
+	uint64_t records = 0;
+	char err[300], msg[400];
+	const char *tag;
+	enum MHD_Result ret;
+	int rc;
+
+	atomic_fetch_add(&in->stats.bytes, n);
+	if (parse_ctype(ctype, &fmt) < 0) {
+		atomic_fetch_add(&in->stats.errors, 1);
+		log_warn("%s: %s request from %s with unsupported Content-Type '%.60s'", in->name,
+			 signal_names[sig], r->peer, ctype ? ctype : "");
+		return reply_status(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, RPC_INVALID_ARGUMENT, OTLP_JSON,
+				    "unsupported Content-Type: use application/x-protobuf or application/json");
+	}
+	buf_init(&plain, in->conf.buffer_max_size);
+	if (enc && *enc && strcasecmp(enc, "identity") != 0) {
+		if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "x-gzip") != 0) {
+			atomic_fetch_add(&in->stats.errors, 1);
+			return reply_status(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, RPC_INVALID_ARGUMENT, fmt,
+					    "unsupported Content-Encoding: use gzip");
+		}
+		rc = gz_inflate(body, n, &plain);
+		if (rc < 0) {
+			buf_free(&plain);
+			atomic_fetch_add(&in->stats.errors, 1);
+			if (rc == -ENOSPC) {
+				log_warn("%s: gzip body from %s inflates past %llu bytes", in->name, r->peer,
+					 (unsigned long long)in->conf.buffer_max_size);
+				snprintf(msg, sizeof(msg), "gzip body inflates past the limit of %llu bytes",
+					 (unsigned long long)in->conf.buffer_max_size);
+				return reply_status(r, MHD_HTTP_CONTENT_TOO_LARGE, RPC_RESOURCE_EXHAUSTED, fmt, msg);
+			}
+			log_warn("%s: bad gzip body from %s", in->name, r->peer);
+			return reply_status(r, MHD_HTTP_BAD_REQUEST, RPC_INVALID_ARGUMENT, fmt, "body is not valid gzip");
+		}
+		body = plain.data ? plain.data : "";
+		n = plain.len;
+	}
+	if (in->conf.tag_from_uri)
+		tag = signal_tags[sig];
+	else
+		tag = in->conf.tag && *in->conf.tag ? in->conf.tag : in->name;
+	/* Rendered JSON is larger than protobuf (hex IDs, key names): allow for it. */
+	if (chunk_builder_init(&cb, otlp_stream(sig), tag, in->plugin->name, in->name,
+			       8 * (size_t)in->conf.buffer_max_size + 65536) < 0) {
+		buf_free(&plain);
+		return reply_status(r, MHD_HTTP_SERVICE_UNAVAILABLE, RPC_INTERNAL, fmt, "out of memory");
+	}
+	err[0] = '\0';
+	rc = otlp_decode(sig, fmt, body, n, now_ns(), &cb, &records, err, sizeof(err));
+	if (rc == 0 && cb.records > 0 && (rc = input_emit(in, &cb)) < 0)
+		snprintf(err, sizeof(err), "cannot store the records");
+	if (rc == 0) {
+		atomic_fetch_add(&in->stats.records, records);
+		ret = fmt == OTLP_PROTOBUF ? httpd_reply(r, MHD_HTTP_OK, "application/x-protobuf", "", 0)
+					   : httpd_reply(r, MHD_HTTP_OK, "application/json", "{}", 2);
+		goto out;
+	}
+	atomic_fetch_add(&in->stats.errors, 1);
+	if (rc == -ENOSPC) {
+		log_warn("%s: %s from %s are over the chunk limit", in->name, signal_names[sig], r->peer);
+		ret = reply_status(r, MHD_HTTP_CONTENT_TOO_LARGE, RPC_RESOURCE_EXHAUSTED, fmt,
+				   "the decoded request is over the limit");
+	} else if (rc == -ENOMEM) {
+		ret = reply_status(r, MHD_HTTP_SERVICE_UNAVAILABLE, RPC_INTERNAL, fmt, "out of memory");
+	} else {
+		log_warn("%s: rejected %s request from %s: %s", in->name, signal_names[sig], r->peer, err);
+		snprintf(msg, sizeof(msg), "invalid %s request: %s", fmt == OTLP_JSON ? "JSON" : "protobuf", err);
+		ret = reply_status(r, MHD_HTTP_BAD_REQUEST, RPC_INVALID_ARGUMENT, fmt, msg);
+	}
+out:
+	chunk_builder_free(&cb);
+	buf_free(&plain);
+	return ret;
+}
+
+static enum MHD_Result h_logs(struct httpd_req *r, void *ctx)
+{
+	return handle(r, ctx, OTLP_LOGS);
+}
+
+static enum MHD_Result h_metrics(struct httpd_req *r, void *ctx)
+{
+	return handle(r, ctx, OTLP_METRICS);
+}
+
+static enum MHD_Result h_traces(struct httpd_req *r, void *ctx)
+{
+	return handle(r, ctx, OTLP_TRACES);
+}
+
+static const struct httpd_route otlp_routes[] = {
+	{ "POST", "/v1/logs", h_logs },
+	{ "POST", "/v1/metrics", h_metrics },
+	{ "POST", "/v1/traces", h_traces },
+};
+
+static int otlp_start(struct input_instance *in, char *err, size_t errlen)
+{
+	struct otlp_input *o = calloc(1, sizeof(*o));
+	struct httpd_opts ho = {
+		.name = in->name,
+		.addr = in->conf.listen,
+		.port = (uint16_t)in->conf.port,
+		.body_max = in->conf.buffer_max_size,
+		.threads = 2,
+		.routes = otlp_routes,
+		.nroutes = sizeof(otlp_routes) / sizeof(otlp_routes[0]),
+		.ctx = in,
+	};
+	int rc;
+
+	if (!o)
+		return -ENOMEM;
+	if ((rc = httpd_start(&ho, &o->srv, err, errlen)) < 0) {
+		free(o);
+		return rc;
+	}
+	in->bound_port = httpd_port(o->srv);
+	in->priv = o;
+	return 0;
+}
+
+static void otlp_stop(struct input_instance *in)
+{
+	struct otlp_input *o = in->priv;
+
+	if (!o)
+		return;
+	httpd_stop(o->srv);
+	free(o);
+	in->priv = NULL;
+}
+
+#define OFF(f) offsetof(struct input_conf, f)
+static const struct opt_def otlp_opts[] = {
+	{ "name", OPT_STRING, "opentelemetry", 0, 0, OFF(name), "plugin name" },
+	{ "tag", OPT_STRING, NULL, 0, 0, OFF(tag), "tag when tag_from_uri is off (default: the instance name)" },
+	{ "alias", OPT_STRING, NULL, 0, 0, OFF(alias), "instance name in metrics and the v1 source_name" },
+	{ "listen", OPT_STRING, NULL, 0, 0, OFF(listen), "address to bind (default: the agent's --listen)" },
+	{ "port", OPT_INT, "4318", 0, 65535, OFF(port), "TCP port (0 = ephemeral)" },
+	{ "buffer_max_size", OPT_SIZE, "4M", 1, 1000000000, OFF(buffer_max_size), "largest request body, also after gzip (413 above)" },
+	{ "tag_from_uri", OPT_BOOL, "on", 0, 0, OFF(tag_from_uri), "tag records v1_logs, v1_metrics, v1_traces after the URI" },
+	{ "buffer_chunk_size", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit read size; Vivo sizes reads itself" },
+	{ "successful_response_code", OPT_COMPAT, NULL, 0, 0, 0, "OTLP answers 200 with an empty Export*ServiceResponse" },
+	{ "raw_traces", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect" },
+	{ "tag_key", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect" },
+	{ "logs_metadata_key", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect (metadata is under \"otlp\")" },
+	{ "logs_body_key", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect" },
+	{ "http2", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect (HTTP/1.1)" },
+	{ "threaded", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit threading switch; Vivo inputs always run on their own threads" },
+	{ "mem_buf_limit", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit memory buffer limit; Vivo bounds each stream instead" },
+	OPT_END,
+};
+
+const struct input_plugin input_opentelemetry = {
+	.name = "opentelemetry",
+	.help = "OTLP/HTTP input: POST /v1/logs, /v1/metrics, /v1/traces as protobuf or JSON",
+	.opts = otlp_opts,
+	.listens = true,
+	.listener = "otlp",
+	.start = otlp_start,
+	.stop = otlp_stop,
+};

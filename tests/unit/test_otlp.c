@@ -1,0 +1,300 @@
+/* test_otlp.c: unit tests of the OTLP wire view (protobuf edge cases, JSON value rules) and of
+ * otlp_decode's contract (all or nothing, limits, depth bounds, the v1 resource/scope member). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "otlp_decode.h"
+#include "otlp_wire.h"
+#include "tap.h"
+
+/* ---- a protobuf writer for the cases ---- */
+
+static void varint(struct buf *b, uint64_t v)
+{
+	while (v >= 0x80) {
+		buf_putc(b, (char)(v | 0x80));
+		v >>= 7;
+	}
+	buf_putc(b, (char)v);
+}
+
+static void fbytes(struct buf *b, unsigned num, const void *p, size_t n)
+{
+	varint(b, (uint64_t)num << 3 | 2);
+	varint(b, n);
+	buf_append(b, p, n);
+}
+
+static void fmsg(struct buf *b, unsigned num, struct buf *sub)
+{
+	fbytes(b, num, sub->data ? sub->data : "", sub->len);
+	buf_reset(sub);
+}
+
+static void fvarint(struct buf *b, unsigned num, uint64_t v)
+{
+	varint(b, (uint64_t)num << 3);
+	varint(b, v);
+}
+
+static void ffixed64(struct buf *b, unsigned num, uint64_t v)
+{
+	int i;
+
+	varint(b, (uint64_t)num << 3 | 1);
+	for (i = 0; i < 8; i++)
+		buf_putc(b, (char)(v >> (8 * i)));
+}
+
+struct out {
+	int rc;
+	char err[256];
+	char *text;
+	char *v1;
+	uint64_t records;
+	uint32_t lines;
+};
+
+static struct out decode(enum otlp_signal sig, enum otlp_format fmt, const char *p, size_t n, size_t limit)
+{
+	struct chunk_builder cb;
+	struct out o;
+
+	memset(&o, 0, sizeof(o));
+	chunk_builder_init(&cb, otlp_stream(sig), "v1_test", "opentelemetry", "opentelemetry.0", limit);
+	o.rc = otlp_decode(sig, fmt, p, n, 42, &cb, &o.records, o.err, sizeof(o.err));
+	o.lines = cb.records;
+	o.text = strndup(cb.text.data ? cb.text.data : "", cb.text.len);
+	o.v1 = cb.v1_extra ? strdup(cb.v1_extra) : NULL;
+	chunk_builder_free(&cb);
+	return o;
+}
+
+static void out_free(struct out *o)
+{
+	free(o->text);
+	free(o->v1);
+}
+
+/* A logs request with one record whose body is `body` (an AnyValue message). */
+static void logs_req(struct buf *req, struct buf *body)
+{
+	struct buf lr, sl, rl;
+
+	buf_init(&lr, SIZE_MAX);
+	buf_init(&sl, SIZE_MAX);
+	buf_init(&rl, SIZE_MAX);
+	ffixed64(&lr, 1, 7);
+	fmsg(&lr, 5, body);
+	fmsg(&sl, 2, &lr);
+	fmsg(&rl, 2, &sl);
+	fmsg(req, 1, &rl);
+	buf_free(&lr);
+	buf_free(&sl);
+	buf_free(&rl);
+}
+
+static void test_unknown_fields_and_packing(void)
+{
+	struct buf hdp, h, m, sm, rm, req, t;
+	struct out a, b;
+	int i;
+
+	buf_init(&hdp, SIZE_MAX);
+	buf_init(&h, SIZE_MAX);
+	buf_init(&m, SIZE_MAX);
+	buf_init(&sm, SIZE_MAX);
+	buf_init(&rm, SIZE_MAX);
+	buf_init(&req, SIZE_MAX);
+	buf_init(&t, SIZE_MAX);
+	/* bucket_counts packed (one run) vs unpacked (a field each): the same data point. */
+	for (i = 0; i < 2; i++) {
+		ffixed64(&hdp, 3, 9);
+		ffixed64(&hdp, 4, 6);
+		if (i == 0) {
+			uint64_t c[3] = { 1, 2, 3 };
+			int k, j;
+
+			for (k = 0; k < 3; k++)
+				for (j = 0; j < 8; j++)
+					buf_putc(&t, (char)(c[k] >> (8 * j)));
+			fbytes(&hdp, 6, t.data, t.len);
+			buf_reset(&t);
+		} else {
+			ffixed64(&hdp, 6, 1);
+			ffixed64(&hdp, 6, 2);
+			ffixed64(&hdp, 6, 3);
+			/* unknown fields of every wire type, and numbers above the tables */
+			fvarint(&hdp, 15, 99);
+			ffixed64(&hdp, 16, 1);
+			varint(&hdp, 17 << 3 | 5);
+			buf_append(&hdp, "abcd", 4);
+			fbytes(&hdp, 1000, "zz", 2);
+		}
+		{
+			double bounds[2] = { 1.0, 2.0 };
+
+			fbytes(&hdp, 7, bounds, sizeof(bounds));
+		}
+		fmsg(&h, 1, &hdp);
+		fvarint(&h, 2, 2);
+		fbytes(&m, 1, "h", 1);
+		fmsg(&m, 9, &h);
+		fmsg(&sm, 2, &m);
+		fmsg(&rm, 2, &sm);
+		fmsg(&req, 1, &rm);
+		if (i == 0)
+			a = decode(OTLP_METRICS, OTLP_PROTOBUF, req.data, req.len, 1 << 20);
+		else
+			b = decode(OTLP_METRICS, OTLP_PROTOBUF, req.data, req.len, 1 << 20);
+		buf_reset(&req);
+	}
+	ok(a.rc == 0 && b.rc == 0, "packed and unpacked histograms decode (%s / %s)", a.err, b.err);
+	ok(strstr(a.text, "\"histogram\":{\"buckets\":[1,2,3],\"sum\":0.0,\"count\":6}") != NULL, "packed bucket counts");
+	is_str(b.text, a.text, "unknown fields are skipped; unpacked counts read the same");
+	out_free(&a);
+	out_free(&b);
+	buf_free(&hdp);
+	buf_free(&h);
+	buf_free(&m);
+	buf_free(&sm);
+	buf_free(&rm);
+	buf_free(&req);
+	buf_free(&t);
+}
+
+static void test_depth(void)
+{
+	struct buf v, w, req;
+	struct out o;
+	int i;
+
+	buf_init(&v, SIZE_MAX);
+	buf_init(&w, SIZE_MAX);
+	buf_init(&req, SIZE_MAX);
+	fbytes(&v, 1, "leaf", 4);
+	for (i = 0; i < 30; i++) { /* arrays of arrays: 30 levels are kept */
+		fmsg(&w, 1, &v);
+		fmsg(&v, 5, &w);
+	}
+	logs_req(&req, &v);
+	o = decode(OTLP_LOGS, OTLP_PROTOBUF, req.data, req.len, 1 << 20);
+	ok(o.rc == 0 && strstr(o.text, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"leaf\"]") != NULL, "30 nested arrays: kept (%s)", o.err);
+	out_free(&o);
+	buf_reset(&req);
+	buf_reset(&v);
+	fbytes(&v, 1, "leaf", 4);
+	for (i = 0; i < 5000; i++) { /* far deeper than any renderer allows */
+		fmsg(&w, 1, &v);
+		fmsg(&v, 5, &w);
+	}
+	logs_req(&req, &v);
+	o = decode(OTLP_LOGS, OTLP_PROTOBUF, req.data, req.len, 1 << 20);
+	ok(o.rc == -EINVAL && strstr(o.err, "deeper") != NULL, "5000 nested arrays: refused (%s)", o.err);
+	out_free(&o);
+	buf_free(&v);
+	buf_free(&w);
+	buf_free(&req);
+}
+
+static void test_truncation_everywhere(void)
+{
+	struct buf req, body;
+	struct out full;
+	size_t n, bad = 0, okays = 0;
+
+	buf_init(&req, SIZE_MAX);
+	buf_init(&body, SIZE_MAX);
+	fbytes(&body, 1, "a log line", 10);
+	logs_req(&req, &body);
+	full = decode(OTLP_LOGS, OTLP_PROTOBUF, req.data, req.len, 1 << 20);
+	ok(full.rc == 0 && full.lines == 1, "the full request decodes");
+	/* Every prefix either fails cleanly or is itself a valid (shorter) request. */
+	for (n = 0; n < req.len; n++) {
+		struct out o = decode(OTLP_LOGS, OTLP_PROTOBUF, req.data, n, 1 << 20);
+
+		if (o.rc == -EINVAL && o.err[0])
+			bad++;
+		else if (o.rc == 0)
+			okays++;
+		out_free(&o);
+	}
+	ok(bad + okays == req.len && bad > 0, "every truncation is an error with a reason or a valid prefix (%zu bad)", bad);
+	out_free(&full);
+	buf_free(&req);
+	buf_free(&body);
+}
+
+static void test_limits_and_all_or_nothing(void)
+{
+	static const char json[] =
+		"{\"resourceLogs\":[{\"resource\":{\"attributes\":[{\"key\":\"service.name\",\"value\":{\"stringValue\":\"s\"}}]},"
+		"\"scopeLogs\":[{\"scope\":{\"name\":\"lib\"},\"logRecords\":[{\"timeUnixNano\":\"5\",\"body\":{\"stringValue\":\"one\"}},"
+		"{\"body\":{\"stringValue\":\"two\"}}]}]}]}";
+	static const char bad_second[] =
+		"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":\"one\"}},"
+		"{\"traceId\":\"00\"}]}]}]}";
+	struct out o;
+
+	o = decode(OTLP_LOGS, OTLP_JSON, json, sizeof(json) - 1, 1 << 20);
+	ok(o.rc == 0 && o.lines == 2 && o.records == 2, "two records");
+	is_str(o.v1, "\"otlp\":{\"resource\":{\"attributes\":{\"service.name\":\"s\"}},\"scope\":{\"name\":\"lib\"}}",
+	       "the v1 member names the shared resource and scope");
+	ok(strstr(o.text, "[[42,{\"_tag\":\"v1_test\",\"otlp\":{}}],{\"log\":\"two\"}]") != NULL,
+	   "a record without times gets now");
+	out_free(&o);
+	o = decode(OTLP_LOGS, OTLP_JSON, json, sizeof(json) - 1, 60);
+	ok(o.rc == -ENOSPC, "output over the builder's limit: -ENOSPC (%d %s)", o.rc, o.err);
+	out_free(&o);
+	o = decode(OTLP_LOGS, OTLP_JSON, bad_second, sizeof(bad_second) - 1, 1 << 20);
+	ok(o.rc == -EINVAL && strstr(o.err, "LogRecord.traceId") != NULL, "a bad second record fails the request (%s)", o.err);
+	out_free(&o);
+}
+
+static void test_json_numbers(void)
+{
+	static const struct {
+		const char *attr, *want;
+	} cases[] = {
+		{ "{\"intValue\":\"9223372036854775807\"}", "9223372036854775807" },
+		{ "{\"intValue\":-12}", "-12" },
+		{ "{\"intValue\":1e3}", "1000" },
+		{ "{\"doubleValue\":\"Infinity\"}", "null" },
+		{ "{\"doubleValue\":1}", "1.0" },
+		{ "{\"intValue\":\"9223372036854775808\"}", NULL },
+		{ "{\"intValue\":\"0x10\"}", NULL },
+		{ "{\"intValue\":1.5}", NULL },
+		{ "{\"doubleValue\":\"1e5x\"}", NULL },
+		{ "{\"boolValue\":\"true\"}", NULL },
+		{ "{\"bytesValue\":\"!!\"}", NULL },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char req[512], want[128];
+		struct out o;
+
+		snprintf(req, sizeof(req), "{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"attributes\":"
+			 "[{\"key\":\"k\",\"value\":%s}]}]}]}]}", cases[i].attr);
+		o = decode(OTLP_TRACES, OTLP_JSON, req, strlen(req), 1 << 20);
+		if (cases[i].want) {
+			snprintf(want, sizeof(want), "\"attributes\":{\"k\":%s}", cases[i].want);
+			ok(o.rc == 0 && strstr(o.text, want), "%s -> %s", cases[i].attr, cases[i].want);
+		} else {
+			ok(o.rc == -EINVAL && strstr(o.err, "AnyValue"), "%s refused (%s)", cases[i].attr, o.err);
+		}
+		out_free(&o);
+	}
+}
+
+int main(void)
+{
+	test_unknown_fields_and_packing();
+	test_depth();
+	test_truncation_everywhere();
+	test_limits_and_all_or_nothing();
+	test_json_numbers();
+	return tap_done();
+}
