@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "codec.h"
 #include "jsonmp.h"
 #include "mp.h"
 #include "mpjson.h"
@@ -196,33 +197,14 @@ static int decode_json(const char *body, size_t n, int64_t now_ns, const char *t
 	return rc;
 }
 
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 static int form_decode(struct buf *b, const char *p, size_t n)
 {
-	size_t at, i;
+	size_t at;
 	int rc;
 
-	if ((rc = mpw_str32(b, &at)) < 0)
+	if ((rc = mpw_str32(b, &at)) < 0 || (rc = buf_reserve(b, n)) < 0)
 		return rc;
-	for (i = 0; i < n; i++) {
-		char c = p[i];
-
-		if (c == '+')
-			c = ' ';
-		else if (c == '%' && i + 2 < n && unhex(p[i + 1]) >= 0 && unhex(p[i + 2]) >= 0) {
-			c = (char)(unhex(p[i + 1]) * 16 + unhex(p[i + 2]));
-			i += 2;
-		}
-		if ((rc = buf_putc(b, c)) < 0)
-			return rc;
-	}
+	b->len += codec_url_decode(p, n, b->data + b->len);
 	mpw_patch32(b, at, (uint32_t)(b->len - at - 5));
 	return 0;
 }

@@ -1,7 +1,6 @@
 /* in_demo_traces.c: the demo traces source (--demo): realistic multi-service traces built
  * as OTLP JSON and stored through the OTLP decoder, so they have exactly the OTLP shape. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +10,10 @@
 #include "input.h"
 #include "log.h"
 #include "otlp_decode.h"
+#include "ticker.h"
 
 struct demo {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool stop;
+	struct ticker *ticker;
 	struct input_instance *in;
 	uint64_t rng;
 	uint64_t emitted;
@@ -136,8 +133,9 @@ static int build_trace(struct demo *d, struct buf *b, int64_t t0)
 	return rc;
 }
 
-static void demo_tick(struct demo *d)
+static void demo_tick(void *arg)
 {
+	struct demo *d = arg;
 	struct input_instance *in = d->in;
 	struct chunk_builder cb;
 	struct timespec now;
@@ -166,39 +164,11 @@ static void demo_tick(struct demo *d)
 	buf_free(&req);
 }
 
-static void *demo_main(void *arg)
-{
-	struct demo *d = arg;
-	struct timespec next;
-
-	clock_gettime(CLOCK_MONOTONIC, &next);
-	pthread_mutex_lock(&d->lock);
-	while (!d->stop) {
-		long long ns = (long long)(1e9 / d->in->conf.rate);
-
-		next.tv_sec += (time_t)(ns / 1000000000);
-		next.tv_nsec += (long)(ns % 1000000000);
-		if (next.tv_nsec >= 1000000000) {
-			next.tv_sec++;
-			next.tv_nsec -= 1000000000;
-		}
-		while (!d->stop && pthread_cond_timedwait(&d->cond, &d->lock, &next) != ETIMEDOUT)
-			;
-		if (d->stop)
-			break;
-		pthread_mutex_unlock(&d->lock);
-		demo_tick(d);
-		pthread_mutex_lock(&d->lock);
-	}
-	pthread_mutex_unlock(&d->lock);
-	return NULL;
-}
-
 static int demo_start(struct input_instance *in, char *err, size_t errlen)
 {
 	struct demo *d = calloc(1, sizeof(*d));
-	pthread_condattr_t ca;
 	struct timespec now;
+	int rc;
 
 	if (!d)
 		return -ENOMEM;
@@ -212,17 +182,10 @@ static int demo_start(struct input_instance *in, char *err, size_t errlen)
 	if (!d->rng)
 		d->rng = 88172645463325252ULL;
 	d->in = in;
-	pthread_mutex_init(&d->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&d->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if (pthread_create(&d->thread, NULL, demo_main, d) != 0) {
+	if ((rc = ticker_start(1.0 / in->conf.rate, demo_tick, d, &d->ticker)) < 0) {
 		snprintf(err, errlen, "%s: cannot start a thread", in->name);
-		pthread_cond_destroy(&d->cond);
-		pthread_mutex_destroy(&d->lock);
 		free(d);
-		return -EAGAIN;
+		return rc;
 	}
 	in->priv = d;
 	return 0;
@@ -234,13 +197,7 @@ static void demo_stop(struct input_instance *in)
 
 	if (!d)
 		return;
-	pthread_mutex_lock(&d->lock);
-	d->stop = true;
-	pthread_cond_signal(&d->cond);
-	pthread_mutex_unlock(&d->lock);
-	pthread_join(d->thread, NULL);
-	pthread_cond_destroy(&d->cond);
-	pthread_mutex_destroy(&d->lock);
+	ticker_stop(d->ticker);
 	free(d);
 	in->priv = NULL;
 }

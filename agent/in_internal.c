@@ -1,6 +1,5 @@
 /* in_internal.c: inputs that generate records in-process: dummy and self_metrics. */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,81 +8,43 @@
 #include "agent.h"
 #include "jsonmp.h"
 #include "log.h"
+#include "ticker.h"
 
-struct ticker {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool stop;
+/* State of one dummy or self_metrics instance. */
+struct internal {
 	struct input_instance *in;
+	struct ticker *ticker;
 	struct buf record;     /* dummy: the record as msgpack */
 	uint64_t emitted;
-	void (*tick)(struct ticker *t);
-	double interval;       /* seconds between ticks */
 };
 
-static void *ticker_main(void *arg)
+static void internal_stop(struct input_instance *in)
 {
-	struct ticker *t = arg;
-	struct timespec next;
-
-	clock_gettime(CLOCK_MONOTONIC, &next);
-	pthread_mutex_lock(&t->lock);
-	while (!t->stop) {
-		long long ns = (long long)(t->interval * 1e9);
-
-		next.tv_sec += (time_t)(ns / 1000000000);
-		next.tv_nsec += (long)(ns % 1000000000);
-		if (next.tv_nsec >= 1000000000) {
-			next.tv_sec++;
-			next.tv_nsec -= 1000000000;
-		}
-		while (!t->stop && pthread_cond_timedwait(&t->cond, &t->lock, &next) != ETIMEDOUT)
-			;
-		if (t->stop)
-			break;
-		pthread_mutex_unlock(&t->lock);
-		t->tick(t);
-		pthread_mutex_lock(&t->lock);
-	}
-	pthread_mutex_unlock(&t->lock);
-	return NULL;
-}
-
-static int ticker_start(struct input_instance *in, struct ticker *t, char *err, size_t errlen)
-{
-	pthread_condattr_t ca;
-
-	t->in = in;
-	pthread_mutex_init(&t->lock, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&t->cond, &ca);
-	pthread_condattr_destroy(&ca);
-	if (pthread_create(&t->thread, NULL, ticker_main, t) != 0) {
-		snprintf(err, errlen, "%s: cannot start a thread", in->name);
-		return -EAGAIN;
-	}
-	in->priv = t;
-	return 0;
-}
-
-static void ticker_stop(struct input_instance *in)
-{
-	struct ticker *t = in->priv;
+	struct internal *t = in->priv;
 
 	if (!t)
 		return;
-	pthread_mutex_lock(&t->lock);
-	t->stop = true;
-	pthread_cond_signal(&t->cond);
-	pthread_mutex_unlock(&t->lock);
-	pthread_join(t->thread, NULL);
-	pthread_cond_destroy(&t->cond);
-	pthread_mutex_destroy(&t->lock);
+	ticker_stop(t->ticker);
 	buf_free(&t->record);
 	free(t);
 	in->priv = NULL;
+}
+
+/* Start ticking `tick` for `in`; on failure `t` is freed. */
+static int internal_start(struct input_instance *in, struct internal *t, double interval,
+			  void (*tick)(void *), char *err, size_t errlen)
+{
+	int rc;
+
+	t->in = in;
+	if ((rc = ticker_start(interval, tick, t, &t->ticker)) < 0) {
+		snprintf(err, errlen, "%s: %s", in->name, rc == -EINVAL ? "the interval must be above 0" : "cannot start a thread");
+		buf_free(&t->record);
+		free(t);
+		return rc;
+	}
+	in->priv = t;
+	return 0;
 }
 
 static const char *instance_tag(struct input_instance *in)
@@ -93,8 +54,9 @@ static const char *instance_tag(struct input_instance *in)
 
 /* ---- dummy ---- */
 
-static void dummy_tick(struct ticker *t)
+static void dummy_tick(void *arg)
 {
+	struct internal *t = arg;
 	struct input_instance *in = t->in;
 	struct chunk_builder cb;
 	struct timespec now;
@@ -116,7 +78,7 @@ static void dummy_tick(struct ticker *t)
 
 static int dummy_start(struct input_instance *in, char *err, size_t errlen)
 {
-	struct ticker *t = calloc(1, sizeof(*t));
+	struct internal *t = calloc(1, sizeof(*t));
 	struct mp_cur c;
 	struct mp_obj o;
 	size_t off = 0;
@@ -139,19 +101,14 @@ static int dummy_start(struct input_instance *in, char *err, size_t errlen)
 		free(t);
 		return -EINVAL;
 	}
-	t->tick = dummy_tick;
-	t->interval = 1.0 / in->conf.rate;
-	if ((rc = ticker_start(in, t, err, errlen)) < 0) {
-		buf_free(&t->record);
-		free(t);
-	}
-	return rc;
+	return internal_start(in, t, 1.0 / in->conf.rate, dummy_tick, err, errlen);
 }
 
 /* ---- self_metrics ---- */
 
-static void self_metrics_tick(struct ticker *t)
+static void self_metrics_tick(void *arg)
 {
+	struct internal *t = arg;
 	struct input_instance *in = t->in;
 	struct chunk_builder cb;
 	struct buf line;
@@ -170,8 +127,7 @@ static void self_metrics_tick(struct ticker *t)
 
 static int self_metrics_start(struct input_instance *in, char *err, size_t errlen)
 {
-	struct ticker *t = calloc(1, sizeof(*t));
-	int rc;
+	struct internal *t = calloc(1, sizeof(*t));
 
 	if (!t)
 		return -ENOMEM;
@@ -181,11 +137,7 @@ static int self_metrics_start(struct input_instance *in, char *err, size_t errle
 		return -EINVAL;
 	}
 	buf_init(&t->record, 0);
-	t->tick = self_metrics_tick;
-	t->interval = in->conf.scrape_interval;
-	if ((rc = ticker_start(in, t, err, errlen)) < 0)
-		free(t);
-	return rc;
+	return internal_start(in, t, in->conf.scrape_interval, self_metrics_tick, err, errlen);
 }
 
 #define OFF(f) offsetof(struct input_conf, f)
@@ -220,7 +172,7 @@ const struct input_plugin input_dummy = {
 	.help = "Generates a fixed record at a fixed rate (like Fluent Bit's dummy)",
 	.opts = dummy_opts,
 	.start = dummy_start,
-	.stop = ticker_stop,
+	.stop = internal_stop,
 };
 
 const struct input_plugin input_self_metrics = {
@@ -229,5 +181,5 @@ const struct input_plugin input_self_metrics = {
 	.help = "Appends the agent's own metrics to the metrics stream every scrape_interval",
 	.opts = self_metrics_opts,
 	.start = self_metrics_start,
-	.stop = ticker_stop,
+	.stop = internal_stop,
 };

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "mp.h"
 
 __attribute__((format(printf, 2, 3)))
@@ -360,17 +361,6 @@ static int js_enum(const struct ow_field *f, const struct mp_obj *o, int64_t *v)
 	return js_i64(o, INT32_MIN, INT32_MAX, v);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int js_hex_ok(const struct mp_obj *o, size_t bytes)
 {
 	uint32_t i;
@@ -378,52 +368,8 @@ static int js_hex_ok(const struct mp_obj *o, size_t bytes)
 	if (o->type != MP_STR || (o->len != 0 && o->len != 2 * bytes))
 		return -1;
 	for (i = 0; i < o->len; i++)
-		if (hexval(o->ptr[i]) < 0)
+		if (codec_hexval(o->ptr[i]) < 0)
 			return -1;
-	return 0;
-}
-
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
-/* Base64 (standard or URL alphabet, padding optional). Appends to out when not NULL.
- * 0, -1 for bad base64, or the buffer's error. */
-static int b64_decode(const char *s, size_t n, struct buf *out)
-{
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t i;
-	int rc;
-
-	while (n > 0 && s[n - 1] == '=')
-		n--;
-	if (n % 4 == 1)
-		return -1;
-	for (i = 0; i < n; i++) {
-		int v = b64val((unsigned char)s[i]);
-
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (out && (rc = buf_putc(out, (char)((acc >> bits) & 0xff))) < 0)
-				return rc;
-		}
-	}
 	return 0;
 }
 
@@ -460,7 +406,7 @@ static int js_check_one(const struct ow_field *f, const struct mp_obj *o)
 	case OW_BOOL: return o->type == MP_BOOL ? 0 : -1;
 	case OW_DOUBLE: return js_f64(o, &d);
 	case OW_STRING: return o->type == MP_STR ? 0 : -1;
-	case OW_BYTES: return o->type == MP_STR ? b64_decode(o->ptr, o->len, NULL) : -1;
+	case OW_BYTES: return o->type == MP_STR && codec_base64_decode(o->ptr, o->len, NULL) == 0 ? 0 : -1;
 	case OW_ID16: return js_hex_ok(o, 16);
 	case OW_ID8: return js_hex_ok(o, 8);
 	case OW_MSG: return o->type == MP_MAP ? 0 : -1;
@@ -675,8 +621,8 @@ int ow_bytes(const struct ow_msg *m, unsigned num, struct buf *out)
 	}
 	if (js_read(m->at[num], m->end, &o) < 0 || o.type != MP_STR)
 		return 0;
-	rc = b64_decode(o.ptr, o.len, out);
-	return rc == -1 ? 0 : rc;
+	rc = codec_base64_decode(o.ptr, o.len, out);
+	return rc == -EINVAL ? 0 : rc;
 }
 
 size_t ow_hex(const struct ow_msg *m, unsigned num, char out[33])
@@ -703,7 +649,7 @@ size_t ow_hex(const struct ow_msg *m, unsigned num, char out[33])
 	if (js_read(m->at[num], m->end, &o) < 0 || o.type != MP_STR || o.len > 32)
 		return 0;
 	for (i = 0; i < o.len; i++) {
-		int v = hexval(o.ptr[i]);
+		int v = codec_hexval(o.ptr[i]);
 
 		out[i] = hexdig[v < 0 ? 0 : v];
 	}

@@ -5,38 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codec.h"
 #include "opts.h"
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decode p[0..n) into out (size cap); false if it does not fit. */
+/* Percent-decode p[0..n) into out (size cap) as a C string; false if it does not fit. */
 static bool decode(const char *p, size_t n, char *out, size_t cap)
 {
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		char c = p[i];
-
-		if (c == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
-			c = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
-			i += 2;
-		} else if (c == '+') {
-			c = ' ';
-		}
-		if (o + 1 >= cap)
-			return false;
-		out[o++] = c;
-	}
-	out[o] = '\0';
+	if (n >= cap)
+		return false; /* decoding never lengthens: n bytes are enough */
+	out[codec_url_decode(p, n, out)] = '\0';
 	return true;
 }
 
