@@ -79,8 +79,12 @@ class Agent:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.stop()
+    def __exit__(self, exc_type, *rest):
+        rc = self.stop()
+        # A clean exit is part of every test: under ASan/LeakSanitizer or valgrind a
+        # memory error or a leak shows up here as a non-zero status.
+        if exc_type is None and rc != 0:
+            raise RuntimeError("vivo-agent exited with status %s:\n%s" % (rc, self.log()[-3000:]))
 
 
 def curl(*args, data=None, timeout=30):
