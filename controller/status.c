@@ -1,0 +1,141 @@
+/* status.c: conditions from a Deployment's status, with transition times that move only when a status flips. */
+#include "status.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "kobj.h"
+
+const json_t *status_condition(const json_t *status, const char *type)
+{
+	const json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(status, "conditions"), i, c)
+		if (strcmp(kobj_str(c, "type", ""), type) == 0)
+			return c;
+	return NULL;
+}
+
+static long long ival(const json_t *o, const char *path, long long def)
+{
+	const json_t *v = kobj_get(o, path);
+
+	return json_is_integer(v) ? (long long)json_integer_value(v) : def;
+}
+
+static int add_cond(json_t *conds, const json_t *old, const char *type, bool status, const char *reason,
+		    const char *message, long long gen, const char *now)
+{
+	const json_t *prev = status_condition(old, type);
+	const char *st = status ? "True" : "False", *ltt = now;
+
+	if (prev && strcmp(kobj_str(prev, "status", ""), st) == 0 && kobj_str(prev, "lastTransitionTime", NULL))
+		ltt = kobj_str(prev, "lastTransitionTime", now);
+	return json_array_append_new(conds, json_pack("{s:s, s:s, s:s, s:s, s:I, s:s}", "type", type, "status", st,
+						       "reason", reason, "message", message,
+						       "observedGeneration", (json_int_t)gen, "lastTransitionTime", ltt));
+}
+
+/* The Deployment condition of `type`, or NULL. */
+static const json_t *dep_cond(const json_t *d, const char *type)
+{
+	return status_condition(json_object_get(d, "status"), type);
+}
+
+json_t *status_build(const json_t *old, const struct status_in *in)
+{
+	const json_t *d = in->deployment, *rf, *pr;
+	json_t *st = json_object(), *conds = json_array();
+	char ready_msg[256], prog_msg[256];
+	const char *ready_reason, *prog_reason, *deg_reason = "AsExpected", *deg_msg = "";
+	bool ready, progressing, degraded = false;
+	long long want = 1, updated = 0, available = 0, total = 0, readyr = 0;
+	bool observed = false;
+	int rc = 0;
+
+	if (!st || !conds) {
+		json_decref(st);
+		json_decref(conds);
+		return NULL;
+	}
+	if (d) {
+		want = ival(d, "spec.replicas", 1);
+		updated = ival(d, "status.updatedReplicas", 0);
+		available = ival(d, "status.availableReplicas", 0);
+		total = ival(d, "status.replicas", 0);
+		readyr = ival(d, "status.readyReplicas", 0);
+		observed = ival(d, "status.observedGeneration", 0) >= ival(d, "metadata.generation", 1);
+	}
+
+	/* Ready: every wanted replica of the current template is available. */
+	if (!d) {
+		ready = false;
+		ready_reason = "DeploymentMissing";
+		snprintf(ready_msg, sizeof(ready_msg), "the Deployment does not exist yet");
+	} else if (observed && available >= want && updated >= want) {
+		ready = true;
+		ready_reason = "Available";
+		snprintf(ready_msg, sizeof(ready_msg), "%lld of %lld replicas available", available, want);
+	} else {
+		ready = false;
+		ready_reason = "ReplicasUnavailable";
+		snprintf(ready_msg, sizeof(ready_msg), "%lld of %lld replicas available", available, want);
+	}
+
+	/* Progressing: a rollout is under way. */
+	if (in->paused) {
+		progressing = false;
+		prog_reason = "Paused";
+		snprintf(prog_msg, sizeof(prog_msg), "spec.paused is true: rendered objects are left alone");
+	} else if (!d) {
+		progressing = true;
+		prog_reason = "Creating";
+		snprintf(prog_msg, sizeof(prog_msg), "creating the Deployment");
+	} else if (!observed || updated < want || total > updated || available < want) {
+		progressing = true;
+		prog_reason = "RollingOut";
+		snprintf(prog_msg, sizeof(prog_msg), "%lld of %lld replicas updated, %lld available%s", updated, want,
+			 available, observed ? "" : " (the Deployment controller has not seen the latest spec)");
+	} else {
+		progressing = false;
+		prog_reason = "Complete";
+		snprintf(prog_msg, sizeof(prog_msg), "%lld of %lld replicas updated and available", updated, want);
+	}
+
+	/* Degraded: something a person must fix. The controller's own trouble comes first. */
+	if (in->degraded_reason) {
+		degraded = true;
+		deg_reason = in->degraded_reason;
+		deg_msg = in->degraded_message ? in->degraded_message : "";
+	} else if ((rf = dep_cond(d, "ReplicaFailure")) && strcmp(kobj_str(rf, "status", ""), "True") == 0) {
+		degraded = true;
+		deg_reason = "ReplicaFailure";
+		deg_msg = kobj_str(rf, "message", "the Deployment cannot create pods");
+	} else if ((pr = dep_cond(d, "Progressing")) && strcmp(kobj_str(pr, "status", ""), "False") == 0 &&
+		   strcmp(kobj_str(pr, "reason", ""), "ProgressDeadlineExceeded") == 0) {
+		degraded = true;
+		deg_reason = "ProgressDeadlineExceeded";
+		deg_msg = kobj_str(pr, "message", "the rollout is stuck: check the pods' events (image pulls, scheduling)");
+	}
+
+	rc |= add_cond(conds, old, "Ready", ready, ready_reason, ready_msg, in->generation, in->now);
+	rc |= add_cond(conds, old, "Progressing", progressing, prog_reason, prog_msg, in->generation, in->now);
+	rc |= add_cond(conds, old, "Degraded", degraded, deg_reason, deg_msg, in->generation, in->now);
+	rc |= json_object_set_new(st, "observedGeneration", json_integer(in->generation));
+	rc |= json_object_set_new(st, "conditions", conds);
+	if (in->endpoints)
+		rc |= json_object_set_new(st, "endpoints", json_deep_copy(in->endpoints));
+	else if (json_object_get(old, "endpoints"))
+		rc |= json_object_set(st, "endpoints", json_object_get(old, "endpoints"));
+	if (in->config_hash)
+		rc |= json_object_set_new(st, "configHash", json_string(in->config_hash));
+	else if (json_object_get(old, "configHash"))
+		rc |= json_object_set(st, "configHash", json_object_get(old, "configHash"));
+	rc |= json_object_set_new(st, "readyReplicas", json_integer(readyr));
+	if (rc) {
+		json_decref(st);
+		return NULL;
+	}
+	return st;
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# run.sh: vivo-controller's tests against a real control plane: build it (cached), start a cluster, run every test (TAP), stop it.
+#
+# The controller binary: $VIVO_CONTROLLER, else $VIVO_BUILD/controller/vivo-controller, else build/check's.
+# The cluster runs kube-controller-manager with the garbage collector but not the Deployment
+# controller: no kubelet runs here, so the tests play its part by patching Deployment status.
+# KEEP=1 keeps the cluster directory and the controllers' logs.
+set -u
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+
+ctl=${VIVO_CONTROLLER:-}
+if [[ -z $ctl ]]; then
+	for cand in "${VIVO_BUILD:-}/controller/vivo-controller" "$top/build/check/controller/vivo-controller"; do
+		[[ -x $cand ]] && { ctl=$cand; break; }
+	done
+fi
+if [[ -z $ctl || ! -x $ctl ]]; then
+	echo "Bail out! no vivo-controller binary: build first, or set VIVO_CONTROLLER or VIVO_BUILD"
+	exit 1
+fi
+command -v kubectl >/dev/null || { echo "1..0 # SKIP kubectl not found"; exit 0; }
+export VIVO_CONTROLLER=$ctl
+
+if ! bin=$("$top/tests/k8s/build.sh" </dev/null | tail -n 1); then
+	echo "Bail out! tests/k8s/build.sh failed"
+	exit 1
+fi
+export VIVO_K8S_BIN=$bin
+dir=$(mktemp -d "${TMPDIR:-/tmp}/vivo-controller-test.XXXXXX")
+rc=1
+cleanup() {
+	if [[ $rc -ne 0 || ${KEEP:-0} == 1 ]]; then
+		KEEP=1 "$top/tests/k8s/cluster.sh" stop "$dir" >&2 || true
+		echo "# cluster directory and logs kept in $dir"
+	else
+		"$top/tests/k8s/cluster.sh" stop "$dir" >&2 || true
+	fi
+}
+trap cleanup EXIT
+if ! KCM_CONTROLLERS=garbagecollector,namespace,serviceaccount "$top/tests/k8s/cluster.sh" start "$dir" 2>"$dir.start.log"; then
+	cat "$dir.start.log" >&2
+	echo "Bail out! the test cluster did not start"
+	exit 1
+fi
+rm -f "$dir.start.log"
+echo "# controller: $ctl"
+echo "# cluster: $(grep APISERVER_URL "$dir/env" | cut -d= -f2) in $dir"
+timeout 1200 python3 "$here/test_controller.py" "$dir"
+rc=$?
+exit $rc
