@@ -321,9 +321,10 @@ static void print_help(void)
 			 flags[i].arg ? flags[i].arg : "");
 		printf("  %-30s %s\n", left, flags[i].help);
 	}
-	printf("\nWith no --config the agent runs the http input on 9010 and the exporter on 2025,\n"
-	       "the UI on 8000 and health on 2020, all on 127.0.0.1. Configuration keys:\n"
-	       "vivo-agent --print-config-reference. SIGHUP reloads the config file.\n");
+	printf("\nWith no --config the agent runs the forward (9000), http (9010) and opentelemetry\n"
+	       "(4318) inputs, the exporter on 2025, the UI on 8000 and health on 2020, all on\n"
+	       "127.0.0.1. Configuration keys: vivo-agent --print-config-reference.\n"
+	       "SIGHUP reloads the config file; SIGTERM stops after in-flight requests.\n");
 }
 
 static int apply_flag(struct agent_config *cfg, const struct flag_def *f, const char *value, char *err, size_t errlen)
