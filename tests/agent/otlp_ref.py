@@ -434,6 +434,19 @@ def _varint(n):
     return out + bytes([n])
 
 
+def field(num, wt, payload):
+    """One raw protobuf field (for hand-made and broken messages): payload is bytes for wire
+    type 2, an int otherwise."""
+    tag = _varint(num << 3 | wt)
+    if wt == 2:
+        return tag + _varint(len(payload)) + payload
+    if wt == 0:
+        return tag + _varint(payload)
+    if wt == 1:
+        return tag + payload.to_bytes(8, "little")
+    return tag + payload.to_bytes(4, "little")
+
+
 def to_protobuf(obj, msg):
     """Encode a proto-JSON dict as message `msg` (TracesReq, LogsReq, MetricsReq, ...)."""
     out = b""

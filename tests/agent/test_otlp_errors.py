@@ -4,27 +4,12 @@ import gzip
 import json
 import os
 
+import otlp_ref
 from agentlib import FIXTURES, Agent, curl, run
 
 
-def varint(n):
-    out = b""
-    while n >= 0x80:
-        out += bytes([(n & 0x7f) | 0x80])
-        n >>= 7
-    return out + bytes([n])
-
-
-def fld(num, wt, payload):
-    """A protobuf field: payload is bytes for wire type 2, an int otherwise."""
-    tag = varint(num << 3 | wt)
-    if wt == 2:
-        return tag + varint(len(payload)) + payload
-    if wt == 0:
-        return tag + varint(payload)
-    if wt == 1:
-        return tag + payload.to_bytes(8, "little")
-    return tag + payload.to_bytes(4, "little")
+varint = otlp_ref._varint
+fld = otlp_ref.field
 
 
 def kv(k, v):

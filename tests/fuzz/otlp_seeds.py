@@ -16,23 +16,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "agent"))
 import otlp_ref  # noqa: E402
 
 
-def varint(n):
-    out = b""
-    while n >= 0x80:
-        out += bytes([(n & 0x7f) | 0x80])
-        n >>= 7
-    return out + bytes([n])
-
-
-def fld(num, wt, v):
-    tag = varint(num << 3 | wt)
-    if wt == 2:
-        return tag + varint(len(v)) + v
-    if wt == 0:
-        return tag + varint(v)
-    if wt == 1:
-        return tag + v.to_bytes(8, "little")
-    return tag + v.to_bytes(4, "little")
+varint = otlp_ref._varint
+fld = otlp_ref.field
 
 
 def dbl(d):
