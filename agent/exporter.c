@@ -32,7 +32,8 @@ struct exporter {
 	pthread_cond_t cond;
 	pthread_t waker;
 	bool waker_started;
-	bool stopping;
+	bool draining;              /* answer held polls now and hold no new ones */
+	bool quit;                  /* the waker thread ends */
 	bool empty_on_read;
 	char cors[256];
 	struct waiter *waiters;
@@ -78,7 +79,7 @@ static void on_append(void *arg)
 
 static bool waiter_ready(struct exporter *e, const struct waiter *w)
 {
-	return e->stopping || stream_has_from(e->streams[w->kind], w->from) || ts_passed(&w->deadline);
+	return e->draining || stream_has_from(e->streams[w->kind], w->from) || ts_passed(&w->deadline);
 }
 
 static void *waker_main(void *arg)
@@ -86,7 +87,7 @@ static void *waker_main(void *arg)
 	struct exporter *e = arg;
 
 	pthread_mutex_lock(&e->lock);
-	while (!e->stopping || e->waiters) {
+	while (!e->quit || e->waiters) {
 		struct waiter **pp = &e->waiters, *w;
 		struct timespec until;
 
@@ -100,7 +101,7 @@ static void *waker_main(void *arg)
 				pp = &w->next;
 			}
 		}
-		if (e->stopping && !e->waiters)
+		if (e->quit && !e->waiters)
 			break;
 		/* Deadlines are checked every 100 ms; arrivals wake us at once. */
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -177,17 +178,24 @@ void exporter_set_port(struct exporter *e, enum exporter_port p, uint16_t port)
 	pthread_mutex_unlock(&e->lock);
 }
 
-void exporter_shutdown(struct exporter *e)
+void exporter_drain(struct exporter *e)
 {
 	int i;
 
 	pthread_mutex_lock(&e->lock);
-	e->stopping = true;
+	e->draining = true;
 	pthread_cond_signal(&e->cond);
 	pthread_mutex_unlock(&e->lock);
 	/* Resumed requests answer on the servers' threads; give them a moment (bounded). */
 	for (i = 0; i < 200 && atomic_load(&e->nwaiters) > 0; i++)
 		usleep(5000);
+}
+
+void exporter_undrain(struct exporter *e)
+{
+	pthread_mutex_lock(&e->lock);
+	e->draining = false;
+	pthread_mutex_unlock(&e->lock);
 }
 
 void exporter_free(struct exporter *e)
@@ -200,7 +208,7 @@ void exporter_free(struct exporter *e)
 		stream_set_notify(e->streams[k], NULL, NULL);
 	if (e->waker_started) {
 		pthread_mutex_lock(&e->lock);
-		e->stopping = true;
+		e->draining = e->quit = true;
 		pthread_cond_signal(&e->cond);
 		pthread_mutex_unlock(&e->lock);
 		pthread_join(e->waker, NULL);
@@ -450,7 +458,7 @@ static enum MHD_Result serve_stream(struct exporter *e, struct httpd_req *r, enu
 	struct stream_view v;
 	struct query q;
 	char err[160];
-	bool empty_on_read, stopping;
+	bool empty_on_read, draining;
 
 	if (!is_read(r))
 		return preflight(e, r);
@@ -470,8 +478,8 @@ static enum MHD_Result serve_stream(struct exporter *e, struct httpd_req *r, enu
 		}
 		st->waited = false;
 		pthread_mutex_lock(&e->lock);
-		stopping = e->stopping;
-		if (!stopping && !ts_passed(&st->deadline) && (w = calloc(1, sizeof(*w)))) {
+		draining = e->draining;
+		if (!draining && !ts_passed(&st->deadline) && (w = calloc(1, sizeof(*w)))) {
 			w->req = r;
 			w->kind = k;
 			w->from = q.has_from ? q.from : 0;

@@ -24,8 +24,11 @@ int exporter_new(struct stream **streams, const struct exporter_settings *s, str
 /* Apply new settings (SIGHUP reload). */
 int exporter_configure(struct exporter *e, const struct exporter_settings *s);
 void exporter_set_port(struct exporter *e, enum exporter_port p, uint16_t port);
-/* Answer every held long-poll now and refuse new waits (shutdown). Bounded wait. */
-void exporter_shutdown(struct exporter *e);
+/* Answer every held long-poll now and hold no new ones, waiting (bounded) until they are
+ * answered: servers must not be stopped with requests suspended (shutdown, re-binding). */
+void exporter_drain(struct exporter *e);
+/* Hold long-polls again after exporter_drain (the servers are back). */
+void exporter_undrain(struct exporter *e);
 /* Free; call after every server using the routes is stopped. NULL-safe. */
 void exporter_free(struct exporter *e);
 

@@ -348,9 +348,11 @@ static void reload(struct agent *a, int argc, char **argv)
 			exporter_configure(a->exporter, &es);
 		}
 		if (rebind) {
+			exporter_drain(a->exporter);
 			stop_servers(a);
 			if (start_servers(a, err, sizeof(err)) < 0)
 				log_error("reload: %s", err);
+			exporter_undrain(a->exporter);
 		}
 	}
 	free(kept);
@@ -427,7 +429,7 @@ out:
 	}
 	free(a.inputs);
 	if (a.exporter)
-		exporter_shutdown(a.exporter);
+		exporter_drain(a.exporter);
 	stop_servers(&a);
 	exporter_free(a.exporter);
 	agent_current = NULL;

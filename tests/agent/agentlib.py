@@ -43,8 +43,9 @@ class Agent:
                 raise RuntimeError("vivo-agent exited %s: %s" % (self.proc.returncode, self.log()))
             time.sleep(0.02)
         else:
+            log = self.log()
             self.stop()
-            raise RuntimeError("vivo-agent did not come up: %s" % self.log())
+            raise RuntimeError("vivo-agent did not come up: %s" % log)
 
     def _scan(self):
         ports = {}

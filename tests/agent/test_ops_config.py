@@ -2,6 +2,7 @@
 # test_ops_config.py: black-box tests of configuration files, flags, signals, health and self-metrics.
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -172,6 +173,45 @@ def test_signals(t):
     t.eq(rc, 0, "SIGTERM: exit 0")
 
 
+def test_reload_rebind_with_held_polls(t):
+    """Re-binding the servers on SIGHUP while the UI and a client long-poll: the polls are
+    answered, the agent stays up and serves on the new address."""
+    import threading
+    conf = "pipeline:\n  outputs:\n    - name: vivo_exporter\n      port: 0\n"
+    a = Agent(config=conf, expect=("exporter", "ui", "ops"))
+    try:
+        results = []
+
+        def poll(listener, path):
+            try:
+                results.append(curl(a.url(listener, path), timeout=20)[0])
+            except RuntimeError as e:
+                results.append(str(e))
+
+        ths = [threading.Thread(target=poll, args=("exporter", "/logs?from=0&wait=15")),
+               threading.Thread(target=poll, args=("ui", "/api/v1/traces?from=0&wait=15"))]
+        for th in ths:
+            th.start()
+        time.sleep(0.5)
+        # Turning the UI off re-binds the servers (flags keep every port ephemeral).
+        with open(a.config_path, "w") as f:
+            f.write("service:\n  ui: off\n" + conf)
+        a.signal(signal.SIGHUP)
+        for th in ths:
+            th.join(20)
+        t.ok(wait_for(lambda: "reload done" in a.log(), 5) and a.proc.poll() is None,
+             "SIGHUP re-binds with polls held and the agent stays up", a.log()[-800:])
+        t.eq(sorted(results), [200, 200], "both held polls were answered")
+        ports = [int(p) for p in re.findall(r"listening exporter on 127\.0\.0\.1:(\d+)", a.log())]
+        t.ok(len(ports) == 2, "the exporter was re-bound", ports)
+        st, h, _ = curl("http://127.0.0.1:%d/logs" % ports[-1])
+        t.eq(st, 200, "and serves after the reload")
+        t.ok("listening ui" not in a.log().split("reloading configuration")[-1], "the UI is off now")
+    finally:
+        rc = a.stop()
+    t.eq(rc, 0, "and exits cleanly")
+
+
 if __name__ == "__main__":
     run([test_fluent_bit_doc_configs, test_config_errors, test_reference_is_current, test_ops, test_self_metrics_and_demo,
-         test_signals])
+         test_signals, test_reload_rebind_with_held_polls])
