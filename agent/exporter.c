@@ -46,8 +46,9 @@ struct exporter {
 
 /* Per-request state kept across a suspend. */
 struct req_state {
+	struct exporter *e;
 	struct timespec deadline;
-	bool waited;
+	bool waited;                /* suspended and counted in nwaiters */
 };
 
 static void ts_add(struct timespec *t, uint64_t sec)
@@ -186,8 +187,9 @@ void exporter_drain(struct exporter *e)
 	e->draining = true;
 	pthread_cond_signal(&e->cond);
 	pthread_mutex_unlock(&e->lock);
-	/* Resumed requests answer on the servers' threads; give them a moment (bounded). */
-	for (i = 0; i < 200 && atomic_load(&e->nwaiters) > 0; i++)
+	/* Resumed requests answer on the servers' threads; wait for them (at most 5 s): a
+	 * daemon must not be stopped while one is still suspended. */
+	for (i = 0; i < 1000 && atomic_load(&e->nwaiters) > 0; i++)
 		usleep(5000);
 }
 
@@ -430,7 +432,13 @@ static enum MHD_Result reply_view(struct exporter *e, struct httpd_req *r, struc
 
 static void state_free(void *p)
 {
-	free(p);
+	struct req_state *st = p;
+
+	/* A request that ends while counted as held (its connection closed before it was
+	 * answered) no longer is. */
+	if (st->waited)
+		atomic_fetch_sub(&st->e->nwaiters, 1);
+	free(st);
 }
 
 /* OPTIONS: answer a CORS preflight (other methods never get here: the routes list
@@ -464,19 +472,21 @@ static enum MHD_Result serve_stream(struct exporter *e, struct httpd_req *r, enu
 		return preflight(e, r);
 	if (query_parse(r->query, strlen(r->query), &q, err, sizeof(err)) < 0)
 		return httpd_reply_error(r, MHD_HTTP_BAD_REQUEST, "%s", err);
-	if (st && st->waited)
+	if (st && st->waited) {
+		st->waited = false;
 		atomic_fetch_sub(&e->nwaiters, 1);
+	}
 	if (q.has_wait && q.wait > 0 && !stream_has_from(e->streams[k], q.has_from ? q.from : 0)) {
 		struct waiter *w;
 
 		if (!st) {
 			if (!(st = calloc(1, sizeof(*st))))
 				return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+			st->e = e;
 			ts_add(&st->deadline, q.wait);
 			r->state = st;
 			r->state_free = state_free;
 		}
-		st->waited = false;
 		pthread_mutex_lock(&e->lock);
 		draining = e->draining;
 		if (!draining && !ts_passed(&st->deadline) && (w = calloc(1, sizeof(*w)))) {
