@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fwd_auth.h"
-#include "fwd_decode.h"
+#include "in_forward/auth.h"
+#include "in_forward/decode.h"
 #include "mp.h"
 
 #define MAX_BYTES (1u << 20)

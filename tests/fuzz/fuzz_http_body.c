@@ -2,7 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http_body.h"
+#include "in_http/body.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

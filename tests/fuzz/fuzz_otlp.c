@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "otlp_decode.h"
+#include "in_otlp/decode.h"
 
 #ifndef FUZZ_SIGNAL
 #define FUZZ_SIGNAL OTLP_TRACES

@@ -10,8 +10,8 @@
 #include <zstd.h>
 #endif
 
-#include "fwd_auth.h"
-#include "fwd_decode.h"
+#include "in_forward/auth.h"
+#include "in_forward/decode.h"
 #include "mp.h"
 #include "mpw.h"
 #include "tap.h"

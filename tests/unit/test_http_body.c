@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "http_body.h"
+#include "in_http/body.h"
 #include "mpw.h"
 #include "tap.h"
 

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "buf.h"
-#include "otlp_decode.h"
-#include "otlp_wire.h"
+#include "in_otlp/decode.h"
+#include "in_otlp/wire.h"
 #include "tap.h"
 
 /* ---- a protobuf writer for the cases ---- */

@@ -1,4 +1,4 @@
-/* fwd_auth.h: the secure-forward handshake (HELO, PING, PONG with SHA-512 digests) as Fluentd and Fluent Bit speak it; no sockets. */
+/* in_forward/auth.h: the secure-forward handshake (HELO, PING, PONG with SHA-512 digests) as Fluentd and Fluent Bit speak it; no sockets. */
 #ifndef VIVO_FWD_AUTH_H
 #define VIVO_FWD_AUTH_H
 

@@ -1,4 +1,4 @@
-/* in_internal.c: inputs that generate records in-process: dummy and self_metrics. */
+/* in_internal/internal.c: inputs that generate records in-process: dummy and self_metrics. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* http_body.h: decoding of HTTP input bodies (JSON, NDJSON, form, msgpack) into a chunk. */
+/* in_http/body.h: decoding of HTTP input bodies (JSON, NDJSON, form, msgpack) into a chunk. */
 #ifndef VIVO_HTTP_BODY_H
 #define VIVO_HTTP_BODY_H
 

@@ -1,4 +1,4 @@
-/* in_forward.c: the Fluent Forward input (spec agent.md 4.1): epoll workers, per-connection limits, acks after storage, secure forward, TLS, Unix socket. */
+/* in_forward/server.c: the Fluent Forward input (spec agent.md 4.1): epoll workers, per-connection limits, acks after storage, secure forward, TLS, Unix socket. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,8 +21,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "fwd_auth.h"
-#include "fwd_decode.h"
+#include "auth.h"
+#include "decode.h"
 #include "input.h"
 #include "log.h"
 #include "mpw.h"

@@ -1,4 +1,4 @@
-/* fwd_decode.h: the Fluent Forward frame decoder (spec agent.md 4.1): frame boundaries, the four modes, options, compression, OTLP group markers, cmetrics/ctraces payloads; no sockets. */
+/* in_forward/decode.h: the Fluent Forward frame decoder (spec agent.md 4.1): frame boundaries, the four modes, options, compression, OTLP group markers, cmetrics/ctraces payloads; no sockets. */
 #ifndef VIVO_FWD_DECODE_H
 #define VIVO_FWD_DECODE_H
 

@@ -1,5 +1,5 @@
-/* fwd_auth.c: secure-forward HELO/PING/PONG (Fluentd's forward protocol v1 handshake) with libcrypto's SHA-512. */
-#include "fwd_auth.h"
+/* in_forward/auth.c: secure-forward HELO/PING/PONG (Fluentd's forward protocol v1 handshake) with libcrypto's SHA-512. */
+#include "auth.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
-/* otlp_wire.c: protobuf wire scanning and OTLP JSON value rules behind one message view. */
-#include "otlp_wire.h"
+/* in_otlp/wire.c: protobuf wire scanning and OTLP JSON value rules behind one message view. */
+#include "wire.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,4 +1,4 @@
-/* otlp_wire.h: one read-only view of OTLP messages over two encodings: protobuf wire bytes
+/* in_otlp/wire.h: one read-only view of OTLP messages over two encodings: protobuf wire bytes
  * and OTLP JSON (parsed to msgpack by jsonmp), driven by per-message field tables. */
 #ifndef VIVO_OTLP_WIRE_H
 #define VIVO_OTLP_WIRE_H

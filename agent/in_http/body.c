@@ -1,5 +1,5 @@
-/* http_body.c: HTTP input body decoders; each request becomes one all-or-nothing chunk. */
-#include "http_body.h"
+/* in_http/body.c: HTTP input body decoders; each request becomes one all-or-nothing chunk. */
+#include "body.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
-/* fwd_decode.c: Forward frames to chunks: a mode table, options, gzip/zstd, OTLP group markers, cmetrics/ctraces contexts. */
-#include "fwd_decode.h"
+/* in_forward/decode.c: Forward frames to chunks: a mode table, options, gzip/zstd, OTLP group markers, cmetrics/ctraces contexts. */
+#include "decode.h"
 
 #include <errno.h>
 #include <stdarg.h>

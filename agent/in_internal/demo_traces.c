@@ -1,4 +1,4 @@
-/* in_demo_traces.c: the demo traces source (--demo): realistic multi-service traces built
+/* in_internal/demo_traces.c: the demo traces source (--demo): realistic multi-service traces built
  * as OTLP JSON and stored through the OTLP decoder, so they have exactly the OTLP shape. */
 #include <errno.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include "buf.h"
 #include "input.h"
 #include "log.h"
-#include "otlp_decode.h"
+#include "in_otlp/decode.h"
 #include "ticker.h"
 
 struct demo {

@@ -1,4 +1,4 @@
-/* in_http.c: the HTTP input (spec agent.md 4.2): POST records, one request = one chunk. */
+/* in_http/server.c: the HTTP input (spec agent.md 4.2): POST records, one request = one chunk. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "gz.h"
-#include "http_body.h"
+#include "body.h"
 #include "httpd.h"
 #include "input.h"
 #include "log.h"

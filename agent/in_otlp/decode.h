@@ -1,4 +1,4 @@
-/* otlp_decode.h: OTLP export requests (protobuf or JSON) to Vivo chunks: logs records,
+/* in_otlp/decode.h: OTLP export requests (protobuf or JSON) to Vivo chunks: logs records,
  * cmetrics-shaped metrics lines and ctraces-shaped traces lines (spec agent.md 3.3-3.5, 4.3). */
 #ifndef VIVO_OTLP_DECODE_H
 #define VIVO_OTLP_DECODE_H

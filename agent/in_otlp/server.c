@@ -1,4 +1,4 @@
-/* in_otlp.c: the OTLP/HTTP input (spec agent.md 4.3): POST /v1/{logs,metrics,traces} in
+/* in_otlp/server.c: the OTLP/HTTP input (spec agent.md 4.3): POST /v1/{logs,metrics,traces} in
  * protobuf or JSON, one export request = one chunk per signal, all or nothing. */
 #include <errno.h>
 #include <stdio.h>
@@ -12,7 +12,7 @@
 #include "input.h"
 #include "log.h"
 #include "mpjson.h"
-#include "otlp_decode.h"
+#include "decode.h"
 
 /* google.rpc.Code values used in error replies. */
 enum { RPC_INVALID_ARGUMENT = 3, RPC_RESOURCE_EXHAUSTED = 8, RPC_INTERNAL = 13 };

@@ -1,5 +1,5 @@
-/* otlp_decode.c: walks OTLP requests through the otlp_wire view and renders Vivo's shapes. */
-#include "otlp_decode.h"
+/* in_otlp/decode.c: walks OTLP requests through the otlp_wire view and renders Vivo's shapes. */
+#include "decode.h"
 
 #include <errno.h>
 #include <math.h>
@@ -15,7 +15,7 @@
 #include "mp.h"
 #include "mpjson.h"
 #include "mpw.h"
-#include "otlp_wire.h"
+#include "wire.h"
 
 /* ---- the OTLP schema (opentelemetry-proto v1), as field tables ----------------------- */
 
