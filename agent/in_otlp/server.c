@@ -100,9 +100,59 @@ static enum MHD_Result reply_status(struct httpd_req *r, unsigned http, int code
 	return ret;
 }
 
-static enum MHD_Result handle(struct httpd_req *r, struct input_instance *in, enum otlp_signal sig)
+/* The body the decoder reads: r's, or inflated into `plain` when the Content-Encoding is gzip.
+ * 0 with *body and *n set, or -1 with the refusal already answered in *ret. */
+static int plain_body(struct httpd_req *r, struct input_instance *in, enum otlp_format fmt, struct buf *plain,
+		      const char **body, size_t *n, enum MHD_Result *ret)
 {
 	const char *enc = httpd_header(r, "Content-Encoding");
+	char msg[400];
+	int rc;
+
+	if (!enc || !*enc || strcasecmp(enc, "identity") == 0)
+		return 0;
+	if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "x-gzip") != 0) {
+		*ret = reply_status(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, RPC_INVALID_ARGUMENT, fmt,
+				    "unsupported Content-Encoding: use gzip");
+	} else if ((rc = gz_inflate(*body, *n, plain)) == -ENOSPC) {
+		log_warn("%s: gzip body from %s inflates past %llu bytes", in->name, r->peer,
+			 (unsigned long long)in->conf.buffer_max_size);
+		snprintf(msg, sizeof(msg), "gzip body inflates past the limit of %llu bytes",
+			 (unsigned long long)in->conf.buffer_max_size);
+		*ret = reply_status(r, MHD_HTTP_CONTENT_TOO_LARGE, RPC_RESOURCE_EXHAUSTED, fmt, msg);
+	} else if (rc < 0) {
+		log_warn("%s: bad gzip body from %s", in->name, r->peer);
+		*ret = reply_status(r, MHD_HTTP_BAD_REQUEST, RPC_INVALID_ARGUMENT, fmt, "body is not valid gzip");
+	} else {
+		*body = plain->data ? plain->data : "";
+		*n = plain->len;
+		return 0;
+	}
+	atomic_fetch_add(&in->stats.errors, 1);
+	return -1;
+}
+
+/* The answer to a request that otlp_decode or the store refused (rc), logged with the peer. */
+static enum MHD_Result reply_refused(struct httpd_req *r, struct input_instance *in, enum otlp_signal sig,
+				     enum otlp_format fmt, int rc, const char *err)
+{
+	char msg[400];
+
+	atomic_fetch_add(&in->stats.errors, 1);
+	if (rc == -ENOSPC) {
+		log_warn("%s: %s from %s are over the chunk limit", in->name, signal_names[sig], r->peer);
+		return reply_status(r, MHD_HTTP_CONTENT_TOO_LARGE, RPC_RESOURCE_EXHAUSTED, fmt,
+				    "the decoded request is over the limit");
+	}
+	if (rc == -ENOMEM)
+		return reply_status(r, MHD_HTTP_SERVICE_UNAVAILABLE, RPC_INTERNAL, fmt, "out of memory");
+	log_warn("%s: rejected %s request from %s: %s", in->name, signal_names[sig], r->peer, err);
+	snprintf(msg, sizeof(msg), "invalid %s request: %s", fmt == OTLP_JSON ? "JSON" : "protobuf", err);
+	return reply_status(r, MHD_HTTP_BAD_REQUEST, RPC_INVALID_ARGUMENT, fmt, msg);
+}
+
+static enum MHD_Result handle(struct httpd_req *r, struct input_instance *in, enum otlp_signal sig)
+{
 	const char *ctype = httpd_header(r, "Content-Type");
 	const char *body = r->body.data ? r->body.data : "";
 	size_t n = r->body.len;
@@ -110,7 +160,7 @@ static enum MHD_Result handle(struct httpd_req *r, struct input_instance *in, en
 	struct chunk_builder cb;
 	struct buf plain;
 	uint64_t records = 0;
-	char err[300], msg[400];
+	char err[300];
 	const char *tag;
 	enum MHD_Result ret;
 	int rc;
@@ -124,28 +174,9 @@ static enum MHD_Result handle(struct httpd_req *r, struct input_instance *in, en
 				    "unsupported Content-Type: use application/x-protobuf or application/json");
 	}
 	buf_init(&plain, in->conf.buffer_max_size);
-	if (enc && *enc && strcasecmp(enc, "identity") != 0) {
-		if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "x-gzip") != 0) {
-			atomic_fetch_add(&in->stats.errors, 1);
-			return reply_status(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, RPC_INVALID_ARGUMENT, fmt,
-					    "unsupported Content-Encoding: use gzip");
-		}
-		rc = gz_inflate(body, n, &plain);
-		if (rc < 0) {
-			buf_free(&plain);
-			atomic_fetch_add(&in->stats.errors, 1);
-			if (rc == -ENOSPC) {
-				log_warn("%s: gzip body from %s inflates past %llu bytes", in->name, r->peer,
-					 (unsigned long long)in->conf.buffer_max_size);
-				snprintf(msg, sizeof(msg), "gzip body inflates past the limit of %llu bytes",
-					 (unsigned long long)in->conf.buffer_max_size);
-				return reply_status(r, MHD_HTTP_CONTENT_TOO_LARGE, RPC_RESOURCE_EXHAUSTED, fmt, msg);
-			}
-			log_warn("%s: bad gzip body from %s", in->name, r->peer);
-			return reply_status(r, MHD_HTTP_BAD_REQUEST, RPC_INVALID_ARGUMENT, fmt, "body is not valid gzip");
-		}
-		body = plain.data ? plain.data : "";
-		n = plain.len;
+	if (plain_body(r, in, fmt, &plain, &body, &n, &ret) < 0) {
+		buf_free(&plain);
+		return ret;
 	}
 	if (in->conf.tag_from_uri)
 		tag = signal_tags[sig];
@@ -165,21 +196,9 @@ static enum MHD_Result handle(struct httpd_req *r, struct input_instance *in, en
 		atomic_fetch_add(&in->stats.records, records);
 		ret = fmt == OTLP_PROTOBUF ? httpd_reply(r, MHD_HTTP_OK, "application/x-protobuf", "", 0)
 					   : httpd_reply(r, MHD_HTTP_OK, "application/json", "{}", 2);
-		goto out;
-	}
-	atomic_fetch_add(&in->stats.errors, 1);
-	if (rc == -ENOSPC) {
-		log_warn("%s: %s from %s are over the chunk limit", in->name, signal_names[sig], r->peer);
-		ret = reply_status(r, MHD_HTTP_CONTENT_TOO_LARGE, RPC_RESOURCE_EXHAUSTED, fmt,
-				   "the decoded request is over the limit");
-	} else if (rc == -ENOMEM) {
-		ret = reply_status(r, MHD_HTTP_SERVICE_UNAVAILABLE, RPC_INTERNAL, fmt, "out of memory");
 	} else {
-		log_warn("%s: rejected %s request from %s: %s", in->name, signal_names[sig], r->peer, err);
-		snprintf(msg, sizeof(msg), "invalid %s request: %s", fmt == OTLP_JSON ? "JSON" : "protobuf", err);
-		ret = reply_status(r, MHD_HTTP_BAD_REQUEST, RPC_INVALID_ARGUMENT, fmt, msg);
+		ret = reply_refused(r, in, sig, fmt, rc, err);
 	}
-out:
 	chunk_builder_free(&cb);
 	buf_free(&plain);
 	return ret;

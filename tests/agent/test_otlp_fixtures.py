@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# test_otlp_fixtures.py: every OTLP request a real Fluent Bit 5.1.1 sent (shared fixtures) replayed with its headers, and again as OTLP JSON; what the exporter serves must equal the mapping of its .json sidecar (otlp_ref).
+# test_otlp_fixtures.py: every OTLP request a real Fluent Bit 5.1.1 sent (shared fixtures) replayed with its headers, and again as OTLP JSON; what the exporter serves must equal the mapping of its .json sidecar (otlp_ref), to the byte (key order and number forms included).
 import glob
 import json
 import os
@@ -42,22 +42,32 @@ class Reader:
         n = self.next[stream]
         self.next[stream] += 1
         _, h, body = curl(self.a.url("exporter", "%s?from=%d&to=%d" % (path or "/" + stream, n, n)))
-        return [json.loads(l) for l in body.decode().splitlines()], h
+        self.raw = body.decode().splitlines()
+        return [json.loads(l) for l in self.raw], h
+
+
+def compact(v):
+    """The bytes Vivo writes for a JSON value: no whitespace, UTF-8, keys in their order."""
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
 
 
 def check(t, r, name, path, decoded, how):
     stream = STREAM[path]
     if stream == "traces":
+        want = [otlp_ref.traces(decoded)]
         got, _ = r.chunk("traces")
-        t.eq(got, [otlp_ref.traces(decoded)], "%s (%s): /traces line" % (name, how))
+        t.eq(got, want, "%s (%s): /traces line" % (name, how))
     elif stream == "metrics":
+        want = otlp_ref.metrics(decoded)
         got, _ = r.chunk("metrics")
-        t.eq(got, otlp_ref.metrics(decoded), "%s (%s): /metrics lines" % (name, how))
+        t.eq(got, want, "%s (%s): /metrics lines" % (name, how))
     else:
-        lines, records, shared = otlp_ref.logs(decoded)
+        want, records, shared = otlp_ref.logs(decoded)
         n = r.next["logs"]
         got, _ = r.chunk("logs")
-        t.eq(got, lines, "%s (%s): /logs lines" % (name, how))
+        t.eq(got, want, "%s (%s): /logs lines" % (name, how))
+    t.eq(r.raw, [compact(w) for w in want], "%s (%s): the same bytes (key order, number forms)" % (name, how))
+    if stream == "logs":
         _, _, body = curl(r.a.url("exporter", "/api/v1/logs?from=%d&to=%d" % (n, n)))
         v1 = json.loads(body)
         want = {"source_type": "opentelemetry", "source_name": "opentelemetry.0", "tag": "v1_logs",
@@ -65,6 +75,9 @@ def check(t, r, name, path, decoded, how):
         if shared is not None:
             want["otlp"] = shared
         t.eq(v1, want, "%s (%s): /api/v1/logs object with the shared resource and scope" % (name, how))
+        if shared is not None:
+            t.ok(compact({"otlp": shared})[1:-1] in body.decode(), "%s (%s): the v1 otlp member, to the byte" % (name, how),
+                 body)
 
 
 def test_replay(t):

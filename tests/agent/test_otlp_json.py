@@ -95,9 +95,16 @@ TRACES = {"resource_spans": [
     {"scope_spans": []}]}
 
 
-def chunk(a, path, n):
+def chunk(a, path, n, raw=False):
     _, _, body = curl(a.url("exporter", "%s?from=%d&to=%d" % (path, n, n)))
+    if raw:
+        return body.decode().splitlines()
     return [json.loads(l) for l in body.decode().splitlines()]
+
+
+def compact(v):
+    """The bytes Vivo writes for a JSON value: no whitespace, UTF-8, keys in their order."""
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
 
 
 def post(a, path, body, ctype):
@@ -122,6 +129,8 @@ def test_reference_mapping(t):
             t.eq(len(got), 3, "metrics (%s): one line per scope with data (3)" % how)
             t.eq(got, want, "metrics (%s): exponential histogram, summary, delta and non-monotonic sums, partial "
                  "buckets, every label type" % how)
+            t.eq(chunk(a, "/metrics", n["metrics"] - 1, raw=True), [compact(w) for w in want],
+                 "metrics (%s): the same bytes (key order, number forms)" % how)
         for name, req in (("mixed", LOGS_MIXED), ("shared", LOGS_SHARED)):
             for how, body, ct in encodings(req, "LogsReq"):
                 before = time.time_ns()
@@ -146,6 +155,8 @@ def test_reference_mapping(t):
             n["traces"] += 1
             t.eq((st, got), (200, [otlp_ref.traces(TRACES)]),
                  "traces (%s): links, trace_state, dropped counts, duplicate keys, missing scope and IDs" % how)
+            t.eq(chunk(a, "/traces", n["traces"] - 1, raw=True), [compact(otlp_ref.traces(TRACES))],
+                 "traces (%s): the same bytes (key order, number forms)" % how)
 
 
 def span_json(**kw):
