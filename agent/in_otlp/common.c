@@ -220,6 +220,14 @@ static int any_case(struct oc_ctx *x, const struct ow_msg *av, int depth)
 	return (int)oc_any_case(av);
 }
 
+int oc_hex_mp(struct buf *out, const struct ow_msg *m, unsigned num)
+{
+	char hex[33];
+	size_t n = ow_hex(m, num, hex);
+
+	return mpw_str(out, hex, n);
+}
+
 /* The repeated field num of m into out: a msgpack array of its AnyValues or (kv) a map of its
  * KeyValues, whose values are one level deeper. */
 static int mp_list(struct oc_ctx *x, const struct ow_msg *m, unsigned num, struct buf *out, int depth, bool kv)

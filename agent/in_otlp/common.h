@@ -135,6 +135,8 @@ int oc_any_mp(struct oc_ctx *x, const struct ow_msg *av, struct buf *out, int de
 /* The repeated KeyValue field num of m as a msgpack map (duplicate keys kept: the renderer
  * resolves them by spec 3.1). 0 or negative. */
 int oc_kvs_mp(struct oc_ctx *x, const struct ow_msg *m, unsigned num, struct buf *out, int depth);
+/* An ID field of m as a lower-case hex msgpack string ("" when empty). 0 or the buffer's error. */
+int oc_hex_mp(struct buf *out, const struct ow_msg *m, unsigned num);
 /* The repeated KeyValue field num of m as a JSON object (null when there are none and
  * null_if_empty; last duplicate key wins). 0 or negative. */
 int oc_attrs(struct oc_ctx *x, struct buf *b, const struct ow_msg *m, unsigned num, bool null_if_empty);

@@ -62,14 +62,6 @@ static int log_context(struct oc_ctx *x, struct buf *b, const struct ow_msg *rl,
 	return x->rc;
 }
 
-static int mp_hexstr(struct buf *b, const struct ow_msg *m, unsigned num)
-{
-	char hex[33];
-	size_t n = ow_hex(m, num, hex);
-
-	return mpw_str(b, hex, n);
-}
-
 /* Metadata: {"otlp":{...present keys only...}}, in Fluent Bit's order. */
 static int log_meta(struct oc_ctx *x, const struct ow_msg *lr, struct buf *meta)
 {
@@ -106,12 +98,12 @@ static int log_meta(struct oc_ctx *x, const struct ow_msg *lr, struct buf *meta)
 	}
 	if (ow_hex(lr, 9, hex)) {
 		TRY(mpw_cstr(meta, "trace_id"));
-		TRY(mp_hexstr(meta, lr, 9));
+		TRY(oc_hex_mp(meta, lr, 9));
 		keys++;
 	}
 	if (ow_hex(lr, 10, hex)) {
 		TRY(mpw_cstr(meta, "span_id"));
-		TRY(mp_hexstr(meta, lr, 10));
+		TRY(oc_hex_mp(meta, lr, 10));
 		keys++;
 	}
 	if ((v = ow_u64(lr, 8) & 0xff)) {

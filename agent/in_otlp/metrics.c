@@ -27,15 +27,25 @@ enum { DP_START = 2, DP_TIME = 3, DP_COUNT = 4, DP_SUM = 5 };
 	{ DP_COUNT, OW_FIXED64, false, "count", NULL, NULL, NULL }, { DP_SUM, OW_DOUBLE, false, "sum", NULL, NULL, NULL }
 #define DP_FIELD(num, type, json, proto) { num, type, false, json, proto, NULL, NULL }
 #define DP_ATTRS(num) { num, OW_MSG, true, "attributes", NULL, &oc_kv, NULL }
+#define DP_EXEMPLARS(num) { num, OW_MSG, true, "exemplars", NULL, &d_exemplar, NULL }
+/* Exemplar: its value oneof is as_double (3) or as_int (6), as in NumberDataPoint. */
+enum { EX_TIME = 2, EX_DOUBLE = 3, EX_SPAN = 4, EX_TRACE = 5, EX_INT = 6, EX_ATTRS = 7 };
+static const struct ow_field f_exemplar[] = {
+	DP_FIELD(EX_TIME, OW_FIXED64, "timeUnixNano", "time_unix_nano"),
+	DP_FIELD(EX_DOUBLE, OW_DOUBLE, "asDouble", "as_double"), DP_FIELD(EX_SPAN, OW_ID8, "spanId", "span_id"),
+	DP_FIELD(EX_TRACE, OW_ID16, "traceId", "trace_id"), DP_FIELD(EX_INT, OW_SFIXED64, "asInt", "as_int"),
+	{ EX_ATTRS, OW_MSG, true, "filteredAttributes", "filtered_attributes", &oc_kv, NULL },
+};
+DESC(d_exemplar, "Exemplar", f_exemplar);
 static const struct ow_field f_ndp[] = {
-	DP_TIMES, DP_FIELD(4, OW_DOUBLE, "asDouble", "as_double"), DP_FIELD(6, OW_SFIXED64, "asInt", "as_int"),
-	DP_ATTRS(7), DP_FIELD(8, OW_UINT, "flags", NULL),
+	DP_TIMES, DP_FIELD(4, OW_DOUBLE, "asDouble", "as_double"), DP_EXEMPLARS(5),
+	DP_FIELD(6, OW_SFIXED64, "asInt", "as_int"), DP_ATTRS(7), DP_FIELD(8, OW_UINT, "flags", NULL),
 };
 DESC(d_ndp, "NumberDataPoint", f_ndp);
 static const struct ow_field f_hdp[] = {
 	DP_TIMES, DP_COUNT_SUM,
 	{ 6, OW_FIXED64, true, "bucketCounts", "bucket_counts", NULL, NULL },
-	{ 7, OW_DOUBLE, true, "explicitBounds", "explicit_bounds", NULL, NULL },
+	{ 7, OW_DOUBLE, true, "explicitBounds", "explicit_bounds", NULL, NULL }, DP_EXEMPLARS(8),
 	DP_ATTRS(9), DP_FIELD(10, OW_UINT, "flags", NULL), DP_FIELD(11, OW_DOUBLE, "min", NULL),
 	DP_FIELD(12, OW_DOUBLE, "max", NULL),
 };
@@ -50,7 +60,8 @@ static const struct ow_field f_ehdp[] = {
 	DP_FIELD(7, OW_FIXED64, "zeroCount", "zero_count"),
 	{ 8, OW_MSG, false, "positive", NULL, &d_buckets, NULL },
 	{ 9, OW_MSG, false, "negative", NULL, &d_buckets, NULL },
-	DP_FIELD(10, OW_UINT, "flags", NULL), DP_FIELD(12, OW_DOUBLE, "min", NULL), DP_FIELD(13, OW_DOUBLE, "max", NULL),
+	DP_FIELD(10, OW_UINT, "flags", NULL), DP_EXEMPLARS(11), DP_FIELD(12, OW_DOUBLE, "min", NULL),
+	DP_FIELD(13, OW_DOUBLE, "max", NULL),
 	DP_FIELD(14, OW_DOUBLE, "zeroThreshold", "zero_threshold"),
 };
 DESC(d_ehdp, "ExponentialHistogramDataPoint", f_ehdp);
@@ -78,7 +89,7 @@ static const struct ow_field f_ehistogram[] = { DATA_POINTS(d_ehdp), TEMPORALITY
 DESC(d_ehistogram, "ExponentialHistogram", f_ehistogram);
 static const struct ow_field f_summary[] = { DATA_POINTS(d_sdp) };
 DESC(d_summary, "Summary", f_summary);
-enum { M_GAUGE = 5, M_SUM = 7, M_HISTOGRAM = 9, M_EHISTOGRAM = 10, M_SUMMARY = 11 };
+enum { M_GAUGE = 5, M_SUM = 7, M_HISTOGRAM = 9, M_EHISTOGRAM = 10, M_SUMMARY = 11, M_METADATA = 12 };
 static const struct ow_field f_metric[] = {
 	{ 1, OW_STRING, false, "name", NULL, NULL, NULL },
 	{ 2, OW_STRING, false, "description", NULL, NULL, NULL },
@@ -88,6 +99,7 @@ static const struct ow_field f_metric[] = {
 	{ 9, OW_MSG, false, "histogram", NULL, &d_histogram, NULL },
 	{ 10, OW_MSG, false, "exponentialHistogram", "exponential_histogram", &d_ehistogram, NULL },
 	{ 11, OW_MSG, false, "summary", NULL, &d_summary, NULL },
+	{ M_METADATA, OW_MSG, true, "metadata", NULL, &oc_kv, NULL },
 };
 DESC(d_metric, "Metric", f_metric);
 OC_WRAPPERS(metrics, d_metric, "metrics", NULL, "scopeMetrics", "scope_metrics", "resourceMetrics",
@@ -245,32 +257,81 @@ static void jw_labels_hash(struct oc_ctx *x, struct buf *b, bool has, uint64_t *
 	jw_raw(x, b, "}");
 }
 
-/* external.otlp.metrics.<type>.<name>.datapoints."<hash>:<ts>": open one point's map. */
-static int ot_point(struct oc_ctx *x, struct buf *ot, uint64_t hash, uint64_t ts, uint64_t start, uint32_t keys)
+/* external.otlp.metrics.<type>.<name>.datapoints."<hash>:<ts>": open one point's map of 2 + more
+ * keys with the two that cmetrics always writes, start_time_unix_nano and flags. */
+static int ot_point(struct buf *ot, uint64_t hash, uint64_t ts, uint64_t start, uint64_t flags, uint32_t more)
 {
 	char key[48];
 	int n = snprintf(key, sizeof(key), "%llx:%llu", (unsigned long long)hash, (unsigned long long)ts);
 
 	TRY(mpw_str(ot, key, (size_t)n));
-	TRY(mpw_map(ot, keys + (start ? 1 : 0)));
-	if (start) {
-		TRY(mpw_cstr(ot, "start_time_unix_nano"));
-		TRY(mpw_uint(ot, start));
-	}
-	return 0;
+	TRY(mpw_map(ot, 2 + more));
+	TRY(mpw_cstr(ot, "start_time_unix_nano"));
+	TRY(mpw_uint(ot, start));
+	TRY(mpw_cstr(ot, "flags"));
+	return mpw_uint(ot, flags);
 }
 
+/* The exemplars of a data point as cmetrics keeps them: [{time_unix_nano, span_id, trace_id
+ * (hex, when set), as_double | as_int, filtered_attributes (when any)}]. */
+static int ot_exemplars(struct oc_ctx *x, struct buf *ot, const struct ow_msg *dp, unsigned num)
+{
+	struct ow_msg ex;
+	struct ow_iter it;
+	uint32_t count = 0;
+	size_t at, at2;
+	char hex[33];
+	unsigned v;
+	int rc;
+
+	TRY(mpw_cstr(ot, "exemplars"));
+	TRY(mpw_array32(ot, &at));
+	ow_iter_init(&it, dp, num);
+	while ((rc = ow_next_msg(&it, &ex, &x->e)) > 0) {
+		uint32_t keys = 1;
+
+		TRY(mpw_map32(ot, &at2));
+		TRY(mpw_cstr(ot, "time_unix_nano"));
+		TRY(mpw_uint(ot, ow_u64(&ex, EX_TIME)));
+		if (ow_hex(&ex, EX_SPAN, hex)) {
+			TRY(mpw_cstr(ot, "span_id"));
+			TRY(oc_hex_mp(ot, &ex, EX_SPAN));
+			keys++;
+		}
+		if (ow_hex(&ex, EX_TRACE, hex)) {
+			TRY(mpw_cstr(ot, "trace_id"));
+			TRY(oc_hex_mp(ot, &ex, EX_TRACE));
+			keys++;
+		}
+		if ((v = ow_oneof(&ex, (const unsigned[]){ EX_DOUBLE, EX_INT }, 2))) {
+			TRY(mpw_cstr(ot, v == EX_INT ? "as_int" : "as_double"));
+			TRY(v == EX_INT ? mpw_int(ot, ow_i64(&ex, EX_INT)) : mpw_double(ot, ow_f64(&ex, EX_DOUBLE)));
+			keys++;
+		}
+		if (ow_count(&ex, EX_ATTRS)) {
+			TRY(mpw_cstr(ot, "filtered_attributes"));
+			TRY(oc_kvs_mp(x, &ex, EX_ATTRS, ot, 0));
+			keys++;
+		}
+		mpw_patch32(ot, at2, keys);
+		count++;
+	}
+	if (rc < 0)
+		return rc;
+	mpw_patch32(ot, at, count);
+	return 0;
+}
 
 /* ---- data points ------------------------------------------------------------------- */
 
 /* How one kind of metric reads: its data field in Metric, its cmetrics type, its data point
- * message, the attributes field there, the min field (max follows it; 0: none) and the JSON
- * of a point's value after "ts". */
+ * message and the numbers of the attributes, flags, exemplars (0: none) and min fields there
+ * (max follows min; 0: none), and the JSON of a point's value after "ts". */
 struct kind {
 	unsigned field;
 	int type;
 	const struct ow_desc *dp;
-	unsigned attrs, min;
+	unsigned attrs, flags, exemplars, min;
 	int (*value)(struct oc_ctx *x, struct buf *b, const struct ow_msg *dp, size_t nb);
 };
 
@@ -390,32 +451,36 @@ static int value_summary(struct oc_ctx *x, struct buf *b, const struct ow_msg *d
 }
 
 static const struct kind kinds[] = {
-	{ M_GAUGE, T_GAUGE, &d_ndp, 7, 0, value_number },
-	{ M_SUM, T_COUNTER, &d_ndp, 7, 0, value_number },
-	{ M_HISTOGRAM, T_HISTOGRAM, &d_hdp, 9, 11, value_histogram },
-	{ M_EHISTOGRAM, T_EXP_HISTOGRAM, &d_ehdp, 1, 12, value_exp_histogram },
-	{ M_SUMMARY, T_SUMMARY, &d_sdp, 7, 0, value_summary },
+	{ M_GAUGE, T_GAUGE, &d_ndp, 7, 8, 5, 0, value_number },
+	{ M_SUM, T_COUNTER, &d_ndp, 7, 8, 5, 0, value_number },
+	{ M_HISTOGRAM, T_HISTOGRAM, &d_hdp, 9, 10, 8, 11, value_histogram },
+	{ M_EHISTOGRAM, T_EXP_HISTOGRAM, &d_ehdp, 1, 10, 11, 12, value_exp_histogram },
+	{ M_SUMMARY, T_SUMMARY, &d_sdp, 7, 8, 0, 0, value_summary },
 };
 
 /* The point's entry under external.otlp.metrics: what cmetrics keeps of an OTLP data point
- * (number_value_case; has_sum, has_min/min, has_max/max). */
+ * (start_time_unix_nano, flags; number_value_case or has_sum, has_min/min, has_max/max;
+ * exemplars). */
 static int point_external(struct oc_ctx *x, const struct kind *k, struct buf *ot, const struct ow_msg *dp,
 			  uint64_t hash)
 {
-	uint64_t ts = ow_u64(dp, DP_TIME), start = ow_u64(dp, DP_START);
+	bool number = k->value == value_number, ex = k->exemplars && ow_count(dp, k->exemplars);
+	uint32_t more = ex;
 	unsigned i;
 
-	if (k->value == value_number) {
-		TRY(ot_point(x, ot, hash, ts, start, 1));
+	if (number)
+		more += 1;
+	else if (k->min)
+		more += 1 + 2 * ow_has(dp, k->min) + 2 * ow_has(dp, k->min + 1);
+	TRY(ot_point(ot, hash, ow_u64(dp, DP_TIME), ow_u64(dp, DP_START), ow_u64(dp, k->flags), more));
+	if (number) {
 		TRY(mpw_cstr(ot, "number_value_case"));
-		return mpw_cstr(ot, ow_oneof(dp, (const unsigned[]){ 4, 6 }, 2) == 6 ? "int" : "double");
+		TRY(mpw_cstr(ot, ow_oneof(dp, (const unsigned[]){ 4, 6 }, 2) == 6 ? "int" : "double"));
+	} else if (k->min) {
+		TRY(mpw_cstr(ot, "has_sum"));
+		TRY(mpw_bool(ot, ow_has(dp, DP_SUM)));
 	}
-	if (!k->min)
-		return ot_point(x, ot, hash, ts, start, 0);
-	TRY(ot_point(x, ot, hash, ts, start, 1 + 2 * ow_has(dp, k->min) + 2 * ow_has(dp, k->min + 1)));
-	TRY(mpw_cstr(ot, "has_sum"));
-	TRY(mpw_bool(ot, ow_has(dp, DP_SUM)));
-	for (i = k->min; i <= k->min + 1; i++) {
+	for (i = k->min; k->min && i <= k->min + 1; i++) {
 		if (!ow_has(dp, i))
 			continue;
 		TRY(mpw_cstr(ot, i == k->min ? "has_min" : "has_max"));
@@ -423,7 +488,7 @@ static int point_external(struct oc_ctx *x, const struct kind *k, struct buf *ot
 		TRY(mpw_cstr(ot, i == k->min ? "min" : "max"));
 		TRY(mpw_double(ot, ow_f64(dp, i)));
 	}
-	return 0;
+	return ex ? ot_exemplars(x, ot, dp, k->exemplars) : 0;
 }
 
 /* One data point: its values[] entry and its external entry. */
@@ -439,6 +504,10 @@ static int render_point(struct oc_ctx *x, const struct kind *k, struct buf *ot, 
 		jw_raw(x, b, ",");
 	jw_raw(x, b, "{\"ts\":");
 	jw_u64(x, b, ow_u64(dp, DP_TIME));
+	if (ow_u64(dp, DP_START)) { /* cmetrics' start timestamp, set when there is one */
+		jw_raw(x, b, ",\"start_ts\":");
+		jw_u64(x, b, ow_u64(dp, DP_START));
+	}
 	TRY(k->value(x, b, dp, nb));
 	jw_labels_hash(x, b, has, &hash);
 	return point_external(x, k, ot, dp, hash);
@@ -453,7 +522,7 @@ static int metric_meta(struct oc_ctx *x, const struct ow_msg *met, const struct 
 {
 	struct buf *b = &x->metrics;
 	struct ow_iter iv;
-	size_t i, n;
+	size_t i;
 	double f;
 
 	jw_raw(x, b, "{\"meta\":{\"ver\":2,\"type\":");
@@ -462,11 +531,8 @@ static int metric_meta(struct oc_ctx *x, const struct ow_msg *met, const struct 
 	jw_field_str(x, b, met, 1, false);
 	jw_raw(x, b, ",\"desc\":");
 	jw_field_str(x, b, met, 2, false);
-	ow_str(met, 3, &n);
-	if (n) {
-		jw_raw(x, b, ",\"unit\":");
-		jw_field_str(x, b, met, 3, false);
-	}
+	jw_raw(x, b, ",\"unit\":");
+	jw_field_str(x, b, met, 3, false);
 	jw_raw(x, b, "},\"labels\":[");
 	for (i = 0; i < x->nkeys; i++) {
 		if (i)
@@ -534,7 +600,7 @@ static int render_metric(struct oc_ctx *x, const struct ow_msg *met)
 		x->ot_order[x->ot_n++] = k->type;
 	name = ow_str(met, 1, &n);
 	TRY(mpw_str(ot, name, n));
-	TRY(mpw_map(ot, 1));
+	TRY(mpw_map(ot, ow_count(met, M_METADATA) ? 2 : 1));
 	TRY(mpw_cstr(ot, "datapoints"));
 	TRY(mpw_map32(ot, &dps_at));
 	ow_iter_init(&it, &data, 1);
@@ -546,36 +612,89 @@ static int render_metric(struct oc_ctx *x, const struct ow_msg *met)
 	if (rc < 0)
 		return rc;
 	mpw_patch32(ot, dps_at, dps);
+	if (ow_count(met, M_METADATA)) { /* Metric.metadata, as cmetrics keeps it */
+		TRY(mpw_cstr(ot, "metadata"));
+		TRY(oc_kvs_mp(x, met, M_METADATA, ot, 0));
+	}
 	jw_raw(x, &x->metrics, "]}");
 	return x->rc;
 }
 
 
-/* "resource":{...},"scope":{...} of meta.external: metadata keys only when present. */
-static const struct oc_member schema_member[] = { OM("schema_url", OM_STR | OM_OPT, F_SCHEMA) };
-static const struct oc_member res_meta[] = { OM("dropped_attributes_count", OM_U64 | OM_OPT, 2) };
+/* The metadata cmetrics keeps of a scope and a resource (every field, with its default, when
+ * the message is there) and of the ScopeMetrics and ResourceMetrics around them. */
 static const struct oc_member scope_meta[] = {
-	OM("name", OM_STR | OM_OPT, 1), OM("version", OM_STR | OM_OPT, 2),
-	OM("dropped_attributes_count", OM_U64 | OM_OPT, 4),
+	OM("name", OM_STR, 1), OM("version", OM_STR, 2), OM("dropped_attributes_count", OM_U64, 4),
 };
+static const struct oc_member res_meta[] = { OM("dropped_attributes_count", OM_U64, 2) };
+static const struct oc_member schema_meta[] = { OM("schema_url", OM_STR, F_SCHEMA) };
 
+/* "<name>":{"metadata":{...},"attributes":{...}} for the scope or resource sub (field num of
+ * owner), then "<name>_metrics":{"metadata":{"schema_url":...}} for owner. */
+static int external_part(struct oc_ctx *x, struct buf *b, const char *name, const struct ow_msg *owner,
+			 unsigned num, const struct ow_msg *sub, const struct oc_member *meta, size_t nmeta,
+			 unsigned attrs)
+{
+	bool first = true;
+
+	jw_str(x, b, name, strlen(name));
+	jw_raw(x, b, ":{\"metadata\":{");
+	if (ow_has(owner, num))
+		TRY(oc_members(x, b, &first, sub, meta, nmeta));
+	jw_raw(x, b, "},\"attributes\":");
+	TRY(oc_attrs(x, b, sub, attrs, false));
+	jw_raw(x, b, "},\"");
+	jw_mem(x, b, name, strlen(name));
+	jw_raw(x, b, "_metrics\":{\"metadata\":{");
+	first = true;
+	TRY(oc_members(x, b, &first, owner, schema_meta, 1));
+	jw_raw(x, b, "}}");
+	return 0;
+}
+
+/* The "otlp":{"metrics":{<type>:{<name>:{...}}}} part: the pairs of each type become one map,
+ * whose renderer resolves duplicate names. */
+static int external_otlp(struct oc_ctx *x, struct buf *b)
+{
+	struct buf m;
+	struct mp_cur c;
+	size_t at;
+	int t, rc = 0;
+
+	jw_raw(x, b, "\"otlp\":{\"metrics\":{");
+	for (t = 0; t < x->ot_n && !x->rc && rc == 0; t++) {
+		int ty = x->ot_order[t];
+
+		if (t)
+			jw_raw(x, b, ",");
+		jw_str(x, b, type_keys[ty], strlen(type_keys[ty]));
+		jw_raw(x, b, ":");
+		buf_init(&m, SIZE_MAX);
+		if ((rc = mpw_map32(&m, &at)) == 0 && (rc = buf_append(&m, x->ot[ty].data, x->ot[ty].len)) == 0) {
+			mpw_patch32(&m, at, x->ot_count[ty]);
+			mp_cur_init(&c, m.data, m.len);
+			rc = mpjson_write(b, &c);
+		}
+		buf_free(&m);
+	}
+	if (rc < 0 && !x->rc)
+		x->rc = rc;
+	jw_raw(x, b, "}}");
+	return x->rc;
+}
+
+/* meta.external in cmetrics' order: scope, scope_metrics, otlp, resource, resource_metrics. */
 static int metrics_external(struct oc_ctx *x, struct buf *b, const struct ow_msg *rm, const struct ow_msg *sm)
 {
 	struct ow_msg res, scope;
-	bool first = true;
 
 	TRY(oc_context(x, rm, sm, &res, &scope));
-	jw_raw(x, b, "\"resource\":{\"metadata\":{");
-	TRY(oc_members(x, b, &first, rm, schema_member, 1));
-	TRY(oc_members(x, b, &first, &res, res_meta, 1));
-	jw_raw(x, b, "},\"attributes\":");
-	TRY(oc_attrs(x, b, &res, 1, false));
-	jw_raw(x, b, "},\"scope\":{\"metadata\":{");
-	first = true;
-	TRY(oc_members(x, b, &first, &scope, scope_meta, COUNT(scope_meta)));
-	TRY(oc_members(x, b, &first, sm, schema_member, 1));
-	jw_raw(x, b, "},\"attributes\":");
-	TRY(oc_attrs(x, b, &scope, 3, false));
+	jw_raw(x, b, "\"external\":{");
+	TRY(external_part(x, b, "scope", sm, F_SCOPE, &scope, scope_meta, COUNT(scope_meta), 3));
+	jw_raw(x, b, ",");
+	TRY(external_otlp(x, b));
+	jw_raw(x, b, ",");
+	TRY(external_part(x, b, "resource", rm, F_RESOURCE, &res, res_meta, COUNT(res_meta), 1));
 	jw_raw(x, b, "}");
 	return x->rc;
 }
@@ -605,31 +724,9 @@ static int metrics_scope(struct oc_ctx *x, const struct ow_msg *rm, const struct
 	if (x->metrics.len <= 1)
 		return x->rc; /* no metric with data in this scope */
 	jw_raw(x, &x->metrics, "]");
-	jw_raw(x, b, "{\"meta\":{\"cmetrics\":{\"producer\":\"opentelemetry\"},\"external\":{");
+	jw_raw(x, b, "{\"meta\":{\"cmetrics\":{\"producer\":\"opentelemetry\"},");
 	TRY(metrics_external(x, b, rm, sm));
-	jw_raw(x, b, ",\"otlp\":{\"metrics\":{");
-	for (t = 0; t < x->ot_n && !x->rc; t++) {
-		int ty = x->ot_order[t];
-		struct buf m;
-		size_t at;
-		struct mp_cur c;
-
-		if (t)
-			jw_raw(x, b, ",");
-		jw_str(x, b, type_keys[ty], strlen(type_keys[ty]));
-		jw_raw(x, b, ":");
-		/* The pairs become one map; the renderer resolves duplicate names. */
-		buf_init(&m, SIZE_MAX);
-		if ((rc = mpw_map32(&m, &at)) == 0 && (rc = buf_append(&m, x->ot[ty].data, x->ot[ty].len)) == 0) {
-			mpw_patch32(&m, at, x->ot_count[ty]);
-			mp_cur_init(&c, m.data, m.len);
-			rc = mpjson_write(b, &c);
-		}
-		buf_free(&m);
-		if (rc < 0)
-			x->rc = rc;
-	}
-	jw_raw(x, b, "}}},\"processing\":{\"static_labels\":[]}},\"metrics\":");
+	jw_raw(x, b, ",\"processing\":{\"static_labels\":[]}},\"metrics\":");
 	jw_mem(x, b, x->metrics.data, x->metrics.len);
 	jw_raw(x, b, "}");
 	if (x->rc)

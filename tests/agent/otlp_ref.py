@@ -223,21 +223,43 @@ def point_count(req):
 TYPE_KEYS = {0: "counter", 1: "gauge", 2: "histogram", 3: "summary", 5: "exp_histogram"}
 
 
-def _metrics_scope(rm, sm):
-    res, sc = rm.get("resource", {}), sm.get("scope", {})
-    rmeta = {}
-    if rm.get("schema_url"):
-        rmeta["schema_url"] = rm["schema_url"]
-    if res.get("dropped_attributes_count"):
-        rmeta["dropped_attributes_count"] = res["dropped_attributes_count"]
+def exemplars(dp):
+    """A data point's exemplars as cmetrics keeps them (clone_exemplars_to_kvlist: time, span and
+    trace IDs when set, the value, filtered attributes when any), IDs as hex (Vivo's rule)."""
+    out = []
+    for ex in dp.get("exemplars", []):
+        e = {"time_unix_nano": ex.get("time_unix_nano", 0)}
+        for k in ("span_id", "trace_id"):
+            if ex.get(k):
+                e[k] = ex[k].lower()
+        if "as_int" in ex:
+            e["as_int"] = int(ex["as_int"])
+        elif "as_double" in ex:
+            e["as_double"] = _num(ex["as_double"])
+        if ex.get("filtered_attributes"):
+            e["filtered_attributes"] = attrs(ex["filtered_attributes"])
+        out.append(e)
+    return out
+
+
+def _external(rm, sm, otlp):
+    """meta.external in cmetrics' order: a scope's and a resource's fields with their defaults when
+    the message is there, the schema URLs under scope_metrics and resource_metrics."""
+    sc = sm.get("scope", {})
     smeta = {}
-    for k in ("name", "version"):
-        if sc.get(k):
-            smeta[k] = sc[k]
-    if sc.get("dropped_attributes_count"):
-        smeta["dropped_attributes_count"] = sc["dropped_attributes_count"]
-    if sm.get("schema_url"):
-        smeta["schema_url"] = sm["schema_url"]
+    if "scope" in sm:
+        smeta = {"name": sc.get("name", ""), "version": sc.get("version", ""),
+                 "dropped_attributes_count": sc.get("dropped_attributes_count", 0)}
+    res = rm.get("resource", {})
+    rmeta = {"dropped_attributes_count": res.get("dropped_attributes_count", 0)} if "resource" in rm else {}
+    return {"scope": {"metadata": smeta, "attributes": attrs(sc.get("attributes"))},
+            "scope_metrics": {"metadata": {"schema_url": sm.get("schema_url", "")}},
+            "otlp": {"metrics": otlp},
+            "resource": {"metadata": rmeta, "attributes": attrs(res.get("attributes"))},
+            "resource_metrics": {"metadata": {"schema_url": rm.get("schema_url", "")}}}
+
+
+def _metrics_scope(rm, sm):
     otlp = {}
     mets = []
     for m in sm.get("metrics", []):
@@ -252,9 +274,7 @@ def _metrics_scope(rm, sm):
             for kv in dp.get("attributes", []):
                 if kv["key"] not in keys:
                     keys.append(kv["key"])
-        opts = {"ns": "", "ss": "", "name": m.get("name", ""), "desc": m.get("description", "")}
-        if m.get("unit"):
-            opts["unit"] = m["unit"]
+        opts = {"ns": "", "ss": "", "name": m.get("name", ""), "desc": m.get("description", ""), "unit": m.get("unit", "")}
         meta = {"ver": 2, "type": typ, "opts": opts, "labels": keys}
         first = dps[0] if dps else {}
         if typ == 2:
@@ -264,7 +284,12 @@ def _metrics_scope(rm, sm):
         if typ in (0, 2, 5):
             meta["aggregation_type"] = data.get("aggregation_temporality", 0)
         values = []
-        points = otlp.setdefault(TYPE_KEYS[typ], {}).setdefault(m.get("name", ""), {"datapoints": {}})["datapoints"]
+        entry = otlp.setdefault(TYPE_KEYS[typ], {})
+        entry.pop(m.get("name", ""), None)  # a second metric of one name and type replaces the first
+        entry[m.get("name", "")] = {"datapoints": {}}
+        if m.get("metadata"):
+            entry[m.get("name", "")]["metadata"] = attrs(m["metadata"])
+        points = entry[m.get("name", "")]["datapoints"]
         for dp in dps:
             has = bool(dp.get("attributes"))
             lv = {}
@@ -274,9 +299,9 @@ def _metrics_scope(rm, sm):
             h = labels_hash(labels) if has else 0
             ts = dp.get("time_unix_nano", 0)
             v = {"ts": ts}
-            pm = {}
             if dp.get("start_time_unix_nano"):
-                pm["start_time_unix_nano"] = dp["start_time_unix_nano"]
+                v["start_ts"] = dp["start_time_unix_nano"]
+            pm = {"start_time_unix_nano": dp.get("start_time_unix_nano", 0), "flags": dp.get("flags", 0)}
             if typ in (0, 1):
                 if "as_int" in dp:
                     v["value"] = float(int(dp["as_int"]))
@@ -313,18 +338,19 @@ def _metrics_scope(rm, sm):
                 qs = dp.get("quantile_values", [])
                 v["summary"] = {"quantiles_set": 1 if qs else 0, "quantiles": [_num(q.get("value", 0)) for q in qs],
                                 "count": int(dp.get("count", 0)), "sum": _num(dp.get("sum", 0))}
+            if dp.get("exemplars"):
+                pm["exemplars"] = exemplars(dp)
             if has:
                 v["labels"] = labels
             v["hash"] = h
             values.append(v)
-            points["%x:%d" % (h, ts)] = pm
+            key = "%x:%d" % (h, ts)
+            points.pop(key, None)  # the last of two points with one key wins, at its place
+            points[key] = pm
         mets.append({"meta": meta, "values": values})
     if not mets:
         return None
-    return {"meta": {"cmetrics": {"producer": "opentelemetry"},
-                     "external": {"resource": {"metadata": rmeta, "attributes": attrs(res.get("attributes"))},
-                                  "scope": {"metadata": smeta, "attributes": attrs(sc.get("attributes"))},
-                                  "otlp": {"metrics": otlp}},
+    return {"meta": {"cmetrics": {"producer": "opentelemetry"}, "external": _external(rm, sm, otlp),
                      "processing": {"static_labels": []}},
             "metrics": mets}
 
@@ -402,21 +428,27 @@ _SCHEMA = {
     "ScopeMetrics": {"scope": (1, "msg", "Scope"), "metrics": (2, "msg", "Metric"), "schema_url": (3, "string")},
     "Metric": {"name": (1, "string"), "description": (2, "string"), "unit": (3, "string"), "gauge": (5, "msg", "Gauge"),
                "sum": (7, "msg", "Sum"), "histogram": (9, "msg", "Histogram"),
-               "exponential_histogram": (10, "msg", "ExpHistogram"), "summary": (11, "msg", "Summary")},
+               "exponential_histogram": (10, "msg", "ExpHistogram"), "summary": (11, "msg", "Summary"),
+               "metadata": (12, "msg", "KeyValue")},
+    "Exemplar": {"filtered_attributes": (7, "msg", "KeyValue"), "time_unix_nano": (2, "fixed64"), "as_double": (3, "double"),
+                 "span_id": (4, "hexbytes"), "trace_id": (5, "hexbytes"), "as_int": (6, "sfixed64")},
     "Gauge": {"data_points": (1, "msg", "NDP")},
     "Sum": {"data_points": (1, "msg", "NDP"), "aggregation_temporality": (2, "uint"), "is_monotonic": (3, "bool")},
     "Histogram": {"data_points": (1, "msg", "HDP"), "aggregation_temporality": (2, "uint")},
     "ExpHistogram": {"data_points": (1, "msg", "EHDP"), "aggregation_temporality": (2, "uint")},
     "Summary": {"data_points": (1, "msg", "SDP")},
     "NDP": {"start_time_unix_nano": (2, "fixed64"), "time_unix_nano": (3, "fixed64"), "as_double": (4, "double"),
-            "as_int": (6, "sfixed64"), "attributes": (7, "msg", "KeyValue"), "flags": (8, "uint")},
+            "exemplars": (5, "msg", "Exemplar"), "as_int": (6, "sfixed64"), "attributes": (7, "msg", "KeyValue"),
+            "flags": (8, "uint")},
     "HDP": {"start_time_unix_nano": (2, "fixed64"), "time_unix_nano": (3, "fixed64"), "count": (4, "fixed64"),
             "sum": (5, "double"), "bucket_counts": (6, "packed_fixed64"), "explicit_bounds": (7, "packed_double"),
-            "attributes": (9, "msg", "KeyValue"), "flags": (10, "uint"), "min": (11, "double"), "max": (12, "double")},
+            "exemplars": (8, "msg", "Exemplar"), "attributes": (9, "msg", "KeyValue"), "flags": (10, "uint"),
+            "min": (11, "double"), "max": (12, "double")},
     "EHDP": {"attributes": (1, "msg", "KeyValue"), "start_time_unix_nano": (2, "fixed64"), "time_unix_nano": (3, "fixed64"),
              "count": (4, "fixed64"), "sum": (5, "double"), "scale": (6, "sint"), "zero_count": (7, "fixed64"),
              "positive": (8, "msg", "Buckets"), "negative": (9, "msg", "Buckets"), "flags": (10, "uint"),
-             "min": (12, "double"), "max": (13, "double"), "zero_threshold": (14, "double")},
+             "exemplars": (11, "msg", "Exemplar"), "min": (12, "double"), "max": (13, "double"),
+             "zero_threshold": (14, "double")},
     "Buckets": {"offset": (1, "sint"), "bucket_counts": (2, "packed_uint")},
     "SDP": {"start_time_unix_nano": (2, "fixed64"), "time_unix_nano": (3, "fixed64"), "count": (4, "fixed64"),
             "sum": (5, "double"), "quantile_values": (6, "msg", "VAQ"), "attributes": (7, "msg", "KeyValue"),

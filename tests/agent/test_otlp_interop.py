@@ -88,7 +88,11 @@ def check_metrics(t, a, n, sent):
     ext = m["meta"]["external"]
     t.eq(m["meta"]["cmetrics"], {"producer": "opentelemetry"}, "%s: meta.cmetrics.producer" % p)
     t.ok(ext["resource"]["attributes"].get("service.name") == sent["service"], "%s: resource under meta.external" % p, ext)
-    t.eq(ext["scope"]["metadata"], {"name": "shop-meter", "version": "0.0.7"}, "%s: scope under meta.external" % p)
+    t.eq(ext["scope"]["metadata"], {"name": "shop-meter", "version": "0.0.7", "dropped_attributes_count": 0},
+         "%s: scope under meta.external, its zero dropped count too" % p)
+    t.eq((ext["resource"]["metadata"], ext["resource_metrics"]["metadata"].keys() == {"schema_url"},
+          ext["scope_metrics"]["metadata"].keys() == {"schema_url"}),
+         ({"dropped_attributes_count": 0}, True, True), "%s: resource metadata, schema URLs on resource_metrics/scope_metrics" % p)
     by = {x["meta"]["opts"]["name"]: x for x in m["metrics"]}
     t.eq(sorted(by), ["latency", "orders", "queue.depth", "temperature"], "%s: all four instruments" % p)
     o = by.get("orders", {"meta": {}, "values": []})
@@ -115,10 +119,12 @@ def check_metrics(t, a, n, sent):
         for v in x["values"]:
             key = "%x:%d" % (v["hash"], v["ts"])
             typ = {0: "counter", 1: "gauge", 2: "histogram"}[x["meta"]["type"]]
-            if key not in ext["otlp"]["metrics"][typ][x["meta"]["opts"]["name"]]["datapoints"]:
-                t.ok(False, "%s: data point %s of %s in meta.external.otlp" % (p, key, x["meta"]["opts"]["name"]))
+            dp = ext["otlp"]["metrics"][typ][x["meta"]["opts"]["name"]]["datapoints"].get(key)
+            if dp is None or dp.get("flags") != 0 or dp.get("start_time_unix_nano") != v.get("start_ts", 0):
+                t.ok(False, "%s: data point %s of %s in meta.external.otlp, with flags and the start time of "
+                     "values[].start_ts" % (p, key, x["meta"]["opts"]["name"]), (dp, v))
                 return
-    t.ok(True, "%s: every data point has its meta.external.otlp entry (hash:ts)" % p)
+    t.ok(True, "%s: every data point has its meta.external.otlp entry (hash:ts), flags and start time" % p)
 
 
 def check_logs(t, a, n, sent):

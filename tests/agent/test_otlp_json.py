@@ -38,13 +38,19 @@ METRICS = {"resource_metrics": [
                    "sum": 3.25, "scale": -1, "zero_count": 2, "zero_threshold": 0.5,
                    "positive": {"offset": -3, "bucket_counts": [1, 0, 7]}, "negative": {"offset": 2, "bucket_counts": [2]},
                    "min": 0.25, "max": 9.5},
-                  {"attributes": attrs(op="write"), "time_unix_nano": 20, "count": 0, "scale": 3}]}},
+                  {"attributes": attrs(op="write"), "time_unix_nano": 20, "count": 0, "scale": 3, "flags": 1,
+                   "exemplars": [{"time_unix_nano": 19, "as_int": -4}]}]}},
               {"name": "rpc.duration", "description": "summary", "summary": {"data_points": [
                   {"attributes": attrs(method="Get", code=0), "time_unix_nano": 21, "count": 40, "sum": 120.5,
                    "quantile_values": [{"quantile": 0.5, "value": 2.5}, {"quantile": 0.99, "value": 17.0}]},
-                  {"attributes": attrs(method="Put"), "time_unix_nano": 21, "count": 1, "sum": 1.0}]}},
-              {"name": "delta.count", "sum": {"aggregation_temporality": 1, "is_monotonic": True, "data_points": [
-                  {"attributes": attrs(ok=True, ratio=0.25), "start_time_unix_nano": 5, "time_unix_nano": 22, "as_int": -7},
+                  {"attributes": attrs(method="Put"), "time_unix_nano": 21, "count": 1, "sum": 1.0, "flags": 1}]}},
+              {"name": "delta.count", "metadata": attrs(origin="sdk", level=2),
+               "sum": {"aggregation_temporality": 1, "is_monotonic": True, "data_points": [
+                  {"attributes": attrs(ok=True, ratio=0.25), "start_time_unix_nano": 5, "time_unix_nano": 22, "as_int": -7,
+                   "flags": 1, "exemplars": [
+                       {"time_unix_nano": 21, "as_int": 3, "span_id": "EEE19B7EC3C1B174", "trace_id": TRACE,
+                        "filtered_attributes": attrs(user="u1")},
+                       {"time_unix_nano": 20, "as_double": 0.5}, {}]},
                   {"attributes": attrs(ok=False), "time_unix_nano": 22, "as_int": 9223372036854775807}]}},
               {"name": "updown", "sum": {"aggregation_temporality": 2, "is_monotonic": False, "data_points": [
                   {"time_unix_nano": 23, "as_double": -1.5}]}},
@@ -52,7 +58,8 @@ METRICS = {"resource_metrics": [
                   {"attributes": attrs(a="x"), "time_unix_nano": 24, "count": 3, "bucket_counts": [1, 2],
                    "explicit_bounds": [1.0, 2.0, 4.0]},
                   {"attributes": attrs(b="y"), "time_unix_nano": 24, "count": 1, "sum": 0.5, "bucket_counts": [1, 0, 0, 0],
-                   "explicit_bounds": [1.0, 2.0, 4.0], "min": 0.5, "max": 0.5}]}},
+                   "explicit_bounds": [1.0, 2.0, 4.0], "min": 0.5, "max": 0.5, "flags": 1,
+                   "exemplars": [{"time_unix_nano": 23, "as_double": 0.5, "trace_id": TRACE}]}]}},
               {"name": "no.data"}]},
          {"scope": {"name": "m2"}, "metrics": [
              {"name": "g", "gauge": {"data_points": [{"time_unix_nano": 18446744073709551615, "as_double": 1e300}]}}]},
@@ -128,7 +135,7 @@ def test_reference_mapping(t):
             want = otlp_ref.metrics(METRICS)
             t.eq(len(got), 3, "metrics (%s): one line per scope with data (3)" % how)
             t.eq(got, want, "metrics (%s): exponential histogram, summary, delta and non-monotonic sums, partial "
-                 "buckets, every label type" % how)
+                 "buckets, every label type, flags, exemplars, metric metadata" % how)
             t.eq(chunk(a, "/metrics", n["metrics"] - 1, raw=True), [compact(w) for w in want],
                  "metrics (%s): the same bytes (key order, number forms)" % how)
         for name, req in (("mixed", LOGS_MIXED), ("shared", LOGS_SHARED)):

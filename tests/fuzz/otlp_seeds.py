@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # otlp_seeds.py: (re)writes the seed corpora of the six OTLP fuzz targets in tests/fuzz/corpus/otlp_*:
 # the Fluent Bit 5.1.1 fixtures (protobuf, and as OTLP JSON), bodies the OpenTelemetry JS SDK sent
-# (captured into SDK_DIR by a test server, optional) and hand-made requests for what neither has.
+# (captured into SDK_DIR by a test server, optional) and hand-made requests for what neither has
+# (exemplars, metric metadata, flags among them).
 # usage: otlp_seeds.py FIXTURES_DIR [SDK_DIR]
 import base64
 import glob
@@ -60,14 +61,17 @@ def handmade():
             fld(14, 1, dbl(0.001)))
     sdp = (fld(2, 1, 1) + fld(3, 1, 2) + fld(4, 1, 10) + fld(5, 1, dbl(55.0)) + attrs_at(7) +
            fld(6, 2, fld(1, 1, dbl(0.5)) + fld(2, 1, dbl(3.0))) + fld(6, 2, fld(1, 1, dbl(0.99)) + fld(2, 1, dbl(9.0))))
-    ndp_int = fld(3, 1, 5) + fld(6, 1, (-3) & (2 ** 64 - 1)) + attrs_at(7)
+    # exemplars (int, double, none; IDs, filtered attributes) and data point flags
+    exemplar = fld(2, 1, 4) + fld(6, 1, 7) + fld(4, 2, bytes(range(8))) + fld(5, 2, bytes(range(16))) + attrs_at(7)
+    exemplars = fld(5, 2, exemplar) + fld(5, 2, fld(2, 1, 5) + fld(3, 1, dbl(0.5))) + fld(5, 2, b"")
+    ndp_int = fld(3, 1, 5) + fld(6, 1, (-3) & (2 ** 64 - 1)) + attrs_at(7) + exemplars + fld(8, 0, 1)
     hdp = (fld(3, 1, 5) + fld(4, 1, 3) + fld(5, 1, dbl(3.0)) + fld(6, 1, 1) + fld(6, 1, 2) +
-           fld(7, 2, dbl(1.0).to_bytes(8, "little")) + attrs_at(9))
+           fld(7, 2, dbl(1.0).to_bytes(8, "little")) + attrs_at(9) + fld(8, 2, exemplar) + fld(10, 0, 1))
     metrics = (fld(2, 2, fld(1, 2, b"exp") + fld(10, 2, fld(1, 2, ehdp) + fld(2, 0, 1))) +
                fld(2, 2, fld(1, 2, b"sum") + fld(11, 2, fld(1, 2, sdp))) +
                fld(2, 2, fld(1, 2, b"delta") + fld(7, 2, fld(1, 2, ndp_int) + fld(2, 0, 1) + fld(3, 0, 0))) +
                fld(2, 2, fld(1, 2, b"h") + fld(9, 2, fld(1, 2, hdp) + fld(2, 0, 2))) +
-               fld(2, 2, fld(1, 2, b"g") + fld(5, 2, fld(1, 2, ndp_int))) + fld(99, 2, b"unknown"))
+               fld(2, 2, fld(1, 2, b"g") + fld(5, 2, fld(1, 2, ndp_int)) + attrs_at(12)) + fld(99, 2, b"unknown"))
     m_pb = fld(1, 2, res + fld(2, 2, scope + metrics) + fld(3, 2, b"https://schema"))
     # logs: every field, a nested body, flags, two resources (no shared context)
     lr = (fld(1, 1, 1) + fld(11, 1, 2) + fld(2, 0, 9) + fld(3, 2, b"INFO") + fld(5, 2, nested(12)) + attrs_at(6) +
@@ -92,7 +96,12 @@ def handmade():
                       {"quantile": 0.5, "value": 1}, {"quantile": 1, "value": "-Infinity"}]}]}},
                   {"name": "s", "sum": {"isMonotonic": False, "aggregation_temporality": 1, "data_points": [
                       {"as_int": "-9223372036854775808", "attributes": [{"key": "x", "value": {"arrayValue": {"values": [{"intValue": 1}]}}}]}]}},
-                  {"name": "g", "gauge": {"dataPoints": [{"asDouble": 1e308, "timeUnixNano": 18446744073709551615}]}}]}]}]}
+                  {"name": "g", "metadata": [{"key": "origin", "value": {"stringValue": "sdk"}}],
+                   "gauge": {"dataPoints": [{"asDouble": 1e308, "timeUnixNano": 18446744073709551615, "flags": 1,
+                                             "exemplars": [{"timeUnixNano": "4", "asInt": "7", "spanId": "0102030405060708",
+                                                            "traceId": "5B8EFFF798038103D269B633813FC60C",
+                                                            "filteredAttributes": [{"key": "u", "value": {"intValue": 1}}]},
+                                                           {"asDouble": "NaN"}, {}]}]}}]}]}]}
     l_json = {"resourceLogs": [{"scopeLogs": [{"logRecords": [
         {"severityNumber": "SEVERITY_NUMBER_WARN", "body": {"kvlistValue": {"values": [
             {"key": "a", "value": {"bytesValue": base64.b64encode(b"\x00\xff").decode()}}, {"key": "a", "value": {"boolValue": True}}]}},
@@ -112,7 +121,7 @@ def main():
     fixtures = sys.argv[1]
     sdk = sys.argv[2] if len(sys.argv) > 2 else None
     seeds = handmade()
-    for path in sorted(glob.glob(os.path.join(fixtures, "otlp-*.pb*"))):
+    for path in sorted(glob.glob(os.path.join(fixtures, "otlp-*.pb")) + glob.glob(os.path.join(fixtures, "otlp-*.pb.gz"))):
         name = os.path.basename(path).split(".")[0]
         sig = name.split("-")[1]
         with open(path, "rb") as f:
