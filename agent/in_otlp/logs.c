@@ -115,14 +115,15 @@ static int log_meta(struct oc_ctx *x, const struct ow_msg *lr, struct buf *meta)
 	return 0;
 }
 
-/* Body: a kvlist stays a map, anything else goes under "log". */
+/* Body: a kvlist stays a map, anything else goes under "log"; no body, or an empty AnyValue
+ * (what the Collector's otlphttp exporter sends for none), is {}. */
 static int log_body(struct oc_ctx *x, const struct ow_msg *lr, struct buf *body)
 {
 	struct ow_msg bv, kl;
 
 	buf_reset(body);
 	TRY(ow_sub(lr, 5, &bv, &x->e));
-	if (!ow_has(lr, 5)) {
+	if (oc_any_case(&bv) == 0) {
 		TRY(mpw_map(body, 0));
 	} else if (oc_any_case(&bv) == 6) {
 		TRY(ow_sub(&bv, 6, &kl, &x->e));

@@ -10,6 +10,9 @@ FNV_PRIME = 1099511628211
 M64 = (1 << 64) - 1
 
 
+ANY_KEYS = ("string_value", "bool_value", "int_value", "double_value", "array_value", "kvlist_value", "bytes_value")
+
+
 def any_value(v):
     """An AnyValue as the JSON value Vivo renders."""
     if v is None:
@@ -153,8 +156,8 @@ def logs(req, tag="v1_logs", now=None):
                 if lr.get("flags", 0) & 0xff:
                     meta["trace_flags"] = lr["flags"] & 0xff
                 body = lr.get("body")
-                if body is None:
-                    b = {}
+                if body is None or not any(k in body for k in ANY_KEYS):
+                    b = {}  # no body, or an empty AnyValue (the Collector's otlphttp exporter sends one)
                 elif "kvlist_value" in body:
                     b = attrs(body["kvlist_value"].get("values", []))
                 else:

@@ -75,7 +75,8 @@ LOGS_MIXED = {"resource_logs": [
             {"observed_time_unix_nano": 202, "body": av(7)},
             {"time_unix_nano": 300, "body": {"bytes_value": "00ff41"}},
             {"time_unix_nano": 301, "body": {"bytes_value": "68656c6c6f"}},
-            {"time_unix_nano": 302}]}]},
+            {"time_unix_nano": 302},
+            {"time_unix_nano": 303, "body": {}}]}]},
     {"resource": {"attributes": attrs(service_name="b")}, "scope_logs": [
         {"scope": {"name": "l"}, "log_records": [{"time_unix_nano": 400, "body": av([True, 0.5])}]}]}]}
 
@@ -153,7 +154,8 @@ def test_reference_mapping(t):
                 for g, w in zip(v1["records"], records):
                     if w[0][0] == 0 and before <= g[0][0] <= time.time_ns():
                         w[0][0] = g[0][0]
-                t.eq((st, got), (200, lines), "logs %s (%s): records (times, metadata, bodies of every type)" % (name, how))
+                t.eq((st, got), (200, lines), "logs %s (%s): records (times, metadata, bodies of every type, an empty "
+                     "AnyValue body as {})" % (name, how))
                 t.eq((v1.get("otlp"), v1["records"]), (shared, records),
                      "logs %s (%s): v1 %s" % (name, how, "otlp key" if shared else "without an otlp key"))
         for how, body, ct in encodings(TRACES, "TracesReq"):

@@ -2,7 +2,7 @@
 # otlp_seeds.py: (re)writes the seed corpora of the six OTLP fuzz targets in tests/fuzz/corpus/otlp_*:
 # the Fluent Bit 5.1.1 fixtures (protobuf, and as OTLP JSON), bodies the OpenTelemetry JS SDK sent
 # (captured into SDK_DIR by a test server, optional) and hand-made requests for what neither has
-# (exemplars, metric metadata, flags among them).
+# (exemplars, metric metadata, flags, an empty body among them).
 # usage: otlp_seeds.py FIXTURES_DIR [SDK_DIR]
 import base64
 import glob
@@ -103,6 +103,7 @@ def handmade():
                                                             "filteredAttributes": [{"key": "u", "value": {"intValue": 1}}]},
                                                            {"asDouble": "NaN"}, {}]}]}}]}]}]}
     l_json = {"resourceLogs": [{"scopeLogs": [{"logRecords": [
+        {"timeUnixNano": "3", "body": {}},
         {"severityNumber": "SEVERITY_NUMBER_WARN", "body": {"kvlistValue": {"values": [
             {"key": "a", "value": {"bytesValue": base64.b64encode(b"\x00\xff").decode()}}, {"key": "a", "value": {"boolValue": True}}]}},
          "traceId": "5B8EFFF798038103D269B633813FC60C", "spanId": "", "flags": 257, "unknown": {"x": [1, 2]}},

@@ -199,6 +199,27 @@ static void test_depth(void)
 	buf_free(&req);
 }
 
+/* A body that is an empty AnyValue (the OpenTelemetry Collector's otlphttp exporter sends one
+ * for a record without a body) is no body: {}. */
+static void test_empty_body(void)
+{
+	static const char json[] = "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":\"7\",\"body\":{}}]}]}]}";
+	struct buf req, body;
+	struct out o;
+
+	buf_init(&req, SIZE_MAX);
+	buf_init(&body, SIZE_MAX);
+	logs_req(&req, &body); /* field 5 present, zero bytes long */
+	o = decode(OTLP_LOGS, OTLP_PROTOBUF, req.data, req.len, 1 << 20);
+	is_str(o.text, "[[7,{\"_tag\":\"v1_test\",\"otlp\":{}}],{}]\n", "protobuf: an empty AnyValue body is {}");
+	out_free(&o);
+	o = decode(OTLP_LOGS, OTLP_JSON, json, sizeof(json) - 1, 1 << 20);
+	is_str(o.text, "[[7,{\"_tag\":\"v1_test\",\"otlp\":{}}],{}]\n", "JSON: \"body\":{} is {}");
+	out_free(&o);
+	buf_free(&req);
+	buf_free(&body);
+}
+
 static void test_truncation_everywhere(void)
 {
 	struct buf req, body;
@@ -293,6 +314,7 @@ int main(void)
 {
 	test_unknown_fields_and_packing();
 	test_depth();
+	test_empty_body();
 	test_truncation_everywhere();
 	test_limits_and_all_or_nothing();
 	test_json_numbers();
