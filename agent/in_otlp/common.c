@@ -212,12 +212,15 @@ unsigned oc_any_case(const struct ow_msg *av)
 	return ow_oneof(av, cases, COUNT(cases));
 }
 
-/* Which value av holds, or -EINVAL when it is nested too deep. */
+/* Which value av holds, or -EINVAL for an array or kvlist inside ANY_MAX_DEPTH others
+ * already (depth: how many hold av). */
 static int any_case(struct oc_ctx *x, const struct ow_msg *av, int depth)
 {
-	if (depth > ANY_MAX_DEPTH)
-		return oc_fail(x, "AnyValue nested deeper than %d levels", ANY_MAX_DEPTH);
-	return (int)oc_any_case(av);
+	unsigned which = oc_any_case(av);
+
+	if ((which == 5 || which == 6) && depth >= ANY_MAX_DEPTH)
+		return oc_fail(x, "AnyValue nested deeper than %d levels of arrays and maps", ANY_MAX_DEPTH);
+	return (int)which;
 }
 
 int oc_hex_mp(struct buf *out, const struct ow_msg *m, unsigned num)
@@ -229,7 +232,7 @@ int oc_hex_mp(struct buf *out, const struct ow_msg *m, unsigned num)
 }
 
 /* The repeated field num of m into out: a msgpack array of its AnyValues or (kv) a map of its
- * KeyValues, whose values are one level deeper. */
+ * KeyValues, their values at depth. */
 static int mp_list(struct oc_ctx *x, const struct ow_msg *m, unsigned num, struct buf *out, int depth, bool kv)
 {
 	struct ow_msg el, v;
@@ -247,7 +250,7 @@ static int mp_list(struct oc_ctx *x, const struct ow_msg *m, unsigned num, struc
 			TRY(mpw_str(out, k, n));
 			TRY(ow_sub(&el, 2, &v, &x->e));
 		}
-		TRY(oc_any_mp(x, kv ? &v : &el, out, depth + 1));
+		TRY(oc_any_mp(x, kv ? &v : &el, out, depth));
 		count++;
 	}
 	if (rc < 0)
@@ -278,7 +281,7 @@ int oc_any_mp(struct oc_ctx *x, const struct ow_msg *av, struct buf *out, int de
 		return mpw_double(out, ow_f64(av, 4));
 	case 5:
 		TRY(ow_sub(av, 5, &sub, &x->e));
-		return mp_list(x, &sub, 1, out, depth, false);
+		return mp_list(x, &sub, 1, out, depth + 1, false);
 	case 6:
 		TRY(ow_sub(av, 6, &sub, &x->e));
 		return oc_kvs_mp(x, &sub, 1, out, depth + 1);
@@ -302,8 +305,6 @@ int oc_any_mp(struct oc_ctx *x, const struct ow_msg *av, struct buf *out, int de
 
 int oc_kvs_mp(struct oc_ctx *x, const struct ow_msg *m, unsigned num, struct buf *out, int depth)
 {
-	if (depth > ANY_MAX_DEPTH)
-		return oc_fail(x, "AnyValue nested deeper than %d levels", ANY_MAX_DEPTH);
 	return mp_list(x, m, num, out, depth, true);
 }
 
@@ -314,7 +315,7 @@ static int any_to_json(struct oc_ctx *x, struct buf *b, const struct ow_msg *av,
 static int kvs_to_json(struct oc_ctx *x, struct buf *b, const struct ow_msg *m, unsigned num, int depth);
 
 /* The repeated field num of m as a JSON array of its AnyValues or (kv) an object of its
- * KeyValues, whose values are one level deeper; 1 for a duplicate key or too many to check. */
+ * KeyValues, their values at depth; 1 for a duplicate key or too many to check. */
 static int json_list(struct oc_ctx *x, struct buf *b, const struct ow_msg *m, unsigned num, int depth, bool kv)
 {
 	const char *keys[FAST_KEYS];
@@ -339,7 +340,7 @@ static int json_list(struct oc_ctx *x, struct buf *b, const struct ow_msg *m, un
 			jw_raw(x, b, ":");
 			TRY(ow_sub(&el, 2, &v, &x->e));
 		}
-		if ((rc = any_to_json(x, b, kv ? &v : &el, depth + 1)) != 0)
+		if ((rc = any_to_json(x, b, kv ? &v : &el, depth)) != 0)
 			return rc;
 	}
 	if (rc < 0)
@@ -370,7 +371,7 @@ static int any_to_json(struct oc_ctx *x, struct buf *b, const struct ow_msg *av,
 		return 0;
 	case 5:
 		TRY(ow_sub(av, 5, &sub, &x->e));
-		return json_list(x, b, &sub, 1, depth, false);
+		return json_list(x, b, &sub, 1, depth + 1, false);
 	case 6:
 		TRY(ow_sub(av, 6, &sub, &x->e));
 		return kvs_to_json(x, b, &sub, 1, depth + 1);
@@ -384,8 +385,6 @@ static int any_to_json(struct oc_ctx *x, struct buf *b, const struct ow_msg *av,
 
 static int kvs_to_json(struct oc_ctx *x, struct buf *b, const struct ow_msg *m, unsigned num, int depth)
 {
-	if (depth > ANY_MAX_DEPTH)
-		return oc_fail(x, "AnyValue nested deeper than %d levels", ANY_MAX_DEPTH);
 	return json_list(x, b, m, num, depth, true);
 }
 

@@ -42,8 +42,9 @@ enum { F_RESOURCE = 1, F_SCOPES = 2, F_SCHEMA = 3, F_SCOPE = 1, F_ITEMS = 2 };
 	}; \
 	const struct ow_desc otlp_##sig##_request = { qname, sig##_request_fields, COUNT(sig##_request_fields) }
 
-/* Deepest AnyValue nesting (arrays and kvlists) kept; the rendered msgpack stays well
- * inside MPJSON_MAX_DEPTH. */
+/* Most arrays and kvlists nested in one AnyValue (an attribute value, a body): a value inside
+ * 32 of them is kept, a 33rd is refused (docs/otlp.md, Limits). The rendered msgpack stays well
+ * inside MPJSON_MAX_DEPTH, and the message nesting it takes inside OW_MAX_DEPTH. */
 #define ANY_MAX_DEPTH 32
 /* Most distinct attribute keys (labels) in one metric. */
 #define MAX_LABELS 128
@@ -130,10 +131,11 @@ int oc_list(struct oc_ctx *x, struct buf *b, const struct ow_msg *m, unsigned nu
 
 /* Which value an AnyValue holds: the number of its field set last (1 string ... 7 bytes), 0 none. */
 unsigned oc_any_case(const struct ow_msg *av);
-/* An AnyValue as msgpack into out (bytes as bin). 0 or negative (-EINVAL past ANY_MAX_DEPTH). */
+/* An AnyValue as msgpack into out (bytes as bin); depth: how many arrays and kvlists hold it
+ * (0 for an attribute value or a body). 0 or negative (-EINVAL past ANY_MAX_DEPTH). */
 int oc_any_mp(struct oc_ctx *x, const struct ow_msg *av, struct buf *out, int depth);
 /* The repeated KeyValue field num of m as a msgpack map (duplicate keys kept: the renderer
- * resolves them by spec 3.1). 0 or negative. */
+ * resolves them by spec 3.1), its values at depth. 0 or negative. */
 int oc_kvs_mp(struct oc_ctx *x, const struct ow_msg *m, unsigned num, struct buf *out, int depth);
 /* An ID field of m as a lower-case hex msgpack string ("" when empty). 0 or the buffer's error. */
 int oc_hex_mp(struct buf *out, const struct ow_msg *m, unsigned num);

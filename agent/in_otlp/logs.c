@@ -93,7 +93,7 @@ static int log_meta(struct oc_ctx *x, const struct ow_msg *lr, struct buf *meta)
 	}
 	if (ow_count(lr, 6)) {
 		TRY(mpw_cstr(meta, "attributes"));
-		TRY(oc_kvs_mp(x, lr, 6, meta, 1));
+		TRY(oc_kvs_mp(x, lr, 6, meta, 0));
 		keys++;
 	}
 	if (ow_hex(lr, 9, hex)) {
@@ -115,8 +115,8 @@ static int log_meta(struct oc_ctx *x, const struct ow_msg *lr, struct buf *meta)
 	return 0;
 }
 
-/* Body: a kvlist stays a map, anything else goes under "log"; no body, or an empty AnyValue
- * (what the Collector's otlphttp exporter sends for none), is {}. */
+/* Body: a kvlist stays a map (its values one kvlist deep), anything else goes under "log"; no
+ * body, or an empty AnyValue (what the Collector's otlphttp exporter sends for none), is {}. */
 static int log_body(struct oc_ctx *x, const struct ow_msg *lr, struct buf *body)
 {
 	struct ow_msg bv, kl;
@@ -131,7 +131,7 @@ static int log_body(struct oc_ctx *x, const struct ow_msg *lr, struct buf *body)
 	} else {
 		TRY(mpw_map(body, 1));
 		TRY(mpw_cstr(body, "log"));
-		TRY(oc_any_mp(x, &bv, body, 1));
+		TRY(oc_any_mp(x, &bv, body, 0));
 	}
 	return 0;
 }

@@ -169,7 +169,7 @@ static int label_text(struct oc_ctx *x, const struct ow_msg *av, struct buf *out
 		struct mp_cur c;
 
 		buf_reset(&x->mp);
-		TRY(oc_any_mp(x, av, &x->mp, 1));
+		TRY(oc_any_mp(x, av, &x->mp, 0));
 		mp_cur_init(&c, x->mp.data, x->mp.len);
 		return mpjson_write(out, &c);
 	}

@@ -9,8 +9,12 @@
 
 /* Highest field number a message table may name; higher numbers are unknown fields. */
 #define OW_MAXF 16
-/* Deepest message nesting opened (AnyValue inside AnyValue ... counts every level). */
-#define OW_MAX_DEPTH 100
+/* Deepest message nesting opened (AnyValue inside AnyValue ... counts every level). The deepest
+ * OTLP path the renderers allow: an exemplar's filtered attribute (an AnyValue 8 messages down:
+ * request, ResourceMetrics, ScopeMetrics, Metric, Histogram, data point, Exemplar, KeyValue)
+ * holding 32 nested kvlists (3 messages each: KeyValueList, KeyValue, AnyValue), so the
+ * AnyValue limit (32, in_otlp/common.h) is the one a request meets. */
+#define OW_MAX_DEPTH (8 + 3 * 32)
 
 enum ow_type {
 	OW_UINT,     /* varint uint32/uint64 */

@@ -1,6 +1,7 @@
 /* test_otlp.c: unit tests of the OTLP wire view (protobuf edge cases, JSON value rules) and of
  * otlp_decode's contract (all or nothing, limits, depth bounds, the v1 resource/scope member). */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,38 +166,149 @@ static void test_unknown_fields_and_packing(void)
 	buf_free(&t);
 }
 
-static void test_depth(void)
+/* An AnyValue holding a "leaf" string inside `levels` arrays (or kvlists, each under key "k"). */
+static void nested_value(struct buf *v, int levels, bool kvlist)
 {
-	struct buf v, w, req;
-	struct out o;
+	struct buf w, kv;
 	int i;
 
-	buf_init(&v, SIZE_MAX);
 	buf_init(&w, SIZE_MAX);
+	buf_init(&kv, SIZE_MAX);
+	buf_reset(v);
+	fbytes(v, 1, "leaf", 4);
+	for (i = 0; i < levels; i++) {
+		if (kvlist) {
+			fbytes(&kv, 1, "k", 1);
+			fmsg(&kv, 2, v);
+			fmsg(&w, 1, &kv);
+			fmsg(v, 6, &w);
+		} else {
+			fmsg(&w, 1, v);
+			fmsg(v, 5, &w);
+		}
+	}
+	buf_free(&w);
+	buf_free(&kv);
+}
+
+/* A KeyValue "a" = v (consumed). */
+static void key_value(struct buf *kv, struct buf *v)
+{
+	buf_reset(kv);
+	fbytes(kv, 1, "a", 1);
+	fmsg(kv, 2, v);
+}
+
+/* Requests that carry v (consumed) where the schema nests it: a log body, a log attribute, a
+ * span attribute, an exemplar's filtered attribute (the deepest path: 8 messages down). */
+enum where { IN_BODY, IN_LOG_ATTR, IN_SPAN_ATTR, IN_EXEMPLAR, N_WHERE };
+static const char *const where_names[N_WHERE] = { "log body", "log attribute", "span attribute", "exemplar attribute" };
+
+static enum otlp_signal request_with(struct buf *req, struct buf *v, enum where w)
+{
+	struct buf a, b, c, d, e;
+	enum otlp_signal sig = w == IN_SPAN_ATTR ? OTLP_TRACES : w == IN_EXEMPLAR ? OTLP_METRICS : OTLP_LOGS;
+
+	buf_init(&a, SIZE_MAX);
+	buf_init(&b, SIZE_MAX);
+	buf_init(&c, SIZE_MAX);
+	buf_init(&d, SIZE_MAX);
+	buf_init(&e, SIZE_MAX);
+	buf_reset(req);
+	if (w == IN_BODY) {
+		logs_req(req, v);
+	} else if (w == IN_LOG_ATTR || w == IN_SPAN_ATTR) {
+		key_value(&a, v);
+		ffixed64(&b, w == IN_LOG_ATTR ? 1 : 7, 7);
+		fmsg(&b, w == IN_LOG_ATTR ? 6 : 9, &a);  /* LogRecord.attributes / Span.attributes */
+		fmsg(&c, 2, &b);                          /* ScopeX.items */
+		fmsg(&d, 2, &c);                          /* ResourceX.scopes */
+		fmsg(req, 1, &d);
+	} else {
+		key_value(&a, v);
+		ffixed64(&b, 2, 5);
+		fmsg(&b, 7, &a);     /* Exemplar.filtered_attributes */
+		ffixed64(&a, 3, 9);
+		fmsg(&a, 8, &b);     /* HistogramDataPoint.exemplars */
+		fmsg(&b, 1, &a);     /* Histogram.data_points */
+		fbytes(&c, 1, "h", 1);
+		fmsg(&c, 9, &b);     /* Metric.histogram */
+		fmsg(&d, 2, &c);     /* ScopeMetrics.metrics */
+		fmsg(&e, 2, &d);     /* ResourceMetrics.scope_metrics */
+		fmsg(req, 1, &e);
+	}
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&c);
+	buf_free(&d);
+	buf_free(&e);
+	return sig;
+}
+
+/* docs/otlp.md, Limits: a value inside 32 arrays or kvlists is kept wherever it sits, a 33rd
+ * level is refused with the AnyValue reason (the message nesting bound never comes first). */
+static void test_depth(void)
+{
+	struct buf v, req;
+	struct out o;
+	int w, kv, levels;
+
+	buf_init(&v, SIZE_MAX);
 	buf_init(&req, SIZE_MAX);
-	fbytes(&v, 1, "leaf", 4);
-	for (i = 0; i < 30; i++) { /* arrays of arrays: 30 levels are kept */
-		fmsg(&w, 1, &v);
-		fmsg(&v, 5, &w);
+	for (w = 0; w < N_WHERE; w++) {
+		for (kv = 0; kv < 2; kv++) {
+			for (levels = 32; levels <= 33; levels++) {
+				enum otlp_signal sig;
+
+				nested_value(&v, levels, kv);
+				sig = request_with(&req, &v, (enum where)w);
+				o = decode(sig, OTLP_PROTOBUF, req.data, req.len, 1 << 20);
+				if (levels == 32)
+					ok(o.rc == 0 && strstr(o.text, "\"leaf\"") != NULL, "%s: 32 nested %s kept (%s)",
+					   where_names[w], kv ? "kvlists" : "arrays", o.err);
+				else
+					ok(o.rc == -EINVAL && strstr(o.err, "AnyValue nested deeper than 32 levels") != NULL,
+					   "%s: 33 nested %s refused (%s)", where_names[w], kv ? "kvlists" : "arrays", o.err);
+				out_free(&o);
+			}
+		}
 	}
-	logs_req(&req, &v);
-	o = decode(OTLP_LOGS, OTLP_PROTOBUF, req.data, req.len, 1 << 20);
-	ok(o.rc == 0 && strstr(o.text, "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"leaf\"]") != NULL, "30 nested arrays: kept (%s)", o.err);
-	out_free(&o);
+	nested_value(&v, 5000, false); /* far deeper than any bound */
 	buf_reset(&req);
-	buf_reset(&v);
-	fbytes(&v, 1, "leaf", 4);
-	for (i = 0; i < 5000; i++) { /* far deeper than any renderer allows */
-		fmsg(&w, 1, &v);
-		fmsg(&v, 5, &w);
-	}
 	logs_req(&req, &v);
 	o = decode(OTLP_LOGS, OTLP_PROTOBUF, req.data, req.len, 1 << 20);
 	ok(o.rc == -EINVAL && strstr(o.err, "deeper") != NULL, "5000 nested arrays: refused (%s)", o.err);
 	out_free(&o);
 	buf_free(&v);
-	buf_free(&w);
 	buf_free(&req);
+}
+
+/* OTLP JSON meets the JSON parser's bound first (60 nested containers, lib/jsonmp): a log body
+ * keeps 17 nested arrays (3 containers each, 8 around the body), 18 are refused. */
+static void test_json_depth(void)
+{
+	struct buf j;
+	struct out o;
+	int levels, i;
+
+	buf_init(&j, SIZE_MAX);
+	for (levels = 17; levels <= 18; levels++) {
+		buf_reset(&j);
+		buf_puts(&j, "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":");
+		for (i = 0; i < levels; i++)
+			buf_puts(&j, "{\"arrayValue\":{\"values\":[");
+		buf_puts(&j, "{\"stringValue\":\"leaf\"}");
+		for (i = 0; i < levels; i++)
+			buf_puts(&j, "]}}");
+		buf_puts(&j, "}]}]}]}");
+		o = decode(OTLP_LOGS, OTLP_JSON, j.data, j.len, 1 << 20);
+		if (levels == 17)
+			ok(o.rc == 0 && strstr(o.text, "\"leaf\"") != NULL, "JSON log body: 17 nested arrays kept (%s)", o.err);
+		else
+			ok(o.rc == -EINVAL && strstr(o.err, "nesting too deep") != NULL, "JSON log body: 18 refused (%s)", o.err);
+		out_free(&o);
+	}
+	buf_free(&j);
 }
 
 /* A body that is an empty AnyValue (the OpenTelemetry Collector's otlphttp exporter sends one
@@ -314,6 +426,7 @@ int main(void)
 {
 	test_unknown_fields_and_packing();
 	test_depth();
+	test_json_depth();
 	test_empty_body();
 	test_truncation_everywhere();
 	test_limits_and_all_or_nothing();
