@@ -30,7 +30,13 @@ const struct input_plugin *input_plugin_find(const char *name)
 
 int input_emit(struct input_instance *in, struct chunk_builder *cb)
 {
-	int rc = stream_append(in->streams[cb->kind], cb, NULL);
+	int rc;
+
+	/* Nothing left to store (a request of group markers only, or every record filtered
+	 * out): the request succeeded and no chunk is appended. */
+	if (cb->records == 0)
+		return 0;
+	rc = stream_append(in->streams[cb->kind], cb, NULL);
 
 	if (rc == 0)
 		atomic_fetch_add(&in->stats.chunks, 1);

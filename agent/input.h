@@ -83,7 +83,8 @@ extern const struct input_plugin *const input_plugins[];
 /* Find a plugin by name or alias. */
 const struct input_plugin *input_plugin_find(const char *name);
 
-/* Append a built chunk to its stream and count it for `in`. 0 or -errno. */
+/* Append a built chunk to its stream and count it for `in`; a builder with no records
+ * appends nothing and succeeds. 0 or -errno. */
 int input_emit(struct input_instance *in, struct chunk_builder *cb);
 
 #endif
