@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "agent.h"
 #include "log.h"
 #include "mpjson.h"
 #include "query.h"
@@ -585,12 +586,41 @@ static enum MHD_Result h_info(struct httpd_req *r, void *ctx)
 	return httpd_queue(r, MHD_HTTP_OK, resp);
 }
 
+/* /api/v1/internal/metrics: the agent's figures in Fluent Bit's internal metric families,
+ * as Fluent Bit 5.1.1's vivo_exporter serves them (one cmetrics JSON object). */
+static enum MHD_Result h_internal_metrics(struct httpd_req *r, void *ctx)
+{
+	struct exporter *e = ctx;
+	struct MHD_Response *resp;
+	struct buf b;
+	int rc;
+
+	if (!is_read(r))
+		return preflight(e, r);
+	if (!agent_current)
+		return httpd_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "the agent is not running");
+	buf_init(&b, 16 * 1024 * 1024);
+	if ((rc = agent_metrics_internal(agent_current, &b)) < 0) {
+		buf_free(&b);
+		return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render the metrics");
+	}
+	resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
+	buf_free(&b);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	add_common(e, resp);
+	return httpd_queue(r, MHD_HTTP_OK, resp);
+}
+
 #define READ_ROUTES(path, fn) { "GET", path, fn }, { "HEAD", path, fn }, { "OPTIONS", path, fn }
 #define API_ROUTES \
 	READ_ROUTES("/api/v1/logs", h_v1_logs), \
 	READ_ROUTES("/api/v1/metrics", h_v1_metrics), \
 	READ_ROUTES("/api/v1/traces", h_v1_traces), \
-	READ_ROUTES("/api/v1/info", h_info)
+	READ_ROUTES("/api/v1/info", h_info), \
+	READ_ROUTES("/api/v1/internal/metrics", h_internal_metrics)
 
 const struct httpd_route exporter_api_routes[] = { API_ROUTES };
 const size_t exporter_api_nroutes = sizeof(exporter_api_routes) / sizeof(exporter_api_routes[0]);

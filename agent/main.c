@@ -55,21 +55,6 @@ static int fingerprint(const struct input_entry *e, const struct agent_config *c
 	return rc;
 }
 
-static void name_inputs(struct input_instance **ins, size_t n)
-{
-	size_t i, j, k;
-
-	for (i = 0; i < n; i++) {
-		if (ins[i]->conf.alias && *ins[i]->conf.alias) {
-			snprintf(ins[i]->name, sizeof(ins[i]->name), "%s", ins[i]->conf.alias);
-			continue;
-		}
-		for (k = 0, j = 0; j < i; j++)
-			k += ins[j]->plugin == ins[i]->plugin;
-		snprintf(ins[i]->name, sizeof(ins[i]->name), "%s.%zu", ins[i]->plugin->name, k);
-	}
-}
-
 static void announce(const char *name, const char *addr, uint16_t port)
 {
 	/* Tests and people read this line to find ephemeral ports. */
@@ -232,7 +217,7 @@ static int new_instances(struct agent_config *cfg, struct input_instance **ins)
 		ins[i]->plugin = cfg->inputs[i].plugin;
 		ins[i]->conf = cfg->inputs[i].conf;
 	}
-	name_inputs(ins, cfg->ninputs);
+	input_name_instances(ins, cfg->ninputs);
 	return 0;
 }
 

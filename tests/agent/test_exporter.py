@@ -77,7 +77,7 @@ def test_queries(t):
             t.ok(st == 400 and "'%s'" % name in err, "?%s: 400 naming %s" % (q, name), (st, body))
         st, h, body = curl(a.url("exporter", "/api/v1/logs?from=4&limit=1"))
         obj = json.loads(body)
-        t.ok(obj["source_type"] == "http" and obj["source_name"] == "http.0" and obj["tag"] == "app"
+        t.ok(obj["source_type"] == "http" and obj["source_name"] == "http.1" and obj["tag"] == "app"
              and obj["records"][0][0][1] == {} and obj["records"][0][1] == {"i": 4} and ids(h) == ("4", "4", "6"),
              "v1 logs: one object per chunk, no _tag injected", body)
 
