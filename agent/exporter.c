@@ -425,7 +425,8 @@ static enum MHD_Result reply_view(struct exporter *e, struct httpd_req *r, struc
 	MHD_add_response_header(resp, "Vivo-Stream-Next-ID", id);
 	if (gzip)
 		MHD_add_response_header(resp, "Content-Encoding", "gzip");
-	MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+	/* /vivo/... on the UI port is negotiated on Accept (page or stream): say so to caches. */
+	MHD_add_response_header(resp, "Vary", strncmp(r->path, "/vivo/", 6) == 0 ? "Accept, Accept-Encoding" : "Accept-Encoding");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	add_common(e, resp);
 	return httpd_queue(r, MHD_HTTP_OK, resp);
@@ -515,6 +516,11 @@ static enum MHD_Result serve_stream(struct exporter *e, struct httpd_req *r, enu
 	if (empty_on_read && v.count > 0 && strcmp(r->method, "GET") == 0)
 		stream_drop_through(e->streams[k], v.last_id);
 	return reply_view(e, r, &v, v1);
+}
+
+enum MHD_Result exporter_serve_legacy(struct exporter *e, struct httpd_req *r, enum stream_kind k)
+{
+	return serve_stream(e, r, k, false);
 }
 
 static enum MHD_Result h_logs(struct httpd_req *r, void *ctx) { return serve_stream(ctx, r, STREAM_LOGS, false); }
