@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "filters/filter.h"
 #include "log.h"
 #include "ops.h"
 #include "ui.h"
@@ -327,6 +328,9 @@ static void reload(struct agent *a, int argc, char **argv)
 		next.ninputs = 0;
 		config_free(&a->cfg);
 		a->cfg = next;
+		/* The new [FILTER]s apply to every record from now on. */
+		filters_activate(a->cfg.filters);
+		a->cfg.filters = NULL;
 		{
 			struct exporter_settings es = exporter_settings(&a->cfg);
 
@@ -368,6 +372,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	apply_log_level(&a.cfg);
+	filters_activate(a.cfg.filters);
+	a.cfg.filters = NULL;
 	/* Signals go to the main thread only, through sigwait; every other thread blocks them. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -413,6 +419,7 @@ out:
 		free_instance(a.inputs[i]);
 	}
 	free(a.inputs);
+	filters_activate(NULL);
 	if (a.exporter)
 		exporter_drain(a.exporter);
 	stop_servers(&a);
