@@ -411,7 +411,7 @@ static const struct flag_def flags[] = {
 	{ "--otlp-port", "PORT", F_INPUT, "opentelemetry", "port", "OTLP/HTTP input port (default 4318)" },
 	{ "--stream-queue-size", "SIZE", F_EXPORTER, NULL, "stream_queue_size", "byte budget per stream (default 20M)" },
 	{ "--empty-stream-on-read", NULL, F_EXPORTER, NULL, "empty_stream_on_read", "a GET removes the chunks it returned" },
-	{ "--cors-allow-origin", "ORIGIN", F_EXPORTER, NULL, "http_cors_allow_origin", "send CORS headers with this origin" },
+	{ "--cors-allow-origin", "ORIGIN", F_EXPORTER, NULL, "http_cors_allow_origin", "send CORS headers with this origin (exporter and UI ports; lets the original Vivo frontend run from ORIGIN)" },
 	{ "--demo", NULL, F_SERVICE, NULL, "demo", "add demo inputs so every tab fills" },
 	{ "--log-level", "LEVEL", F_SERVICE, NULL, "log_level", "error, warn, info, debug or trace" },
 	{ "--print-config-reference", NULL, F_REFERENCE, NULL, NULL, "print the configuration reference (Markdown)" },

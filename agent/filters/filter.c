@@ -514,6 +514,7 @@ int filter_chain_run(const struct filter_chain *c, const char *tag, const struct
 	msgpack_zone z;
 	msgpack_object obj;
 	struct mpk w;
+	msgpack_unpack_return ur;
 	size_t i, off = 0;
 	int rc = FILTER_KEEP, r;
 
@@ -521,9 +522,10 @@ int filter_chain_run(const struct filter_chain *c, const char *tag, const struct
 		return FILTER_KEEP;
 	if (!msgpack_zone_init(&z, 4096))
 		return FILTER_KEEP;
-	/* A body msgpack-c cannot unpack (nested deeper than its 32 levels) passes unchanged. */
-	if (msgpack_unpack(body->p, mp_cur_left(body), &off, &z, &obj) != MSGPACK_UNPACK_SUCCESS ||
-	    obj.type != MSGPACK_OBJECT_MAP)
+	/* A body msgpack-c cannot unpack (nested deeper than its 32 levels) passes unchanged.
+	 * The cursor may go on past the body (the rest of a Forward frame): EXTRA_BYTES. */
+	ur = msgpack_unpack(body->p, mp_cur_left(body), &off, &z, &obj);
+	if ((ur != MSGPACK_UNPACK_SUCCESS && ur != MSGPACK_UNPACK_EXTRA_BYTES) || obj.type != MSGPACK_OBJECT_MAP)
 		goto out;
 	for (i = 0; i < c->n && rc != FILTER_DROP; i++) {
 		if (!takes(&c->f[i], tag))
