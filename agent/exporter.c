@@ -546,12 +546,30 @@ static enum MHD_Result h_banner(struct httpd_req *r, void *ctx)
 	return httpd_queue(r, MHD_HTTP_OK, resp);
 }
 
+/* Answer 200 with the JSON in `b` (freed here), or 500 when rendering it failed (rc). */
+static enum MHD_Result reply_json(struct exporter *e, struct httpd_req *r, struct buf *b, int rc)
+{
+	struct MHD_Response *resp;
+
+	if (rc) {
+		buf_free(b);
+		return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render the answer");
+	}
+	resp = MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_COPY);
+	buf_free(b);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	add_common(e, resp);
+	return httpd_queue(r, MHD_HTTP_OK, resp);
+}
+
 /* /api/v1/info: version, ports and buffer facts for the UI. */
 static enum MHD_Result h_info(struct httpd_req *r, void *ctx)
 {
 	static const char *const port_names[PORT_COUNT] = { "ui", "forward", "http", "exporter", "otlp", "ops" };
 	struct exporter *e = ctx;
-	struct MHD_Response *resp;
 	struct buf b;
 	int k, rc = 0;
 
@@ -578,18 +596,7 @@ static enum MHD_Result h_info(struct httpd_req *r, void *ctx)
 				 (unsigned long long)st.records);
 	}
 	rc |= buf_puts(&b, "}}\n");
-	if (rc) {
-		buf_free(&b);
-		return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-	}
-	resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
-	buf_free(&b);
-	if (!resp)
-		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", "application/json");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	add_common(e, resp);
-	return httpd_queue(r, MHD_HTTP_OK, resp);
+	return reply_json(e, r, &b, rc);
 }
 
 /* /api/v1/internal/metrics: the agent's figures in Fluent Bit's internal metric families,
@@ -597,7 +604,6 @@ static enum MHD_Result h_info(struct httpd_req *r, void *ctx)
 static enum MHD_Result h_internal_metrics(struct httpd_req *r, void *ctx)
 {
 	struct exporter *e = ctx;
-	struct MHD_Response *resp;
 	struct buf b;
 	int rc;
 
@@ -606,18 +612,8 @@ static enum MHD_Result h_internal_metrics(struct httpd_req *r, void *ctx)
 	if (!agent_current)
 		return httpd_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "the agent is not running");
 	buf_init(&b, 16 * 1024 * 1024);
-	if ((rc = agent_metrics_internal(agent_current, &b)) < 0) {
-		buf_free(&b);
-		return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render the metrics");
-	}
-	resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
-	buf_free(&b);
-	if (!resp)
-		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", "application/json");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	add_common(e, resp);
-	return httpd_queue(r, MHD_HTTP_OK, resp);
+	rc = agent_metrics_internal(agent_current, &b);
+	return reply_json(e, r, &b, rc);
 }
 
 #define READ_ROUTES(path, fn) { "GET", path, fn }, { "HEAD", path, fn }, { "OPTIONS", path, fn }
