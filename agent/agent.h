@@ -31,6 +31,10 @@ struct agent {
  * (the self_metrics input). Both append to `out`. 0 or -errno. */
 int agent_metrics_prometheus(struct agent *a, struct buf *out);
 int agent_metrics_cmetrics(struct agent *a, struct buf *out);
+/* Fluent Bit 5.1.1's internal metrics (what its vivo_exporter serves on
+ * /api/v1/internal/metrics): the families Vivo has figures for, with Fluent Bit's names,
+ * descriptions and labels and Vivo's instance names, as one cmetrics JSON object. */
+int agent_metrics_internal(struct agent *a, struct buf *out);
 /* Resident set size in bytes (0 if unknown). */
 uint64_t agent_rss_bytes(void);
 

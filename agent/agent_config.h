@@ -8,6 +8,8 @@
 
 #include "input.h"
 
+struct filter_chain;
+
 struct service_conf {
 	char *log_level;
 	char *listen;               /* default bind address of every listener */
@@ -18,6 +20,7 @@ struct service_conf {
 	char *ui_listen;
 	long long ui_port;
 	bool demo;
+	struct opt_list parsers_file;
 };
 
 struct exporter_conf {
@@ -28,6 +31,7 @@ struct exporter_conf {
 	bool empty_stream_on_read;
 	uint64_t stream_queue_size;
 	char *http_cors_allow_origin;
+	char *alias;
 };
 
 struct input_entry {
@@ -41,6 +45,7 @@ struct agent_config {
 	struct exporter_conf exporter;
 	struct input_entry *inputs;
 	size_t ninputs;
+	struct filter_chain *filters; /* the [FILTER]s, in order (NULL: none) */
 };
 
 /* Parse argv into `cfg` (loading --config FILE, then applying the other flags over it).
@@ -57,5 +62,7 @@ int config_init(struct agent_config *cfg);
 void config_free(struct agent_config *cfg);
 /* Write the option reference (Markdown) generated from the tables to `out`. */
 int config_reference(struct buf *out);
+/* One table of the reference: a "## title" heading, `intro`, a row per option. */
+int config_reference_table(struct buf *out, const char *title, const char *intro, const struct opt_def *t);
 
 #endif

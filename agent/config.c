@@ -1,4 +1,4 @@
-/* config.c: the agent's option tables, the flag table, and applying config documents. */
+/* config.c: applying Fluent Bit config documents (sections, includes, parsers files, filters) and the flag table over the option tables. */
 #include "agent_config.h"
 
 #include <errno.h>
@@ -6,46 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <libgen.h>
 
 #include "conf.h"
+#include "config_tables.h"
+#include "filters/filter.h"
 #include "log.h"
 
-#define SOFF(f) offsetof(struct service_conf, f)
-static const struct opt_def service_opts[] = {
-	{ "log_level", OPT_STRING, "info", 0, 0, SOFF(log_level), "error, warn, info, debug or trace" },
-	{ "listen", OPT_STRING, "127.0.0.1", 0, 0, SOFF(listen), "default bind address of every listener (Vivo)" },
-	{ "http_server", OPT_BOOL, "on", 0, 0, SOFF(http_server), "serve health and self-metrics (port 2020)" },
-	{ "http_listen", OPT_STRING, NULL, 0, 0, SOFF(http_listen), "bind address of the health server" },
-	{ "http_port", OPT_INT, "2020", 0, 65535, SOFF(http_port), "port of the health server" },
-	{ "ui", OPT_BOOL, "on", 0, 0, SOFF(ui), "serve the web UI (Vivo)" },
-	{ "ui_listen", OPT_STRING, NULL, 0, 0, SOFF(ui_listen), "bind address of the web UI (Vivo)" },
-	{ "ui_port", OPT_INT, "8000", 0, 65535, SOFF(ui_port), "port of the web UI (Vivo)" },
-	{ "demo", OPT_BOOL, "off", 0, 0, SOFF(demo), "add demo inputs: dummy logs, self-metrics (Vivo)" },
-	{ "flush", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit flush interval; Vivo stores records as they arrive" },
-	{ "grace", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit shutdown grace; Vivo finishes in-flight requests" },
-	{ "daemon", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit daemon mode; run Vivo under a supervisor instead" },
-	{ "hot_reload", OPT_COMPAT, NULL, 0, 0, 0, "Vivo always reloads its config on SIGHUP" },
-	{ "parsers_file", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit parsers; Vivo has no parser filters" },
-	{ "http_server.http2", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect" },
-	{ "health_check", OPT_COMPAT, NULL, 0, 0, 0, "Vivo's /api/v1/health is always on" },
-	{ "storage.metrics", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect" },
-	OPT_END,
-};
-
-#define EOFF(f) offsetof(struct exporter_conf, f)
-static const struct opt_def exporter_opts[] = {
-	{ "name", OPT_STRING, "vivo_exporter", 0, 0, EOFF(name), "plugin name" },
-	{ "match", OPT_STRING, "*", 0, 0, EOFF(match), "tag pattern; Vivo exports every record" },
-	{ "host", OPT_STRING, NULL, 0, 0, EOFF(host), "bind address of the exporter API (default: the agent's listen)" },
-	{ "port", OPT_INT, "2025", 0, 65535, EOFF(port), "port of the exporter API" },
-	{ "empty_stream_on_read", OPT_BOOL, "off", 0, 0, EOFF(empty_stream_on_read), "a GET removes the chunks it returned" },
-	{ "stream_queue_size", OPT_SIZE, "20M", 1, 0, EOFF(stream_queue_size), "byte budget of each stream (decimal units)" },
-	{ "http_cors_allow_origin", OPT_STRING, NULL, 0, 0, EOFF(http_cors_allow_origin), "value of Access-Control-Allow-Origin" },
-	{ "workers", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit flush workers; Vivo appends under one lock per stream" },
-	{ "alias", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect" },
-	{ "retry_limit", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect" },
-	OPT_END,
-};
+#define service_opts config_service_opts
+#define exporter_opts config_exporter_opts
 
 int config_init(struct agent_config *cfg)
 {
@@ -67,6 +36,7 @@ void config_free(struct agent_config *cfg)
 	for (i = 0; i < cfg->ninputs; i++)
 		opts_free(cfg->inputs[i].plugin->opts, &cfg->inputs[i].conf);
 	free(cfg->inputs);
+	filter_chain_free(cfg->filters);
 	opts_free(service_opts, &cfg->service);
 	opts_free(exporter_opts, &cfg->exporter);
 	free(cfg->path);
@@ -107,35 +77,96 @@ static void plugin_names(char *out, size_t n)
 	}
 }
 
-static int apply_section(const struct conf_doc *d, const struct conf_section *s, const struct opt_def *t,
-			 void *base, const char *what, char *err, size_t errlen)
+/* The tables a section's keys are looked up in, in order. */
+struct tables {
+	const struct opt_def *t[4];
+	const char *what;          /* "[SERVICE]", "http", "vivo_exporter" */
+};
+
+static const struct opt_def *tables_find(const struct tables *tb, const char *key)
 {
-	char reason[256], names[1024];
+	const struct opt_def *o = NULL;
+	size_t i;
+
+	for (i = 0; i < 4 && tb->t[i] && !o; i++)
+		o = opts_find(tb->t[i], key);
+	return o;
+}
+
+static void tables_names(const struct tables *tb, char *out, size_t n)
+{
+	size_t i, len;
+
+	out[0] = '\0';
+	for (i = 0; i < 4 && tb->t[i]; i++) {
+		len = strlen(out);
+		if (len + 3 >= n)
+			break;
+		if (i)
+			strcat(out, ", ");
+		opts_names(tb->t[i], out + strlen(out), n - strlen(out));
+	}
+}
+
+/* A key Fluent Bit takes that does nothing here: check the value where Vivo takes only
+ * some, then say so once, with where and why. */
+static int compat_key(const struct conf_section *s, const struct conf_kv *kv, const struct opt_def *o,
+		      const char *what, char *err, size_t errlen)
+{
+	const char *values = config_accepted_values(o->name);
+
+	if (values && !opts_accepts(values, kv->val)) {
+		snprintf(err, errlen, "%s:%d: %s '%s %s' is not supported by Vivo: %s (accepted: %s)", s->file, kv->line,
+			 what, kv->key, kv->val, o->help, values);
+		return -EINVAL;
+	}
+	log_info("%s:%d: notice: '%s' has no effect in Vivo: %s", s->file, kv->line, kv->key, o->help);
+	return 0;
+}
+
+static int apply_section(const struct conf_section *s, const struct tables *tb, void *base, char *err, size_t errlen)
+{
+	char reason[256], names[4096];
+	bool service = strcmp(tb->what, "[SERVICE]") == 0;
 	size_t i;
 	int rc;
 
 	for (i = 0; i < s->n; i++) {
-		const struct opt_def *o = opts_find(t, s->kv[i].key);
+		const struct conf_kv *kv = &s->kv[i];
+		const struct opt_def *o = tables_find(tb, kv->key);
 
-		if (!o) {
-			opts_names(t, names, sizeof(names));
-			snprintf(err, errlen, "%s:%d: unknown key '%s' for %s (supported: %s)", d->file,
-				 s->kv[i].line, s->kv[i].key, what, names);
+		if (!o && service) {
+			log_warn("%s:%d: unknown key '%s' in [SERVICE] ignored (Fluent Bit ignores unknown service keys too)",
+				 s->file, kv->line, kv->key);
+			continue;
+		}
+		if (!o && strncasecmp(kv->key, "processors", 10) == 0) {
+			snprintf(err, errlen, "%s:%d: %s: processors are not supported by Vivo; run them in the Vivo "
+				 "CR's fluentBit pipeline, where real Fluent Bit runs them", s->file, kv->line, tb->what);
 			return -EINVAL;
 		}
-		if (o->type == OPT_COMPAT)
+		if (!o) {
+			tables_names(tb, names, sizeof(names));
+			snprintf(err, errlen, "%s:%d: unknown key '%s' for %s (supported: %s)", s->file, kv->line, kv->key,
+				 tb->what, names);
+			return -EINVAL;
+		}
+		if (o->type == OPT_COMPAT) {
+			if ((rc = compat_key(s, kv, o, tb->what, err, errlen)) < 0)
+				return rc;
 			continue;
-		if ((rc = opts_set(o, base, s->kv[i].val, reason, sizeof(reason))) < 0) {
+		}
+		if ((rc = opts_set(o, base, kv->val, reason, sizeof(reason))) < 0) {
 			if (rc == -ENOMEM)
 				return rc;
-			snprintf(err, errlen, "%s:%d: %s", d->file, s->kv[i].line, reason);
+			snprintf(err, errlen, "%s:%d: %s", s->file, kv->line, reason);
 			return -EINVAL;
 		}
 	}
 	return 0;
 }
 
-static const char *section_name(const struct conf_doc *d, const struct conf_section *s, int *line)
+static const char *section_name(const struct conf_section *s, int *line)
 {
 	size_t i;
 
@@ -149,60 +180,184 @@ static const char *section_name(const struct conf_doc *d, const struct conf_sect
 	return NULL;
 }
 
-static int apply_doc(const struct conf_doc *d, struct agent_config *cfg, char *err, size_t errlen)
+static int apply_input(struct agent_config *cfg, const struct conf_section *s, char *err, size_t errlen)
 {
+	const struct input_plugin *p;
+	struct input_entry *e;
+	struct tables tb = { { NULL }, NULL };
 	char names[512];
+	const char *name;
+	size_t k = 0;
+	int line;
+
+	if (!(name = section_name(s, &line))) {
+		snprintf(err, errlen, "%s:%d: input without a 'name'", s->file, s->line);
+		return -EINVAL;
+	}
+	if (!(p = input_plugin_find(name))) {
+		plugin_names(names, sizeof(names));
+		snprintf(err, errlen, "%s:%d: unknown input plugin '%s' (supported: %s)", s->file, line, name, names);
+		return -EINVAL;
+	}
+	if (!(e = add_input(cfg, p)))
+		return -ENOMEM;
+	tb.t[k++] = p->opts;
+	tb.t[k++] = config_input_common_opts;
+	if (p->listens)
+		tb.t[k++] = config_input_net_opts;
+	if (strcmp(p->name, "http") == 0 || strcmp(p->name, "opentelemetry") == 0)
+		tb.t[k++] = config_input_http_opts;
+	tb.what = p->name;
+	return apply_section(s, &tb, &e->conf, err, errlen);
+}
+
+static int apply_output(struct agent_config *cfg, const struct conf_section *s, bool *have, char *err, size_t errlen)
+{
+	struct tables tb = { { exporter_opts }, "vivo_exporter" };
+	const char *name;
+	int line;
+
+	if (!(name = section_name(s, &line))) {
+		snprintf(err, errlen, "%s:%d: output without a 'name'", s->file, s->line);
+		return -EINVAL;
+	}
+	if (strcasecmp(name, "vivo_exporter") != 0) {
+		snprintf(err, errlen, "%s:%d: unknown output plugin '%s' (supported: vivo_exporter)", s->file, line, name);
+		return -EINVAL;
+	}
+	if (*have) {
+		snprintf(err, errlen, "%s:%d: only one vivo_exporter output is supported", s->file, line);
+		return -EINVAL;
+	}
+	*have = true;
+	return apply_section(s, &tb, &cfg->exporter, err, errlen);
+}
+
+static int apply_filter(struct agent_config *cfg, const struct conf_section *s, char *err, size_t errlen)
+{
+	const char *name;
+	int line;
+
+	if (!(name = section_name(s, &line))) {
+		snprintf(err, errlen, "%s:%d: filter without a 'name'", s->file, s->line);
+		return -EINVAL;
+	}
+	if (!filter_known(name)) {
+		snprintf(err, errlen, "%s:%d: filter '%s' does not run in Vivo (Vivo runs %s); run it in the Vivo CR's "
+			 "fluentBit pipeline, where real Fluent Bit runs it in front of Vivo", s->file, line, name,
+			 filter_names());
+		return -EINVAL;
+	}
+	return filter_chain_add(&cfg->filters, s, err, errlen);
+}
+
+static int apply_doc(const struct conf_doc *d, struct agent_config *cfg, bool parsers_only, char *err, size_t errlen);
+
+static const char *key_value(const struct conf_section *s, const char *key)
+{
+	size_t i;
+
+	for (i = s->n; i-- > 0;)
+		if (strcasecmp(s->kv[i].key, key) == 0)
+			return s->kv[i].val;
+	return NULL;
+}
+
+/* [PARSER] / [MULTILINE_PARSER] (in a parsers file, or in YAML parsers:): checked as
+ * Fluent Bit checks them (a name, a format or type, a regex that compiles), then unused. */
+static int config_check_parser(const struct conf_section *s, char *err, size_t errlen)
+{
+	bool ml = strcmp(s->kind, "multiline_parser") == 0;
+	const char *name = key_value(s, "name"), *format = key_value(s, ml ? "type" : "format");
+	const char *regex = key_value(s, "regex");
+	char why[256];
+
+	if (!name || !format) {
+		snprintf(err, errlen, "%s:%d: [%s] without a '%s'", s->file, s->line, ml ? "MULTILINE_PARSER" : "PARSER",
+			 !name ? "name" : ml ? "type" : "format");
+		return -EINVAL;
+	}
+	if (!ml && strcasecmp(format, "json") != 0 && strcasecmp(format, "regex") != 0 &&
+	    strcasecmp(format, "ltsv") != 0 && strcasecmp(format, "logfmt") != 0) {
+		snprintf(err, errlen, "%s:%d: parser '%s': unknown format '%s' (json, regex, ltsv or logfmt)", s->file,
+			 s->line, name, format);
+		return -EINVAL;
+	}
+	if (!ml && strcasecmp(format, "regex") == 0 && (!regex || filter_regex_check(regex, why, sizeof(why)) < 0)) {
+		snprintf(err, errlen, "%s:%d: parser '%s': %s", s->file, s->line, name, regex ? why : "format regex needs a 'regex'");
+		return -EINVAL;
+	}
+	log_info("%s:%d: notice: %s '%s' is read and checked, and has no effect in Vivo: Vivo has no parser filter "
+		 "(run parsers in the Vivo CR's fluentBit pipeline)", s->file, s->line, ml ? "multiline parser" : "parser", name);
+	return 0;
+}
+
+/* [SERVICE] parsers_file: read each (relative to the file naming it) and check it. */
+static int load_parsers(const struct conf_section *s, const struct opt_list *files, size_t from,
+			struct agent_config *cfg, char *err, size_t errlen)
+{
+	char path[4096], *dir;
+	struct conf_doc d;
+	size_t i;
+	int rc = 0;
+
+	for (i = from; rc == 0 && i < files->n; i++) {
+		if (!(dir = strdup(s->file)))
+			return -ENOMEM;
+		snprintf(path, sizeof(path), "%s%s%s", files->v[i][0] == '/' ? "" : dirname(dir),
+			 files->v[i][0] == '/' ? "" : "/", files->v[i]);
+		free(dir);
+		if ((rc = conf_parse_file(path, &d, err, errlen)) == 0)
+			rc = apply_doc(&d, cfg, true, err, errlen);
+		conf_doc_free(&d);
+	}
+	return rc;
+}
+
+static int apply_one(const struct conf_section *s, struct agent_config *cfg, bool *have_exporter, char *err, size_t errlen)
+{
+	struct tables service = { { service_opts }, "[SERVICE]" };
+	size_t before;
+	int rc;
+
+	if (strcmp(s->kind, "service") == 0) {
+		before = cfg->service.parsers_file.n;
+		if ((rc = apply_section(s, &service, &cfg->service, err, errlen)) < 0)
+			return rc;
+		return load_parsers(s, &cfg->service.parsers_file, before, cfg, err, errlen);
+	}
+	if (strcmp(s->kind, "input") == 0)
+		return apply_input(cfg, s, err, errlen);
+	if (strcmp(s->kind, "output") == 0)
+		return apply_output(cfg, s, have_exporter, err, errlen);
+	if (strcmp(s->kind, "filter") == 0)
+		return apply_filter(cfg, s, err, errlen);
+	snprintf(err, errlen, "%s:%d: unsupported section [%s] (supported: SERVICE, INPUT, FILTER, OUTPUT, PARSER, "
+		 "MULTILINE_PARSER)", s->file, s->line, s->kind);
+	return -EINVAL;
+}
+
+static int apply_doc(const struct conf_doc *d, struct agent_config *cfg, bool parsers_only, char *err, size_t errlen)
+{
 	bool have_exporter = false;
 	size_t i;
-	int rc, line;
+	int rc;
 
 	for (i = 0; i < d->n; i++) {
 		const struct conf_section *s = &d->s[i];
-		const char *name = section_name(d, s, &line);
 
-		if (strcmp(s->kind, "service") == 0) {
-			if ((rc = apply_section(d, s, service_opts, &cfg->service, "[SERVICE]", err, errlen)) < 0)
+		if (strcmp(s->kind, "parser") == 0 || strcmp(s->kind, "multiline_parser") == 0) {
+			if ((rc = config_check_parser(s, err, errlen)) < 0)
 				return rc;
-		} else if (strcmp(s->kind, "input") == 0) {
-			const struct input_plugin *p;
-			struct input_entry *e;
-
-			if (!name) {
-				snprintf(err, errlen, "%s:%d: input without a 'name'", d->file, s->line);
-				return -EINVAL;
-			}
-			if (!(p = input_plugin_find(name))) {
-				plugin_names(names, sizeof(names));
-				snprintf(err, errlen, "%s:%d: unknown input plugin '%s' (supported: %s)", d->file, line,
-					 name, names);
-				return -EINVAL;
-			}
-			if (!(e = add_input(cfg, p)))
-				return -ENOMEM;
-			if ((rc = apply_section(d, s, p->opts, &e->conf, p->name, err, errlen)) < 0)
-				return rc;
-		} else if (strcmp(s->kind, "output") == 0) {
-			if (!name) {
-				snprintf(err, errlen, "%s:%d: output without a 'name'", d->file, s->line);
-				return -EINVAL;
-			}
-			if (strcasecmp(name, "vivo_exporter") != 0) {
-				snprintf(err, errlen, "%s:%d: unknown output plugin '%s' (supported: vivo_exporter)",
-					 d->file, line, name);
-				return -EINVAL;
-			}
-			if (have_exporter) {
-				snprintf(err, errlen, "%s:%d: only one vivo_exporter output is supported", d->file, line);
-				return -EINVAL;
-			}
-			have_exporter = true;
-			if ((rc = apply_section(d, s, exporter_opts, &cfg->exporter, "vivo_exporter", err, errlen)) < 0)
-				return rc;
-		} else {
-			snprintf(err, errlen, "%s:%d: unsupported section [%s] (supported: SERVICE, INPUT, OUTPUT)",
-				 d->file, s->line, s->kind);
+			continue;
+		}
+		if (parsers_only) {
+			snprintf(err, errlen, "%s:%d: a parsers file holds [PARSER] and [MULTILINE_PARSER] sections, not [%s]",
+				 s->file, s->line, s->kind);
 			return -EINVAL;
 		}
+		if ((rc = apply_one(s, cfg, &have_exporter, err, errlen)) < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -213,39 +368,20 @@ int config_load_text(const char *text, size_t n, const char *name, struct agent_
 	struct conf_doc d;
 	int rc;
 
-	if ((rc = conf_parse(text, n, name, &d, err, errlen)) < 0)
-		return rc;
-	rc = apply_doc(&d, cfg, err, errlen);
+	if ((rc = conf_parse(text, n, name, NULL, &d, err, errlen)) == 0)
+		rc = apply_doc(&d, cfg, false, err, errlen);
 	conf_doc_free(&d);
 	return rc;
 }
 
 int config_load_file(const char *path, struct agent_config *cfg, char *err, size_t errlen)
 {
-	struct buf b;
-	char tmp[65536];
-	FILE *f = fopen(path, "rb");
-	size_t n;
-	int rc = 0;
+	struct conf_doc d;
+	int rc;
 
-	if (!f) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return -EINVAL;
-	}
-	buf_init(&b, 16 * 1024 * 1024);
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
-		if ((rc = buf_append(&b, tmp, n)) < 0)
-			break;
-	if (ferror(f) && rc == 0)
-		rc = -EIO;
-	fclose(f);
-	if (rc < 0) {
-		snprintf(err, errlen, "%s: cannot read: %s", path, rc == -ENOSPC ? "larger than 16 MB" : strerror(-rc));
-		buf_free(&b);
-		return -EINVAL;
-	}
-	rc = config_load_text(b.data ? b.data : "", b.len, path, cfg, err, errlen);
-	buf_free(&b);
+	if ((rc = conf_parse_file(path, &d, err, errlen)) == 0)
+		rc = apply_doc(&d, cfg, false, err, errlen);
+	conf_doc_free(&d);
 	return rc;
 }
 
@@ -275,7 +411,7 @@ static const struct flag_def flags[] = {
 	{ "--otlp-port", "PORT", F_INPUT, "opentelemetry", "port", "OTLP/HTTP input port (default 4318)" },
 	{ "--stream-queue-size", "SIZE", F_EXPORTER, NULL, "stream_queue_size", "byte budget per stream (default 20M)" },
 	{ "--empty-stream-on-read", NULL, F_EXPORTER, NULL, "empty_stream_on_read", "a GET removes the chunks it returned" },
-	{ "--cors-allow-origin", "ORIGIN", F_EXPORTER, NULL, "http_cors_allow_origin", "send CORS headers with this origin" },
+	{ "--cors-allow-origin", "ORIGIN", F_EXPORTER, NULL, "http_cors_allow_origin", "send CORS headers with this origin (exporter and UI ports; lets the original Vivo frontend run from ORIGIN)" },
 	{ "--demo", NULL, F_SERVICE, NULL, "demo", "add demo inputs so every tab fills" },
 	{ "--log-level", "LEVEL", F_SERVICE, NULL, "log_level", "error, warn, info, debug or trace" },
 	{ "--print-config-reference", NULL, F_REFERENCE, NULL, NULL, "print the configuration reference (Markdown)" },
@@ -439,7 +575,7 @@ int config_from_args(int argc, char **argv, struct agent_config *cfg, char *err,
 	return 0;
 }
 
-static int reference_table(struct buf *out, const char *title, const char *intro, const struct opt_def *t)
+int config_reference_table(struct buf *out, const char *title, const char *intro, const struct opt_def *t)
 {
 	int rc = buf_printf(out, "\n## %s\n\n%s\n\n| key | type | default | help |\n|---|---|---|---|\n", title, intro);
 
@@ -458,23 +594,43 @@ int config_reference(struct buf *out)
 	rc = buf_puts(out, "# vivo-agent configuration reference\n\n"
 		      "Generated by `vivo-agent --print-config-reference` from the option tables the agent\n"
 		      "parses with; `make check` fails when this file and the tables disagree.\n"
-		      "Config files use Fluent Bit's YAML or classic format. Sizes are decimal (20M = 20,000,000 bytes).\n"
+		      "Config files use Fluent Bit's YAML or classic format (`@INCLUDE`, `@SET`, `${ENV}`, YAML\n"
+		      "`env:` and `includes:`). Sizes are decimal (20M = 20,000,000 bytes). Every key Fluent Bit\n"
+		      "5.1.1 takes on these sections is accepted; a key marked *accepted, no effect* logs one\n"
+		      "notice line (file:line, key, why) when it is read. Unknown `[SERVICE]` keys log a warning\n"
+		      "and are ignored, as Fluent Bit ignores them; an unknown key anywhere else is an error.\n"
 		      "\n## Command line\n\n| flag | meaning |\n|---|---|\n");
 	for (i = 0; rc == 0 && i < NFLAGS; i++)
 		rc = buf_printf(out, "| `%s%s%s` | %s |\n", flags[i].flag, flags[i].arg ? " " : "",
 				flags[i].arg ? flags[i].arg : "", flags[i].help);
 	if (rc == 0)
-		rc = reference_table(out, "service", "`service:` (YAML) or `[SERVICE]` (classic).", service_opts);
+		rc = config_reference_table(out, "service", "`service:` (YAML) or `[SERVICE]` (classic).", service_opts);
 	if (rc == 0)
-		rc = reference_table(out, "output vivo_exporter",
+		rc = config_reference_table(out, "output vivo_exporter",
 				     "The exporter API (one `vivo_exporter` output; without one the defaults apply).",
 				     exporter_opts);
+	if (rc == 0)
+		rc = config_reference_table(out, "every input", "Keys every input takes besides its own.", config_input_common_opts);
+	if (rc == 0)
+		rc = config_reference_table(out, "listening inputs (forward, http, opentelemetry)",
+				     "Keys the listening inputs take besides their own (forward's own `tls` keys come first).",
+				     config_input_net_opts);
+	if (rc == 0)
+		rc = config_reference_table(out, "HTTP inputs (http, opentelemetry)",
+				     "Fluent Bit 5's shared HTTP listener and OAuth 2.0 keys.", config_input_http_opts);
 	for (i = 0; rc == 0 && input_plugins[i]; i++) {
 		snprintf(title, sizeof(title), "input %s%s%s", input_plugins[i]->name,
 			 input_plugins[i]->alias ? " (also: " : "", input_plugins[i]->alias ? input_plugins[i]->alias : "");
 		if (input_plugins[i]->alias)
 			strncat(title, ")", sizeof(title) - strlen(title) - 1);
-		rc = reference_table(out, title, input_plugins[i]->help, input_plugins[i]->opts);
+		rc = config_reference_table(out, title, input_plugins[i]->help, input_plugins[i]->opts);
 	}
+	if (rc == 0)
+		rc = filter_reference(out);
+	if (rc == 0)
+		rc = buf_puts(out, "\n## parsers\n\n`[PARSER]` and `[MULTILINE_PARSER]` sections (in a `parsers_file`, an `@INCLUDE`d\n"
+			      "file, or YAML `parsers:` / `multiline_parsers:`) are read and checked as Fluent Bit checks\n"
+			      "them (a name; a format of json, regex, ltsv or logfmt, or a multiline type; a regex that\n"
+			      "compiles) and logged as having no effect: Vivo has no parser filter.\n");
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "agent.h"
 #include "log.h"
 #include "mpjson.h"
 #include "query.h"
@@ -424,7 +425,8 @@ static enum MHD_Result reply_view(struct exporter *e, struct httpd_req *r, struc
 	MHD_add_response_header(resp, "Vivo-Stream-Next-ID", id);
 	if (gzip)
 		MHD_add_response_header(resp, "Content-Encoding", "gzip");
-	MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+	/* /vivo/... on the UI port is negotiated on Accept (page or stream): say so to caches. */
+	MHD_add_response_header(resp, "Vary", strncmp(r->path, "/vivo/", 6) == 0 ? "Accept, Accept-Encoding" : "Accept-Encoding");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	add_common(e, resp);
 	return httpd_queue(r, MHD_HTTP_OK, resp);
@@ -516,6 +518,11 @@ static enum MHD_Result serve_stream(struct exporter *e, struct httpd_req *r, enu
 	return reply_view(e, r, &v, v1);
 }
 
+enum MHD_Result exporter_serve_legacy(struct exporter *e, struct httpd_req *r, enum stream_kind k)
+{
+	return serve_stream(e, r, k, false);
+}
+
 static enum MHD_Result h_logs(struct httpd_req *r, void *ctx) { return serve_stream(ctx, r, STREAM_LOGS, false); }
 static enum MHD_Result h_metrics(struct httpd_req *r, void *ctx) { return serve_stream(ctx, r, STREAM_METRICS, false); }
 static enum MHD_Result h_traces(struct httpd_req *r, void *ctx) { return serve_stream(ctx, r, STREAM_TRACES, false); }
@@ -539,12 +546,30 @@ static enum MHD_Result h_banner(struct httpd_req *r, void *ctx)
 	return httpd_queue(r, MHD_HTTP_OK, resp);
 }
 
+/* Answer 200 with the JSON in `b` (freed here), or 500 when rendering it failed (rc). */
+static enum MHD_Result reply_json(struct exporter *e, struct httpd_req *r, struct buf *b, int rc)
+{
+	struct MHD_Response *resp;
+
+	if (rc) {
+		buf_free(b);
+		return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render the answer");
+	}
+	resp = MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_COPY);
+	buf_free(b);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	add_common(e, resp);
+	return httpd_queue(r, MHD_HTTP_OK, resp);
+}
+
 /* /api/v1/info: version, ports and buffer facts for the UI. */
 static enum MHD_Result h_info(struct httpd_req *r, void *ctx)
 {
 	static const char *const port_names[PORT_COUNT] = { "ui", "forward", "http", "exporter", "otlp", "ops" };
 	struct exporter *e = ctx;
-	struct MHD_Response *resp;
 	struct buf b;
 	int k, rc = 0;
 
@@ -571,18 +596,24 @@ static enum MHD_Result h_info(struct httpd_req *r, void *ctx)
 				 (unsigned long long)st.records);
 	}
 	rc |= buf_puts(&b, "}}\n");
-	if (rc) {
-		buf_free(&b);
-		return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-	}
-	resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
-	buf_free(&b);
-	if (!resp)
-		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", "application/json");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	add_common(e, resp);
-	return httpd_queue(r, MHD_HTTP_OK, resp);
+	return reply_json(e, r, &b, rc);
+}
+
+/* /api/v1/internal/metrics: the agent's figures in Fluent Bit's internal metric families,
+ * as Fluent Bit 5.1.1's vivo_exporter serves them (one cmetrics JSON object). */
+static enum MHD_Result h_internal_metrics(struct httpd_req *r, void *ctx)
+{
+	struct exporter *e = ctx;
+	struct buf b;
+	int rc;
+
+	if (!is_read(r))
+		return preflight(e, r);
+	if (!agent_current)
+		return httpd_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "the agent is not running");
+	buf_init(&b, 16 * 1024 * 1024);
+	rc = agent_metrics_internal(agent_current, &b);
+	return reply_json(e, r, &b, rc);
 }
 
 #define READ_ROUTES(path, fn) { "GET", path, fn }, { "HEAD", path, fn }, { "OPTIONS", path, fn }
@@ -590,7 +621,8 @@ static enum MHD_Result h_info(struct httpd_req *r, void *ctx)
 	READ_ROUTES("/api/v1/logs", h_v1_logs), \
 	READ_ROUTES("/api/v1/metrics", h_v1_metrics), \
 	READ_ROUTES("/api/v1/traces", h_v1_traces), \
-	READ_ROUTES("/api/v1/info", h_info)
+	READ_ROUTES("/api/v1/info", h_info), \
+	READ_ROUTES("/api/v1/internal/metrics", h_internal_metrics)
 
 const struct httpd_route exporter_api_routes[] = { API_ROUTES };
 const size_t exporter_api_nroutes = sizeof(exporter_api_routes) / sizeof(exporter_api_routes[0]);

@@ -32,6 +32,10 @@ void exporter_undrain(struct exporter *e);
 /* Free; call after every server using the routes is stopped. NULL-safe. */
 void exporter_free(struct exporter *e);
 
+/* Answer `r` as the legacy stream route of kind `k` does (/logs, /metrics, /traces):
+ * the UI server's /vivo/logs... answer for clients that do not ask for HTML. */
+enum MHD_Result exporter_serve_legacy(struct exporter *e, struct httpd_req *r, enum stream_kind k);
+
 /* Routes for a server whose ctx is the exporter: the 2025 API and its mirror on 8000. */
 extern const struct httpd_route exporter_routes[];
 extern const size_t exporter_nroutes;

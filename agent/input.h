@@ -71,7 +71,7 @@ struct input_plugin {
 struct input_instance {
 	const struct input_plugin *plugin;
 	struct input_conf conf;
-	char name[64];                       /* "<plugin>.<n>" or the alias */
+	char name[64];                       /* "<plugin>.<n>" (n counts all inputs) or the alias */
 	struct stream **streams;             /* STREAM_COUNT streams, owned by the agent */
 	struct input_stats stats;
 	uint16_t bound_port;                 /* set by start for listening inputs */
@@ -83,7 +83,15 @@ extern const struct input_plugin *const input_plugins[];
 /* Find a plugin by name or alias. */
 const struct input_plugin *input_plugin_find(const char *name);
 
-/* Append a built chunk to its stream and count it for `in`. 0 or -errno. */
+/* The plugin name an instance is numbered under: the alias when the config names the
+ * plugin by it (fluentbit_metrics), else the plugin's name. */
+const char *input_config_name(const struct input_plugin *p, const char *written);
+/* Name every instance as Fluent Bit does: its alias, or "<plugin>.<n>" with n its
+ * position among all `n` inputs (forward.0, http.1, opentelemetry.2). */
+void input_name_instances(struct input_instance **ins, size_t n);
+
+/* Append a built chunk to its stream and count it for `in`; a builder with no records
+ * appends nothing and succeeds. 0 or -errno. */
 int input_emit(struct input_instance *in, struct chunk_builder *cb);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "filters/filter.h"
 #include "log.h"
 #include "ops.h"
 #include "ui.h"
@@ -53,21 +54,6 @@ static int fingerprint(const struct input_entry *e, const struct agent_config *c
 		}
 	}
 	return rc;
-}
-
-static void name_inputs(struct input_instance **ins, size_t n)
-{
-	size_t i, j, k;
-
-	for (i = 0; i < n; i++) {
-		if (ins[i]->conf.alias && *ins[i]->conf.alias) {
-			snprintf(ins[i]->name, sizeof(ins[i]->name), "%s", ins[i]->conf.alias);
-			continue;
-		}
-		for (k = 0, j = 0; j < i; j++)
-			k += ins[j]->plugin == ins[i]->plugin;
-		snprintf(ins[i]->name, sizeof(ins[i]->name), "%s.%zu", ins[i]->plugin->name, k);
-	}
 }
 
 static void announce(const char *name, const char *addr, uint16_t port)
@@ -232,7 +218,7 @@ static int new_instances(struct agent_config *cfg, struct input_instance **ins)
 		ins[i]->plugin = cfg->inputs[i].plugin;
 		ins[i]->conf = cfg->inputs[i].conf;
 	}
-	name_inputs(ins, cfg->ninputs);
+	input_name_instances(ins, cfg->ninputs);
 	return 0;
 }
 
@@ -342,6 +328,9 @@ static void reload(struct agent *a, int argc, char **argv)
 		next.ninputs = 0;
 		config_free(&a->cfg);
 		a->cfg = next;
+		/* The new [FILTER]s apply to every record from now on. */
+		filters_activate(a->cfg.filters);
+		a->cfg.filters = NULL;
 		{
 			struct exporter_settings es = exporter_settings(&a->cfg);
 
@@ -383,6 +372,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	apply_log_level(&a.cfg);
+	filters_activate(a.cfg.filters);
+	a.cfg.filters = NULL;
 	/* Signals go to the main thread only, through sigwait; every other thread blocks them. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -428,6 +419,7 @@ out:
 		free_instance(a.inputs[i]);
 	}
 	free(a.inputs);
+	filters_activate(NULL);
 	if (a.exporter)
 		exporter_drain(a.exporter);
 	stop_servers(&a);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -187,4 +188,146 @@ int agent_metrics_cmetrics(struct agent *a, struct buf *out)
 	if ((rc = collect(a, cm_emit, &c)) < 0)
 		return rc;
 	return buf_puts(out, c.any ? "]}]}" : "]}");
+}
+
+/* ---- /api/v1/internal/metrics: Fluent Bit's own metric families, Vivo's figures ---- */
+
+/* One family of Fluent Bit's internal metrics, named and described exactly as Fluent Bit
+ * 5.1.1 serves it (tests/fixtures/fluent-bit-5.1.1/exporter-internal-metrics-01.txt). */
+struct fb_family {
+	const char *ss, *name, *desc;
+	enum mtype type;
+	const char *labels[3];
+	size_t nlabels;
+};
+
+struct fb_writer {
+	struct buf *out;
+	uint64_t ts;
+	bool first_family, first_value;
+	int rc;
+};
+
+static void fb_strings(struct fb_writer *w, const char *const *v, size_t n)
+{
+	size_t i;
+
+	w->rc |= buf_putc(w->out, '[');
+	for (i = 0; i < n; i++) {
+		if (i)
+			w->rc |= buf_putc(w->out, ',');
+		w->rc |= mpjson_put_string(w->out, v[i], strlen(v[i]));
+	}
+	w->rc |= buf_putc(w->out, ']');
+}
+
+static void fb_family_open(struct fb_writer *w, const struct fb_family *f)
+{
+	w->rc |= buf_puts(w->out, w->first_family ? "" : "]},");
+	w->first_family = false;
+	w->first_value = true;
+	w->rc |= buf_printf(w->out, "{\"meta\":{\"ver\":2,\"type\":%d,\"opts\":{\"ns\":\"fluentbit\",\"ss\":\"%s\","
+			    "\"name\":\"%s\",\"desc\":", (int)f->type, f->ss, f->name);
+	w->rc |= mpjson_put_string(w->out, f->desc, strlen(f->desc));
+	w->rc |= buf_puts(w->out, ",\"unit\":\"\"},\"labels\":");
+	fb_strings(w, f->labels, f->nlabels);
+	/* cmetrics writes aggregation_type for counters (cumulative) and not for gauges. */
+	if (f->type == M_COUNTER)
+		w->rc |= buf_puts(w->out, ",\"aggregation_type\":2");
+	w->rc |= buf_puts(w->out, "},\"values\":[");
+}
+
+static void fb_value(struct fb_writer *w, double v, const char *const *lv, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+	const char *p;
+
+	w->rc |= buf_puts(w->out, w->first_value ? "" : ",");
+	w->first_value = false;
+	w->rc |= buf_printf(w->out, "{\"ts\":%llu,\"value\":", (unsigned long long)w->ts);
+	w->rc |= mpjson_put_double(w->out, v);
+	if (n) {
+		w->rc |= buf_puts(w->out, ",\"labels\":");
+		fb_strings(w, lv, n);
+	}
+	/* FNV-1a 64 over the label values, each followed by a 0 byte (as for self-metrics);
+	 * no labels hash to 0, as cmetrics does. */
+	for (i = 0; i < n; i++) {
+		for (p = lv[i]; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		h = (h ^ 0) * 1099511628211ULL;
+	}
+	w->rc |= buf_printf(w->out, ",\"hash\":%llu}", n ? (unsigned long long)h : 0ULL);
+}
+
+static void fb_inputs(struct fb_writer *w, struct agent *a, const struct fb_family *f, size_t off)
+{
+	size_t i;
+
+	fb_family_open(w, f);
+	for (i = 0; i < a->ninputs; i++) {
+		const atomic_ullong *v = (const atomic_ullong *)(const void *)((const char *)&a->inputs[i]->stats + off);
+		const char *name = a->inputs[i]->name;
+
+		fb_value(w, (double)atomic_load(v), &name, 1);
+	}
+}
+
+int agent_metrics_internal(struct agent *a, struct buf *out)
+{
+	static const struct fb_family fams[] = {
+		{ "", "uptime", "Number of seconds that Fluent Bit has been running.", M_COUNTER, { "hostname" }, 1 },
+		{ "input", "bytes_total", "Number of input bytes.", M_COUNTER, { "name" }, 1 },
+		{ "input", "records_total", "Number of input records.", M_COUNTER, { "name" }, 1 },
+		{ "output", "proc_records_total", "Number of processed output records.", M_COUNTER, { "name" }, 1 },
+		{ "", "process_start_time_seconds", "Start time of the process since unix epoch in seconds.", M_GAUGE, { "hostname" }, 1 },
+		{ "build", "info", "Build version information.", M_GAUGE, { "hostname", "version", "os" }, 3 },
+		{ "storage", "chunks", "Total number of chunks in the storage layer.", M_GAUGE, { NULL }, 0 },
+		{ "storage", "mem_chunks", "Total number of memory chunks.", M_GAUGE, { NULL }, 0 },
+	};
+	struct fb_writer w = { .out = out, .first_family = true };
+	struct stream_stats st;
+	struct timespec now;
+	struct utsname un;
+	char host[256];
+	const char *lv[3];
+	uint64_t records = 0, chunks = 0;
+	int k;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	w.ts = (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec;
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	lv[0] = host;
+	lv[1] = PACKAGE_VERSION;
+	lv[2] = uname(&un) == 0 && strcmp(un.sysname, "Linux") == 0 ? "linux" : "unknown";
+	for (k = 0; k < STREAM_COUNT; k++) {
+		stream_get_stats(a->streams[k], &st);
+		records += st.records;
+		chunks += st.chunks;
+	}
+	w.rc |= buf_puts(out, "{\"meta\":{\"cmetrics\":{},\"external\":{},\"processing\":{\"static_labels\":[]}},\"metrics\":[");
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	fb_family_open(&w, &fams[0]);
+	fb_value(&w, (double)(now.tv_sec - a->started.tv_sec), lv, 1);
+	fb_inputs(&w, a, &fams[1], offsetof(struct input_stats, bytes));
+	fb_inputs(&w, a, &fams[2], offsetof(struct input_stats, records));
+	fb_family_open(&w, &fams[3]);
+	{
+		const char *out_name = "vivo_exporter.0";
+
+		fb_value(&w, (double)records, &out_name, 1);
+	}
+	fb_family_open(&w, &fams[4]);
+	fb_value(&w, (double)a->started_wall, lv, 1);
+	fb_family_open(&w, &fams[5]);
+	fb_value(&w, (double)a->started_wall, lv, 3);
+	fb_family_open(&w, &fams[6]);
+	fb_value(&w, (double)chunks, NULL, 0);
+	fb_family_open(&w, &fams[7]);
+	fb_value(&w, (double)chunks, NULL, 0);
+	w.rc |= buf_puts(out, "]}]}");
+	return w.rc ? -ENOSPC : 0;
 }

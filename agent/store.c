@@ -161,6 +161,7 @@ int chunk_builder_init(struct chunk_builder *cb, enum stream_kind kind, const ch
 	memset(cb, 0, sizeof(*cb));
 	buf_init(&cb->text, limit);
 	buf_init(&cb->marks, SIZE_MAX);
+	buf_init(&cb->filtered, limit);
 	cb->kind = kind;
 	cb->tag = strdup(tag ? tag : "");
 	cb->source_type = strdup(source_type ? source_type : "");
@@ -178,6 +179,7 @@ void chunk_builder_free(struct chunk_builder *cb)
 		return;
 	buf_free(&cb->text);
 	buf_free(&cb->marks);
+	buf_free(&cb->filtered);
 	free(cb->tag);
 	free(cb->source_type);
 	free(cb->source_name);
@@ -203,12 +205,34 @@ int chunk_builder_set_v1_extra(struct chunk_builder *cb, const char *member, siz
 	return 0;
 }
 
+static _Atomic(chunk_filter_fn) log_filter;
+
+void chunk_set_filter(chunk_filter_fn fn)
+{
+	atomic_store(&log_filter, fn);
+}
+
 int chunk_add_log(struct chunk_builder *cb, int64_t ts_ns, struct mp_cur *meta, struct mp_cur *body)
 {
 	size_t mark = cb->text.len, off = 0, len = 0;
+	chunk_filter_fn filter = atomic_load(&log_filter);
+	struct mp_cur filtered;
 	uint32_t m[2];
 	int rc;
 
+	if (filter && cb->kind == STREAM_LOGS) {
+		buf_reset(&cb->filtered);
+		rc = filter(cb->tag, body, &cb->filtered);
+		/* A dropped record's bytes are consumed as a stored one's would be. */
+		if (rc == 2)
+			return (meta && mp_skip(meta) < 0) || mp_skip(body) < 0 ? MP_EBAD : 0;
+		if (rc == 1) {
+			if (mp_skip(body) < 0)
+				return MP_EBAD;
+			mp_cur_init(&filtered, cb->filtered.data, cb->filtered.len);
+			body = &filtered;
+		}
+	}
 	rc = mpjson_write_record(&cb->text, ts_ns, cb->tag, meta, body, &off, &len);
 	if (rc == 0) {
 		m[0] = (uint32_t)(off - mark);

@@ -39,6 +39,7 @@ struct chunk_builder {
 	char *source_name;
 	char *v1_extra;   /* optional JSON member added to the v1 object (owned), or NULL */
 	size_t v1_extra_len;
+	struct buf filtered; /* a log record's body as the [FILTER]s rewrote it */
 };
 
 /* Start a chunk for `kind` with the input's tag and names (copied). `limit` bounds the
@@ -50,6 +51,11 @@ void chunk_builder_free(struct chunk_builder *cb);
  * a cursor over one object that is consumed. 0, MP_EBAD/MP_ETRUNC for bad msgpack
  * (the chunk is unchanged), -ENOSPC over the limit, -ENOMEM. */
 int chunk_add_log(struct chunk_builder *cb, int64_t ts_ns, struct mp_cur *meta, struct mp_cur *body);
+/* The agent's [FILTER] chain, run by chunk_add_log on every log record body before it is
+ * rendered: 0 keeps it, 1 replaces it with the map written to `out`, 2 drops it. One
+ * process-wide hook (NULL: none), set and cleared by the filters module. */
+typedef int (*chunk_filter_fn)(const char *tag, const struct mp_cur *body, struct buf *out);
+void chunk_set_filter(chunk_filter_fn fn);
 /* Add one metrics or traces context already rendered as one JSON text (no newline). */
 int chunk_add_line(struct chunk_builder *cb, const char *json, size_t n);
 /* Set a JSON member (`"key":value`, without braces; copied) that the v1 rendering of a

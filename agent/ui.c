@@ -1,12 +1,14 @@
-/* ui.c: serves the embedded, pre-compressed UI page with an ETag. */
+/* ui.c: serves the embedded, pre-compressed UI page with an ETag; /vivo/{logs,metrics,traces} negotiate page or stream on Accept. */
 #include "ui.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
 
 #include "buf.h"
+#include "exporter.h"
 #include "gz.h"
 
 extern const unsigned char ui_page_gz[];
@@ -24,7 +26,7 @@ static void inflate_page(void)
 		buf_free(&plain);
 }
 
-static enum MHD_Result h_page(struct httpd_req *r, void *ctx)
+static enum MHD_Result page(struct httpd_req *r, const char *vary)
 {
 	const char *ae = httpd_header(r, "Accept-Encoding");
 	const char *inm = httpd_header(r, "If-None-Match");
@@ -49,16 +51,65 @@ static enum MHD_Result h_page(struct httpd_req *r, void *ctx)
 		return MHD_NO;
 	MHD_add_response_header(resp, "Content-Type", "text/html; charset=utf-8");
 	MHD_add_response_header(resp, "ETag", ui_page_gz_etag);
-	MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+	MHD_add_response_header(resp, "Vary", vary);
 	MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	return httpd_queue(r, status, resp);
 }
 
+static enum MHD_Result h_page(struct httpd_req *r, void *ctx)
+{
+	return page(r, "Accept-Encoding");
+}
+
+/* True when Accept lists text/html (or text/ *) without refusing it with q=0: a browser
+ * navigating to the page. fetch() and curl send * / * and get the stream. */
+bool ui_accepts_html(const char *accept)
+{
+	while (accept && *accept) {
+		size_t n = strcspn(accept, ",");
+		const char *tok = accept, *semi = memchr(accept, ';', n);
+		size_t tl = semi ? (size_t)(semi - tok) : n;
+
+		while (tl && (*tok == ' ' || *tok == '\t'))
+			tok++, tl--;
+		while (tl && (tok[tl - 1] == ' ' || tok[tl - 1] == '\t'))
+			tl--;
+		if ((tl == 9 && strncasecmp(tok, "text/html", 9) == 0) || (tl == 6 && strncasecmp(tok, "text/*", 6) == 0)) {
+			const char *q = semi ? strstr(semi, "q=") : NULL;
+
+			if (!q || q > accept + n || strtod(q + 2, NULL) > 0)
+				return true;
+		}
+		accept += n;
+		if (*accept == ',')
+			accept++;
+	}
+	return false;
+}
+
+/* /vivo/logs, /vivo/metrics, /vivo/traces: the UI's page routes for a browser, and what
+ * the original Vivo frontend fetches (GET /vivo/logs?from=N on the UI's origin) for
+ * everyone else: the exporter's legacy answer, headers included. */
+static enum MHD_Result negotiate(struct httpd_req *r, void *ctx, enum stream_kind k)
+{
+	if (strcmp(r->method, "OPTIONS") != 0 && ui_accepts_html(httpd_header(r, "Accept")))
+		return page(r, "Accept, Accept-Encoding");
+	return exporter_serve_legacy(ctx, r, k);
+}
+
+static enum MHD_Result h_vivo_logs(struct httpd_req *r, void *ctx) { return negotiate(r, ctx, STREAM_LOGS); }
+static enum MHD_Result h_vivo_metrics(struct httpd_req *r, void *ctx) { return negotiate(r, ctx, STREAM_METRICS); }
+static enum MHD_Result h_vivo_traces(struct httpd_req *r, void *ctx) { return negotiate(r, ctx, STREAM_TRACES); }
+
+#define NEGOTIATED(path, fn) { "GET", path, fn }, { "HEAD", path, fn }, { "OPTIONS", path, fn }
+
 const struct httpd_route ui_routes[] = {
 	{ "GET", "/", h_page }, { "HEAD", "/", h_page },
 	{ "GET", "/index.html", h_page }, { "HEAD", "/index.html", h_page },
 	{ "GET", "/vivo", h_page }, { "GET", "/vivo/", h_page },
-	{ "GET", "/vivo/logs", h_page }, { "GET", "/vivo/metrics", h_page }, { "GET", "/vivo/traces", h_page },
+	NEGOTIATED("/vivo/logs", h_vivo_logs),
+	NEGOTIATED("/vivo/metrics", h_vivo_metrics),
+	NEGOTIATED("/vivo/traces", h_vivo_traces),
 };
 const size_t ui_nroutes = sizeof(ui_routes) / sizeof(ui_routes[0]);

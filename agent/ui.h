@@ -4,8 +4,14 @@
 
 #include "httpd.h"
 
-/* Page routes: /, /index.html, /vivo, /vivo/, /vivo/logs|metrics|traces. */
+#include <stdbool.h>
+
+/* Page routes: /, /index.html, /vivo, /vivo/; /vivo/logs|metrics|traces answer the page
+ * to a request that accepts text/html and the exporter's stream to any other (their
+ * server's ctx must be the exporter). */
 extern const struct httpd_route ui_routes[];
 extern const size_t ui_nroutes;
+/* True when an Accept header value lists text/html (or text/ *) with q > 0. */
+bool ui_accepts_html(const char *accept);
 
 #endif

@@ -113,87 +113,117 @@ const char *opts_type_name(enum opt_type t)
 	return "?";
 }
 
+static int bad_value(const struct opt_def *d, const char *value, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: '%s' is not a valid %s", d->name, value, opts_type_name(d->type));
+	return -EINVAL;
+}
+
+static int out_of_range(const struct opt_def *d, const char *value, const char *unit, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s: %s is out of range [%lld, %lld]%s", d->name, value, d->min, d->max, unit);
+	return -EINVAL;
+}
+
+static int set_int(const struct opt_def *d, long long *field, const char *value, char *err, size_t errlen)
+{
+	bool neg = value[0] == '-';
+	uint64_t u;
+	long long v;
+
+	if (opts_parse_u64(value + neg, (uint64_t)LLONG_MAX, &u) < 0)
+		return bad_value(d, value, err, errlen);
+	v = neg ? -(long long)u : (long long)u;
+	if (v < d->min || v > d->max)
+		return out_of_range(d, value, "", err, errlen);
+	*field = v;
+	return 0;
+}
+
+static int set_size(const struct opt_def *d, uint64_t *field, const char *value, char *err, size_t errlen)
+{
+	uint64_t v;
+
+	if (opts_parse_size(value, &v) < 0) {
+		snprintf(err, errlen, "%s: '%s' is not a size (bytes, or a number with K, M or G; units are decimal)",
+			 d->name, value);
+		return -EINVAL;
+	}
+	if ((long long)v < d->min || (d->max && v > (uint64_t)d->max))
+		return out_of_range(d, value, " bytes", err, errlen);
+	*field = v;
+	return 0;
+}
+
+static int set_double(const struct opt_def *d, double *field, const char *value, char *err, size_t errlen)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(value, &end);
+	if (errno || end == value || *end || !isfinite(v))
+		return bad_value(d, value, err, errlen);
+	if (v < (double)d->min || v > (double)d->max)
+		return out_of_range(d, value, "", err, errlen);
+	*field = v;
+	return 0;
+}
+
+static int set_string(char **field, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (!copy)
+		return -ENOMEM;
+	free(*field);
+	*field = copy;
+	return 0;
+}
+
+static int add_list(struct opt_list *l, const char *value)
+{
+	char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
+
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	if (!(v[l->n] = strdup(value)))
+		return -ENOMEM;
+	l->n++;
+	return 0;
+}
+
+bool opts_accepts(const char *accept, const char *value)
+{
+	const char *p = accept;
+	size_t n = strlen(value);
+
+	while (*p) {
+		size_t k = strcspn(p, "|");
+
+		if (k == n && strncasecmp(p, value, n) == 0)
+			return true;
+		p += k + (p[k] == '|');
+	}
+	return false;
+}
+
 int opts_set(const struct opt_def *d, void *base, const char *value, char *err, size_t errlen)
 {
-	char *field = (char *)base + d->off;
+	void *field = (char *)base + d->off;
 
 	switch (d->type) {
-	case OPT_STRING: {
-		char *copy = strdup(value);
-
-		if (!copy)
-			return -ENOMEM;
-		free(*(char **)(void *)field);
-		*(char **)(void *)field = copy;
-		return 0;
-	}
-	case OPT_INT: {
-		uint64_t u;
-		long long v;
-		bool neg = value[0] == '-';
-
-		if (opts_parse_u64(value + neg, (uint64_t)LLONG_MAX, &u) < 0)
-			goto bad;
-		v = neg ? -(long long)u : (long long)u;
-		if (v < d->min || v > d->max) {
-			snprintf(err, errlen, "%s: %s is out of range [%lld, %lld]", d->name, value, d->min, d->max);
-			return -EINVAL;
-		}
-		*(long long *)(void *)field = v;
-		return 0;
-	}
-	case OPT_BOOL:
-		if (opts_parse_bool(value, (bool *)(void *)field) < 0)
-			goto bad;
-		return 0;
-	case OPT_SIZE: {
-		uint64_t v;
-
-		if (opts_parse_size(value, &v) < 0) {
-			snprintf(err, errlen, "%s: '%s' is not a size (bytes, or a number with K, M or G; units are decimal)",
-				 d->name, value);
-			return -EINVAL;
-		}
-		if ((long long)v < d->min || (d->max && v > (uint64_t)d->max)) {
-			snprintf(err, errlen, "%s: %s is out of range [%lld, %lld] bytes", d->name, value, d->min, d->max);
-			return -EINVAL;
-		}
-		*(uint64_t *)(void *)field = v;
-		return 0;
-	}
-	case OPT_DOUBLE: {
-		char *end;
-		double v;
-
-		errno = 0;
-		v = strtod(value, &end);
-		if (errno || end == value || *end || !isfinite(v))
-			goto bad;
-		if (v < (double)d->min || v > (double)d->max) {
-			snprintf(err, errlen, "%s: %s is out of range [%lld, %lld]", d->name, value, d->min, d->max);
-			return -EINVAL;
-		}
-		*(double *)(void *)field = v;
-		return 0;
-	}
-	case OPT_LIST: {
-		struct opt_list *l = (struct opt_list *)(void *)field;
-		char **v = realloc(l->v, (l->n + 1) * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		if (!(v[l->n] = strdup(value)))
-			return -ENOMEM;
-		l->n++;
-		return 0;
-	}
+	case OPT_STRING: return set_string(field, value);
+	case OPT_INT: return set_int(d, field, value, err, errlen);
+	case OPT_BOOL: return opts_parse_bool(value, field) < 0 ? bad_value(d, value, err, errlen) : 0;
+	case OPT_SIZE: return set_size(d, field, value, err, errlen);
+	case OPT_DOUBLE: return set_double(d, field, value, err, errlen);
+	case OPT_LIST: return add_list(field, value);
 	case OPT_COMPAT:
 		return 0;
 	}
-bad:
-	snprintf(err, errlen, "%s: '%s' is not a valid %s", d->name, value, opts_type_name(d->type));
-	return -EINVAL;
+	return bad_value(d, value, err, errlen);
 }
 
 int opts_defaults(const struct opt_def *t, void *base)

@@ -28,7 +28,7 @@ struct opt_def {
 	long long min;
 	long long max;
 	size_t off;        /* offset of the field in the config struct */
-	const char *help;
+	const char *help;  /* for OPT_COMPAT: why the key has no effect in Vivo */
 };
 
 #define OPT_END { NULL, OPT_COMPAT, NULL, 0, 0, 0, NULL }
@@ -37,8 +37,11 @@ struct opt_def {
 const struct opt_def *opts_find(const struct opt_def *t, const char *name);
 /* Store every default into the struct at `base`. 0 or -ENOMEM. */
 int opts_defaults(const struct opt_def *t, void *base);
-/* Parse `value` for option `d` into `base`. 0, or -EINVAL with a reason in `err`. */
+/* Parse `value` for option `d` into `base` (OPT_COMPAT takes any value).
+ * 0, or -EINVAL with a reason in `err`; -ENOMEM. */
 int opts_set(const struct opt_def *d, void *base, const char *value, char *err, size_t errlen);
+/* True when `value` is one of `accept`, "a|b|c" (case-insensitive). */
+bool opts_accepts(const char *accept, const char *value);
 /* Free the strings and lists of a struct filled from `t`. */
 void opts_free(const struct opt_def *t, void *base);
 /* Write "a, b, c" (every option name of the table) into out. */

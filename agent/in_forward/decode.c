@@ -11,14 +11,12 @@
 #endif
 
 #include "gz.h"
+#include "loggroup.h"
 #include "mp.h"
 #include "mpjson.h"
 #include "mpw.h"
 
 #define NS_PER_S 1000000000LL
-/* Fluent Bit's group markers: EventTime seconds -1 (start) and -2 (end), nanoseconds 0. */
-#define GROUP_START (-1 * NS_PER_S)
-#define GROUP_END (-2 * NS_PER_S)
 /* Builders that grew past this for one big frame give the memory back afterwards. */
 #define SHRINK_ABOVE (4u << 20)
 /* An ack echoes options.chunk: a longer one is not a chunk ID but an attempt to make
@@ -35,7 +33,7 @@ struct fwd_decoder {
 	struct chunk_builder cb;
 	struct buf tag;     /* the frame's effective tag, NUL-terminated */
 	struct buf plain;   /* decompressed payload, at most max_bytes */
-	struct buf meta;    /* one record's metadata merged with its OTLP group */
+	struct log_group group; /* OTLP group markers of the frame (loggroup.h) */
 	struct buf scratch; /* one metrics/traces context, rewritten */
 	struct buf line;    /* one metrics/traces context, rendered */
 #ifdef HAVE_ZSTD
@@ -53,10 +51,6 @@ struct frame_ctx {
 	enum compression comp;
 	struct mp_cur meta;     /* options.metadata (Message mode) */
 	bool has_meta;
-	/* The open group: resource and scope of its start marker (spans in the frame). */
-	const char *g_res, *g_scope;
-	size_t g_res_len, g_scope_len;
-	bool in_group;
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -169,7 +163,7 @@ int fwd_decoder_new(const struct fwd_decoder_opts *o, struct fwd_decoder **out)
 	d->chunk_max = o->chunk_max;
 	buf_init(&d->tag, 65536 + 1024);
 	buf_init(&d->plain, o->max_bytes);
-	buf_init(&d->meta, o->max_bytes + 65536);
+	log_group_init(&d->group, o->max_bytes + 65536);
 	buf_init(&d->scratch, 2 * o->max_bytes + 65536);
 	buf_init(&d->line, o->chunk_max);
 	if ((o->tag && !(d->tag_override = strdup(o->tag))) ||
@@ -189,7 +183,7 @@ void fwd_decoder_free(struct fwd_decoder *d)
 	chunk_builder_free(&d->cb);
 	buf_free(&d->tag);
 	buf_free(&d->plain);
-	buf_free(&d->meta);
+	log_group_free(&d->group);
 	buf_free(&d->scratch);
 	buf_free(&d->line);
 	free(d->tag_override);
@@ -351,111 +345,21 @@ static int copy_obj(struct buf *out, struct mp_cur *c)
 	return buf_append(out, s, (size_t)(c->p - s));
 }
 
-/* A record of an OTLP group: its metadata with the group's resource and scope added
- * under "otlp" (beside severity, attributes, IDs...), rendered into d->meta. */
-static int group_meta(struct frame_ctx *x, struct mp_cur *meta, struct mp_cur *out)
-{
-	struct buf *b = &x->d->meta;
-	struct mp_obj o, k;
-	size_t at, iat;
-	uint32_t i, j, n = 0, in;
-	bool had_otlp = false;
-	int rc;
-
-	buf_reset(b);
-	if ((rc = mpw_map32(b, &at)) < 0)
-		return rc;
-	if (meta) {
-		struct mp_cur c = *meta;
-
-		if (mp_read(&c, &o) < 0 || o.type != MP_MAP)
-			return MP_EBAD;
-		for (i = 0; i < o.len; i++, n++) {
-			struct mp_cur kc = c, vc;
-			struct mp_obj v;
-
-			if ((rc = copy_obj(b, &c)) < 0)
-				return rc;
-			if (mp_read(&kc, &k) < 0)
-				return MP_EBAD;
-			vc = c;
-			if (!key_is(&k, "otlp") || mp_read(&vc, &v) < 0 || v.type != MP_MAP) {
-				if ((rc = copy_obj(b, &c)) < 0)
-					return rc;
-				continue;
-			}
-			had_otlp = true;
-			c = vc;
-			if ((rc = mpw_map32(b, &iat)) < 0)
-				return rc;
-			for (j = 0, in = 0; j < v.len; j++) {
-				struct mp_cur ik = c;
-				struct mp_obj kk;
-
-				if (mp_read(&ik, &kk) < 0)
-					return MP_EBAD;
-				if ((x->g_res && key_is(&kk, "resource")) || (x->g_scope && key_is(&kk, "scope"))) {
-					if (mp_skip(&c) < 0 || mp_skip(&c) < 0)
-						return MP_EBAD;
-					continue;
-				}
-				if ((rc = copy_obj(b, &c)) < 0 || (rc = copy_obj(b, &c)) < 0)
-					return rc;
-				in++;
-			}
-			if (x->g_res && ((rc = mpw_cstr(b, "resource")) < 0 ||
-					 (rc = buf_append(b, x->g_res, x->g_res_len)) < 0))
-				return rc;
-			if (x->g_scope && ((rc = mpw_cstr(b, "scope")) < 0 ||
-					   (rc = buf_append(b, x->g_scope, x->g_scope_len)) < 0))
-				return rc;
-			mpw_patch32(b, iat, in + !!x->g_res + !!x->g_scope);
-		}
-	}
-	if (!had_otlp) {
-		if ((rc = mpw_cstr(b, "otlp")) < 0 || (rc = mpw_map(b, !!x->g_res + !!x->g_scope)) < 0)
-			return rc;
-		if (x->g_res && ((rc = mpw_cstr(b, "resource")) < 0 ||
-				 (rc = buf_append(b, x->g_res, x->g_res_len)) < 0))
-			return rc;
-		if (x->g_scope && ((rc = mpw_cstr(b, "scope")) < 0 ||
-				   (rc = buf_append(b, x->g_scope, x->g_scope_len)) < 0))
-			return rc;
-		n++;
-	}
-	mpw_patch32(b, at, n);
-	mp_cur_init(out, b->data, b->len);
-	return 0;
-}
-
 static int add_log(struct frame_ctx *x, size_t idx, int64_t ts, struct mp_cur *meta, struct mp_cur *body)
 {
 	struct mp_cur merged;
 	int rc;
 
-	if (ts == GROUP_START) {
-		/* Records up to the end marker belong to this group: keep where its resource
-		 * and scope are so they can be added to each record's metadata. */
-		x->in_group = true;
-		x->g_res = x->g_scope = NULL;
-		map_find(*body, "resource", &x->g_res, &x->g_res_len);
-		map_find(*body, "scope", &x->g_scope, &x->g_scope_len);
-		x->f->markers++;
+	if (log_group_take(&x->d->group, ts, *body)) {
+		x->f->markers = x->d->group.markers;
 		return mp_skip(body) < 0 ? bad(x, "entry %zu is truncated", idx) : 0;
 	}
-	if (ts == GROUP_END) {
-		x->in_group = false;
-		x->g_res = x->g_scope = NULL;
-		x->f->markers++;
-		return mp_skip(body) < 0 ? bad(x, "entry %zu is truncated", idx) : 0;
-	}
-	if (x->in_group && (x->g_res || x->g_scope)) {
-		if ((rc = group_meta(x, meta, &merged)) == -ENOSPC)
-			return -EMSGSIZE;
-		if (rc < 0)
-			return bad(x, "entry %zu: metadata is not a map", idx);
-		meta = &merged;
-	}
+	if ((rc = log_group_meta(&x->d->group, meta, &merged, &meta)) == -ENOSPC)
+		return -EMSGSIZE;
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0)
+		return bad(x, "entry %zu: metadata is not a map", idx);
 	rc = chunk_add_log(&x->d->cb, ts, meta, body);
 	if (rc == -ENOSPC) {
 		snprintf(x->err, x->errlen, "records render over the chunk limit of %zu bytes at entry %zu",
@@ -927,6 +831,7 @@ int fwd_decode_frame(struct fwd_decoder *d, const char *p, size_t n, struct fwd_
 	if (errlen)
 		err[0] = '\0';
 	d->cb.records = 0;
+	log_group_reset(&d->group);
 	buf_reset(&d->cb.text);
 	buf_reset(&d->cb.marks);
 	mp_cur_init(&c, p, n);

@@ -10,6 +10,7 @@
 
 #include "codec.h"
 #include "jsonmp.h"
+#include "loggroup.h"
 #include "mp.h"
 #include "mpjson.h"
 #include "mpw.h"
@@ -252,73 +253,84 @@ out:
 	return rc;
 }
 
-/* msgpack bodies: concatenated maps, or entries [[time, meta], record] / [time, record]. */
+/* One [time, record] or [[time, metadata], record] entry at e (its array header read).
+ * Group markers are taken by `g`; the records between them get the group's resource
+ * and scope in their metadata. 0, 1 when the entry is not of that shape, or an error. */
+static int msgpack_entry(struct mp_cur e, struct log_group *g, struct chunk_builder *cb)
+{
+	struct mp_cur meta, body_c, merged, *mp = NULL;
+	struct mp_obj t, b;
+	int64_t ts;
+	int rc;
+
+	if (mp_read(&e, &t) < 0)
+		return 1;
+	if (t.type == MP_ARRAY && t.len == 2) {
+		if (mp_read(&e, &t) < 0 || mp_time_ns(&t, &ts) < 0)
+			return 1;
+		meta = e;
+		if (mp_read(&e, &b) < 0 || b.type != MP_MAP)
+			return 1;
+		e = meta;
+		if (mp_skip(&e) < 0)
+			return 1;
+		mp = &meta;
+	} else if (mp_time_ns(&t, &ts) < 0) {
+		return 1;
+	}
+	body_c = e;
+	if (mp_read(&e, &b) < 0 || b.type != MP_MAP)
+		return 1;
+	if (log_group_take(g, ts, body_c))
+		return 0;
+	if ((rc = log_group_meta(g, mp, &merged, &mp)) < 0)
+		return rc;
+	return chunk_add_log(cb, ts, mp, &body_c);
+}
+
+/* msgpack bodies: concatenated maps, or entries [[time, meta], record] / [time, record]
+ * (Fluent Bit's http output with format msgpack, OTLP group markers included). */
 static int decode_msgpack(const char *body, size_t n, int64_t now_ns, const char *time_key,
 			  struct chunk_builder *cb, char *err, size_t errlen)
 {
+	struct log_group g;
 	struct mp_cur c;
 	size_t idx = 0;
-	int rc;
+	int rc = 0;
 
 	mp_cur_init(&c, body, n);
 	if (n == 0) {
 		snprintf(err, errlen, "empty body: no msgpack record");
 		return -EINVAL;
 	}
-	for (; mp_cur_left(&c) > 0; idx++) {
+	log_group_init(&g, n + 65536);
+	for (; mp_cur_left(&c) > 0 && rc == 0; idx++) {
 		const char *start = c.p;
 		struct mp_cur e = c;
-		struct mp_obj o, t;
+		struct mp_obj o;
 
 		if ((rc = mp_skip(&c)) < 0) {
 			snprintf(err, errlen, "msgpack object %zu is %s", idx + 1,
 				 rc == MP_ETRUNC ? "truncated" : "invalid");
-			return -EINVAL;
+			rc = -EINVAL;
+			break;
 		}
 		mp_read(&e, &o);
-		if (o.type == MP_MAP) {
-			if ((rc = add_record(cb, start, (size_t)(c.p - start), now_ns, time_key, err, errlen)) < 0)
-				goto bad;
-			continue;
+		if (o.type == MP_MAP)
+			rc = add_record(cb, start, (size_t)(c.p - start), now_ns, time_key, err, errlen);
+		else if (o.type == MP_ARRAY && o.len == 2)
+			rc = msgpack_entry(e, &g, cb);
+		else
+			rc = 1;
+		if (rc == 1) {
+			snprintf(err, errlen, "msgpack object %zu is not a map or a [time, record] entry", idx + 1);
+			rc = -EINVAL;
+		} else if (rc == MP_EBAD || rc == MP_ETRUNC) {
+			snprintf(err, errlen, "msgpack object %zu cannot be rendered", idx + 1);
+			rc = -EINVAL;
 		}
-		if (o.type == MP_ARRAY && o.len == 2) {
-			struct mp_cur meta, body_c;
-			struct mp_obj b;
-			int64_t ts;
-			bool has_meta = false;
-
-			if (mp_read(&e, &t) < 0)
-				goto bad_entry;
-			if (t.type == MP_ARRAY && t.len == 2) {
-				if (mp_read(&e, &t) < 0 || mp_time_ns(&t, &ts) < 0)
-					goto bad_entry;
-				meta = e;
-				if (mp_read(&e, &b) < 0 || b.type != MP_MAP)
-					goto bad_entry;
-				e = meta;
-				if (mp_skip(&e) < 0)
-					goto bad_entry;
-				has_meta = true;
-			} else if (mp_time_ns(&t, &ts) < 0) {
-				goto bad_entry;
-			}
-			body_c = e;
-			if (mp_read(&e, &b) < 0 || b.type != MP_MAP)
-				goto bad_entry;
-			if ((rc = chunk_add_log(cb, ts, has_meta ? &meta : NULL, &body_c)) < 0)
-				goto bad;
-			continue;
-		}
-bad_entry:
-		snprintf(err, errlen, "msgpack object %zu is not a map or a [time, record] entry", idx + 1);
-		return -EINVAL;
 	}
-	return 0;
-bad:
-	if (rc == MP_EBAD || rc == MP_ETRUNC) {
-		snprintf(err, errlen, "msgpack object %zu cannot be rendered", idx + 1);
-		return -EINVAL;
-	}
+	log_group_free(&g);
 	return rc;
 }
 

@@ -105,7 +105,7 @@ static enum MHD_Result h_post(struct httpd_req *r, void *ctx)
 		body = plain.data ? plain.data : "";
 		n = plain.len;
 	}
-	tag_from_path(r->path, in->conf.tag, tag, sizeof(tag));
+	tag_from_path(r->path, in->conf.tag && *in->conf.tag ? in->conf.tag : in->name, tag, sizeof(tag));
 	/* Rendered JSON can be larger than its msgpack or form source: allow for it. */
 	if (chunk_builder_init(&cb, STREAM_LOGS, tag, in->plugin->name, in->name,
 			       4 * (size_t)in->conf.buffer_max_size + 65536) < 0) {
@@ -190,7 +190,7 @@ static void http_stop(struct input_instance *in)
 #define OFF(f) offsetof(struct input_conf, f)
 static const struct opt_def http_opts[] = {
 	{ "name", OPT_STRING, "http", 0, 0, OFF(name), "plugin name" },
-	{ "tag", OPT_STRING, "http.1", 0, 0, OFF(tag), "tag for requests to /; other paths are their own tag" },
+	{ "tag", OPT_STRING, NULL, 0, 0, OFF(tag), "tag for requests to / (default: the instance name, http.1 in the default pipeline); other paths are their own tag" },
 	{ "alias", OPT_STRING, NULL, 0, 0, OFF(alias), "instance name in metrics and the v1 source_name" },
 	{ "listen", OPT_STRING, NULL, 0, 0, OFF(listen), "address to bind (default: the agent's --listen)" },
 	{ "port", OPT_INT, "9010", 0, 65535, OFF(port), "TCP port (0 = ephemeral)" },

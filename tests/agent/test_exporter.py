@@ -77,7 +77,7 @@ def test_queries(t):
             t.ok(st == 400 and "'%s'" % name in err, "?%s: 400 naming %s" % (q, name), (st, body))
         st, h, body = curl(a.url("exporter", "/api/v1/logs?from=4&limit=1"))
         obj = json.loads(body)
-        t.ok(obj["source_type"] == "http" and obj["source_name"] == "http.0" and obj["tag"] == "app"
+        t.ok(obj["source_type"] == "http" and obj["source_name"] == "http.1" and obj["tag"] == "app"
              and obj["records"][0][0][1] == {} and obj["records"][0][1] == {"i": 4} and ids(h) == ("4", "4", "6"),
              "v1 logs: one object per chunk, no _tag injected", body)
 
@@ -221,7 +221,8 @@ def test_ui_mirror(t):
              and info["streams"]["logs"]["chunks"] == 2 and len(info["boot_id"]) == 32 and info["start_time"] > 0,
              "info has ports, stream facts and a boot ID", info)
         for p in ("/", "/vivo/", "/vivo/logs", "/vivo/metrics", "/vivo/traces"):
-            st, h, body = curl("--compressed", a.url("ui", p))
+            # A browser's Accept: /vivo/logs... negotiate page or stream (test_vivo_paths.py).
+            st, h, body = curl("--compressed", "-H", "Accept: text/html,*/*;q=0.8", a.url("ui", p))
             t.ok(st == 200 and h.get("content-type", "").startswith("text/html") and b"<html" in body.lower()
                  and h.get("etag"), "UI page at %s" % p, (st, h))
         st, h, body = curl("-H", "Accept-Encoding: gzip", a.url("ui", "/"))

@@ -166,7 +166,9 @@ def test_fluent_bit_replays(t):
             recs, h = logs(a, "/logs?from=%d" % next_id)
             plain = gzip.decompress(body) if b"gzip" in head else body
             if "msgpack" in name:
-                want = json.load(open(base + ".json"))["objects"]
+                # OTLP group start/end markers (EventTime seconds -1, -2) are not records.
+                want = [w for w in json.load(open(base + ".json"))["objects"]
+                        if w[0][0]["event_time"][0] < 0xFFFFFFFE]
                 ok = len(recs) == len(want) and all(
                     r[0][0] == w[0][0]["event_time"][0] * 10**9 + w[0][0]["event_time"][1] and r[1] == w[1]
                     for r, w in zip(recs, want))
@@ -176,7 +178,7 @@ def test_fluent_bit_replays(t):
             else:
                 want = json.loads(plain)
                 ok = [r[1] for r in recs] == want
-            t.ok(ok and all(r[0][1] == {"_tag": "http.1"} for r in recs) and h.get("vivo-stream-start-id") == str(next_id)
+            t.ok(ok and all({k: v for k, v in r[0][1].items() if k != "otlp"} == {"_tag": "http.1"} for r in recs) and h.get("vivo-stream-start-id") == str(next_id)
                  and h.get("vivo-stream-end-id") == str(next_id),
                  "%s: %d records stored as one chunk, exactly" % (name, len(want)), (recs, want))
             next_id += 1

@@ -112,7 +112,7 @@ def test_ops(t):
         curl(a.url("exporter", "/logs"))
         st, h, body = curl(a.url("ops", "/api/v1/metrics/prometheus"))
         text = body.decode()
-        t.ok(st == 200 and 'vivo_input_records_total{name="http.0"} 2' in text
+        t.ok(st == 200 and 'vivo_input_records_total{name="http.1"} 2' in text
              and 'vivo_stream_chunks{stream="logs"} 1' in text and 'vivo_stream_reads_total{stream="logs"} 1' in text
              and "vivo_process_resident_memory_bytes" in text and "# TYPE vivo_stream_evictions_total counter" in text,
              "prometheus text has per-input and per-stream figures", text[:1500])

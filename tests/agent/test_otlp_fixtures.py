@@ -70,7 +70,7 @@ def check(t, r, name, path, decoded, how):
     if stream == "logs":
         _, _, body = curl(r.a.url("exporter", "/api/v1/logs?from=%d&to=%d" % (n, n)))
         v1 = json.loads(body)
-        want = {"source_type": "opentelemetry", "source_name": "opentelemetry.0", "tag": "v1_logs",
+        want = {"source_type": "opentelemetry", "source_name": "opentelemetry.2", "tag": "v1_logs",
                 "records": records}
         if shared is not None:
             want["otlp"] = shared

@@ -135,7 +135,7 @@ def check_logs(t, a, n, sent):
     t.eq(len(legacy), 2, "%s: two log records, one chunk" % p)
     t.eq(len(v1), 1, "%s: one v1 object" % p)
     o = v1[0] if v1 else {}
-    t.eq((o.get("source_type"), o.get("source_name"), o.get("tag")), ("opentelemetry", "opentelemetry.0", "v1_logs"),
+    t.eq((o.get("source_type"), o.get("source_name"), o.get("tag")), ("opentelemetry", "opentelemetry.2", "v1_logs"),
          "%s: v1 source_type, source_name, tag" % p)
     ctx = o.get("otlp", {})
     t.ok(ctx.get("resource", {}).get("attributes", {}).get("service.name") == sent["service"] and

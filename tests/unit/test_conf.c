@@ -68,7 +68,7 @@ int main(void)
 	config_free(&cfg);
 
 	ok(load("[INPUT]\n    name tail\n", &cfg, err) < 0 && strstr(err, "t.conf:2: unknown input plugin 'tail'") &&
-	   strstr(err, "supported: http"), "unknown plugin names file:line and what is supported: %s", err);
+	   strstr(err, "supported: forward, http"), "unknown plugin names file:line and what is supported: %s", err);
 	config_free(&cfg);
 	ok(load("[OUTPUT]\n    name vivo_exporter\n    stream_queue_size 20Q\n", &cfg, err) < 0 &&
 	   strstr(err, "t.conf:3:") && strstr(err, "stream_queue_size") && strstr(err, "20Q"),
@@ -101,8 +101,42 @@ int main(void)
 	   cfg.inputs[0].conf.success_header.n == 2, "a YAML list fills a repeatable key");
 	config_free(&cfg);
 
-	ok(conf_parse("[A]\nk v\n", 8, "x", &d, err, sizeof(err)) == 0 && d.n == 1 && strcmp(d.s[0].kind, "a") == 0 &&
-	   d.s[0].n == 1, "classic document structure");
+	ok(conf_parse("[A]\nk v\n", 8, "x", NULL, &d, err, sizeof(err)) == 0 && d.n == 1 && strcmp(d.s[0].kind, "a") == 0 &&
+	   d.s[0].n == 1 && strcmp(d.s[0].file, "x") == 0, "classic document structure");
 	conf_doc_free(&d);
+	ok(conf_parse("@INCLUDE other.conf\n", 20, "x", NULL, &d, err, sizeof(err)) < 0 && strstr(err, "x:1: includes"),
+	   "text without a folder refuses @INCLUDE: %s", err);
+	conf_doc_free(&d);
+	ok(conf_parse("service:\n  storage:\n    path: /s\n    sync: full\npipeline:\n  inputs:\n    - name: x\n"
+		      "      rules:\n        - state: a\n          next: b\n", 132, "y", NULL, &d, err, sizeof(err)) == 0 &&
+	   d.n == 2 && strcmp(d.s[0].kv[0].key, "storage.path") == 0 && strcmp(d.s[0].kv[1].key, "storage.sync") == 0 &&
+	   strcmp(d.s[1].kv[1].key, "rules.state") == 0 && d.s[1].kv[2].line == 10, "YAML nested maps become dotted keys (%s)", err);
+	conf_doc_free(&d);
+
+	ok(load("[SERVICE]\n    healthcheck on\n    storage.path /var/x\n[INPUT]\n    name http\n    Mem_Buf_Limit 5MB\n"
+		"    storage.type filesystem\n[OUTPUT]\n    name vivo_exporter\n    Retry_Limit 3\n    Workers 2\n", &cfg, err) == 0,
+	   "Fluent Bit keys with no effect in Vivo load (%s)", err);
+	config_free(&cfg);
+	ok(load("[INPUT]\n    name http\n    storage.type disk\n", &cfg, err) < 0 && strstr(err, "t.conf:3:") &&
+	   strstr(err, "memory|filesystem|memrb"), "a storage.type Fluent Bit refuses stays an error: %s", err);
+	config_free(&cfg);
+	ok(load("[INPUT]\n    name http\n    tls on\n", &cfg, err) < 0 && strstr(err, "tls on") && strstr(err, "not supported"),
+	   "tls on for an input without TLS is refused: %s", err);
+	config_free(&cfg);
+	ok(load("[INPUT]\n    name dummy\n    http_server.workers 4\n", &cfg, err) < 0 && strstr(err, "unknown key"),
+	   "an HTTP-listener key on dummy is unknown, as in Fluent Bit: %.80s", err);
+	config_free(&cfg);
+	ok(load("[FILTER]\n    name lua\n    match *\n", &cfg, err) < 0 && strstr(err, "t.conf:2:") && strstr(err, "'lua'") &&
+	   strstr(err, "fluentBit"), "another filter names itself and the Vivo CR's fluentBit pipeline: %s", err);
+	config_free(&cfg);
+	ok(load("[FILTER]\n    name grep\n    match *\n    regex log x\n", &cfg, err) == 0 && cfg.filters,
+	   "a grep filter loads (%s)", err);
+	config_free(&cfg);
+	ok(load("[PARSER]\n    name p\n    format regex\n    regex (?<a>[\n", &cfg, err) < 0 && strstr(err, "parser 'p'"),
+	   "a parser whose regex does not compile is an error: %s", err);
+	config_free(&cfg);
+	ok(load("[MULTILINE_PARSER]\n    name m\n    type regex\n    rule \"start_state\" \"/a/\" \"cont\"\n", &cfg, err) == 0,
+	   "a multiline parser loads (%s)", err);
+	config_free(&cfg);
 	return tap_done();
 }
