@@ -6,11 +6,13 @@
 extern const struct input_plugin input_http, input_dummy, input_self_metrics;
 extern const struct input_plugin input_forward;
 extern const struct input_plugin input_opentelemetry, input_demo_traces;
+extern const struct input_plugin input_prometheus_remote_write;
 
 const struct input_plugin *const input_plugins[] = {
 	&input_http,
 	&input_forward,
 	&input_opentelemetry,
+	&input_prometheus_remote_write,
 	&input_dummy,
 	&input_self_metrics,
 	&input_demo_traces,

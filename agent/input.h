@@ -41,8 +41,10 @@ struct input_conf {
 	char *tag_prefix;
 	bool empty_shared_key;
 	long long workers;
-	/* opentelemetry */
+	/* opentelemetry, prometheus_remote_write */
 	bool tag_from_uri;
+	/* prometheus_remote_write */
+	char *uri;
 };
 
 /* Per-instance counters (self-metrics). */
