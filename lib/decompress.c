@@ -228,6 +228,8 @@ static int snappy_block(const char *p, size_t n, size_t room, size_t limit, stru
 
 	if (snappy_uncompressed_length(p, n, &len) != SNAPPY_OK)
 		return say(err, errlen, -EINVAL, "body is not valid snappy: bad length header");
+	if (len > room && room < limit) /* a chunk of the framing format that does not fit */
+		return say(err, errlen, -ENOSPC, "snappy body inflates past the limit of %zu bytes", limit);
 	if (len > room)
 		return say(err, errlen, -ENOSPC, "snappy data declares %zu bytes, past the limit of %zu bytes", len,
 			   limit);
