@@ -10,6 +10,7 @@
 
 #include "mpjson.h"
 #include "hist.h"
+#include "meta.h"
 #include "proto.h"
 
 #define TRY(e)                          \
@@ -56,6 +57,8 @@ struct ctx {
 	struct family *fam;
 	size_t nfam;
 	struct htab fam_ix, meta_ix;
+	struct prw_meta_cache *cache;
+	struct meta cached; /* the last answer from the cache */
 	struct str vals[PRW_MAX_LABELS];
 	struct prw_hist hist;
 	struct buf line, metrics, ex, lab;
@@ -253,23 +256,46 @@ static int build_index(struct ctx *x)
 
 /* ---- pass 2: rendering ---- */
 
-static const struct meta *meta_find(const struct ctx *x, const char *p, size_t n)
+/* Metadata for a name: this request's, else what earlier requests sent (the cache). */
+static const struct meta *meta_find(struct ctx *x, const char *p, size_t n)
 {
+	const struct prw_meta *c;
 	uint64_t h = htab_hash(p, n, 0);
 	size_t i;
 	int at;
 
-	if (!x->nmeta)
+	if (x->nmeta)
+		for (i = h & x->meta_ix.mask; (at = x->meta_ix.slot[i]) >= 0; i = (i + 1) & x->meta_ix.mask)
+			if (str_eq(x->meta[at].name, p, n))
+				return &x->meta[at];
+	if (!(c = prw_meta_cache_find(x->cache, p, n)))
 		return NULL;
-	for (i = h & x->meta_ix.mask; (at = x->meta_ix.slot[i]) >= 0; i = (i + 1) & x->meta_ix.mask)
-		if (str_eq(x->meta[at].name, p, n))
-			return &x->meta[at];
-	return NULL;
+	x->cached = (struct meta){ { c->name, c->name_n }, { c->help, c->help_n }, { c->unit, c->unit_n }, c->type };
+	return &x->cached;
+}
+
+/* Remember this request's metadata for the requests that come without. */
+static int remember_metadata(struct ctx *x)
+{
+	struct prw_meta *m;
+	size_t i;
+	int rc;
+
+	if (!x->cache || !x->nmeta)
+		return 0;
+	if (!(m = calloc(x->nmeta, sizeof(*m))))
+		return -ENOMEM;
+	for (i = 0; i < x->nmeta; i++)
+		m[i] = (struct prw_meta){ x->meta[i].name.p, x->meta[i].help.p, x->meta[i].unit.p, x->meta[i].name.n,
+					  x->meta[i].help.n, x->meta[i].unit.n, x->meta[i].type };
+	rc = prw_meta_cache_update(x->cache, m, x->nmeta);
+	free(m);
+	return rc;
 }
 
 /* cmetrics type of a float family from the metadata of its name, or of its family name
  * without a suffix (a counter's _total, a histogram's or summary's _bucket/_count/_sum). */
-static int family_type(const struct ctx *x, struct str name, const struct meta **m)
+static int family_type(struct ctx *x, struct str name, const struct meta **m)
 {
 	static const char *const suffixes[] = { "_total", "_bucket", "_count", "_sum", "_created", "_info", "_gcount", "_gsum" };
 	size_t i, sl;
@@ -503,7 +529,8 @@ static int render(struct ctx *x, struct chunk_builder *cb)
 	return chunk_add_line(cb, x->line.data, x->line.len);
 }
 
-int prw_decode(const char *p, size_t n, struct chunk_builder *cb, uint64_t *samples, char *err, size_t errlen)
+int prw_decode(const char *p, size_t n, struct prw_meta_cache *cache, struct chunk_builder *cb, uint64_t *samples,
+	       char *err, size_t errlen)
 {
 	struct ctx *x = calloc(1, sizeof(*x));
 	size_t max = cb->text.max, i;
@@ -516,12 +543,18 @@ int prw_decode(const char *p, size_t n, struct chunk_builder *cb, uint64_t *samp
 		return -ENOMEM;
 	x->err = err;
 	x->errlen = errlen;
+	x->cache = cache;
 	buf_init(&x->line, max);
 	buf_init(&x->metrics, max);
 	buf_init(&x->ex, max);
 	buf_init(&x->lab, max);
-	if ((rc = read_request(x, p, n)) == 0 && (rc = build_index(x)) == 0 && x->nfam > 0 && (rc = render(x, cb)) == 0)
-		*samples = x->samples;
+	if ((rc = read_request(x, p, n)) == 0 && (rc = build_index(x)) == 0 && (rc = remember_metadata(x)) == 0 &&
+	    x->nfam > 0) {
+		prw_meta_cache_read_begin(cache);
+		if ((rc = render(x, cb)) == 0)
+			*samples = x->samples;
+		prw_meta_cache_read_end(cache);
+	}
 	if (rc == -ENOSPC && err && errlen)
 		snprintf(err, errlen, "the rendered metrics are over the limit of %zu bytes", max);
 	for (i = 0; i < x->nfam; i++)

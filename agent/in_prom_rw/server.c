@@ -10,9 +10,14 @@
 #include "httpd.h"
 #include "input.h"
 #include "log.h"
+#include "meta.h"
+
+/* Metric families whose metadata is remembered across requests. */
+#define PRW_META_CACHE_MAX 10000
 
 struct prw_input {
 	struct httpd *srv;
+	struct prw_meta_cache *meta;
 };
 
 /* Tag from the path: without the leading '/', every byte outside [A-Za-z0-9_.] -> '_'
@@ -64,6 +69,7 @@ static enum MHD_Result refuse(struct input_instance *in, struct httpd_req *r, in
 static enum MHD_Result h_push(struct httpd_req *r, void *ctx)
 {
 	struct input_instance *in = ctx;
+	struct prw_input *pi = in->priv;
 	const char *body = r->body.data ? r->body.data : "";
 	size_t n = r->body.len;
 	struct chunk_builder cb;
@@ -108,7 +114,7 @@ static enum MHD_Result h_push(struct httpd_req *r, void *ctx)
 		buf_free(&plain);
 		return refuse(in, r, -ENOMEM, "out of memory");
 	}
-	rc = prw_decode(body, n, &cb, &samples, err, sizeof(err));
+	rc = prw_decode(body, n, pi->meta, &cb, &samples, err, sizeof(err));
 	if (rc == 0 && cb.records > 0 && (rc = input_emit(in, &cb)) < 0)
 		snprintf(err, sizeof(err), "cannot store the metrics");
 	if (rc == 0) {
@@ -142,24 +148,31 @@ static int prw_start(struct input_instance *in, char *err, size_t errlen)
 	long long code = in->conf.successful_response_code;
 	int rc;
 
-	if (!p)
+	if (!p || !(p->meta = prw_meta_cache_new(PRW_META_CACHE_MAX))) {
+		free(p);
 		return -ENOMEM;
+	}
 	if (code != 200 && code != 201 && code != 204) {
 		snprintf(err, errlen, "%s: successful_response_code must be 200, 201 or 204", in->name);
+		prw_meta_cache_free(p->meta);
 		free(p);
 		return -EINVAL;
 	}
 	if (in->conf.uri && *in->conf.uri && in->conf.uri[0] != '/') {
 		snprintf(err, errlen, "%s: uri must start with '/' (got '%s')", in->name, in->conf.uri);
+		prw_meta_cache_free(p->meta);
 		free(p);
 		return -EINVAL;
 	}
+	/* The handler reads in->priv: set before the first request can come in. */
+	in->priv = p;
 	if ((rc = httpd_start(&o, &p->srv, err, errlen)) < 0) {
+		in->priv = NULL;
+		prw_meta_cache_free(p->meta);
 		free(p);
 		return rc;
 	}
 	in->bound_port = httpd_port(p->srv);
-	in->priv = p;
 	return 0;
 }
 
@@ -170,6 +183,7 @@ static void prw_stop(struct input_instance *in)
 	if (!p)
 		return;
 	httpd_stop(p->srv);
+	prw_meta_cache_free(p->meta);
 	free(p);
 	in->priv = NULL;
 }

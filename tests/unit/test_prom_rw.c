@@ -4,9 +4,11 @@
 #include <stdlib.h>
 
 #include "in_prom_rw/decode.h"
+#include "in_prom_rw/meta.h"
 #include "tap.h"
 
 static char text[65536], err[320];
+static struct prw_meta_cache *cache;
 
 /* ---- a small protobuf writer for building requests ---- */
 
@@ -90,7 +92,7 @@ static int decode(struct buf *wr, uint64_t *samples)
 	int rc;
 
 	chunk_builder_init(&cb, STREAM_METRICS, "t", "prometheus_remote_write", "prometheus_remote_write.0", 1 << 20);
-	rc = prw_decode(wr->data ? wr->data : "", wr->len, &cb, samples, err, sizeof(err));
+	rc = prw_decode(wr->data ? wr->data : "", wr->len, cache, &cb, samples, err, sizeof(err));
 	snprintf(text, sizeof(text), "%.*s", rc == 0 ? (int)cb.text.len : 0, cb.text.data ? cb.text.data : "");
 	chunk_builder_free(&cb);
 	return rc;
@@ -220,11 +222,33 @@ static void test_errors(void)
 	buf_free(&wr);
 }
 
+/* Metadata sent in a request of its own (as Prometheus and the Collector do) types later ones. */
+static void test_metadata_cache(void)
+{
+	struct buf wr, ts;
+	uint64_t n;
+
+	buf_init(&wr, SIZE_MAX);
+	metadata(&wr, 2, "queue_depth", "Items waiting");
+	ok(decode(&wr, &n) == 0 && text[0] == '\0' && prw_meta_cache_size(cache) >= 1, "metadata-only request: remembered");
+	buf_reset(&wr);
+	buf_init(&ts, SIZE_MAX);
+	label(&ts, "__name__", "queue_depth");
+	sample(&ts, 7, 1700000000000);
+	msg(&wr, 1, &ts);
+	ok(decode(&wr, &n) == 0 && strstr(text, "\"type\":1,") && strstr(text, "\"desc\":\"Items waiting\""),
+	   "a later request without metadata is typed from it: %s", text);
+	buf_free(&wr);
+}
+
 int main(void)
 {
+	cache = prw_meta_cache_new(100);
 	test_samples();
 	test_exemplars_and_histograms();
 	test_errors();
+	test_metadata_cache();
+	prw_meta_cache_free(cache);
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;
 }
