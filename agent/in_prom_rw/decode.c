@@ -408,7 +408,7 @@ static int render_samples(struct ctx *x, struct pb msg, bool *first)
 	while ((rc = pb_next(&msg, &f)) > 0) {
 		struct pb s = f.sub;
 		double v = 0;
-		int64_t ms = 0, ns;
+		int64_t ms = 0, ns = 0;
 
 		if (f.num != TS_SAMPLES)
 			continue;
@@ -443,7 +443,7 @@ static int render_exemplars(struct ctx *x, const struct family *fm, struct pb ms
 	while ((rc = pb_next(&msg, &f)) > 0) {
 		struct pb e = f.sub;
 		double v = 0;
-		int64_t ms = 0, ns;
+		int64_t ms = 0, ns = 0;
 		bool any = false;
 
 		if (f.num != TS_EXEMPLARS)
