@@ -13,13 +13,6 @@
 #include "meta.h"
 #include "proto.h"
 
-#define TRY(e)                          \
-	do {                            \
-		int rc_ = (e);          \
-		if (rc_ < 0)            \
-			return rc_;     \
-	} while (0)
-
 /* Field numbers (prometheus/prompb types.proto and remote.proto). */
 enum { WR_SERIES = 1, WR_METADATA = 3 };
 enum { TS_LABELS = 1, TS_SAMPLES = 2, TS_EXEMPLARS = 3, TS_HISTOGRAMS = 4 };

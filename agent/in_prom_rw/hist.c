@@ -7,13 +7,6 @@
 
 #include "mpjson.h"
 
-#define TRY(e)                          \
-	do {                            \
-		int rc_ = (e);          \
-		if (rc_ < 0)            \
-			return rc_;     \
-	} while (0)
-
 /* Histogram field numbers (prometheus/prompb types.proto). */
 enum {
 	H_COUNT_INT = 1, H_COUNT_FLOAT, H_SUM, H_SCHEMA, H_ZERO_THRESHOLD, H_ZERO_INT, H_ZERO_FLOAT,

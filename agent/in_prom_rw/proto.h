@@ -5,6 +5,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Return a negative result at once (the decoder's functions return 0 or -errno). */
+#define TRY(e)                          \
+	do {                            \
+		int rc_ = (e);          \
+		if (rc_ < 0)            \
+			return rc_;     \
+	} while (0)
+
 /* Bytes p[0..end) of one message. */
 struct pb {
 	const unsigned char *p, *end;

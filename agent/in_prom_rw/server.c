@@ -212,6 +212,7 @@ const struct input_plugin input_prometheus_remote_write = {
 	.opts = prw_opts,
 	.listens = true,
 	.listener = "prom_rw",
+	.opt_in = true,
 	.start = prw_start,
 	.stop = prw_stop,
 };
