@@ -1,11 +1,15 @@
 #!/usr/bin/python3
 # test_prom_rw.py: the prometheus_remote_write input against the built agent: remote write 1.0 requests (raw and framed snappy) rendered as metrics contexts, Fluent Bit's keys, every bad request refused with its reason and nothing stored, snappy bombs.
 import json
+import os
 import random
+import shutil
+import subprocess
+import tempfile
 
 import promrw
 import snappy
-from agentlib import Agent, curl, run
+from agentlib import AGENT, PORT_FLAGS, WRAPPER, Agent, curl, run
 
 CONF = """pipeline:
   inputs:
@@ -79,12 +83,20 @@ def test_options(t):
         t.eq(st, 405, "GET: 405")
         got, _ = metrics(a)
         t.eq(len(got), 1, "only the good request was stored")
-    conf = "pipeline:\n  inputs:\n    - name: prometheus_remote_write\n      port: 0\n      successful_response_code: 202\n"
+    # An agent that must not start: run it directly, so its folder is ours to remove.
+    d = tempfile.mkdtemp(prefix="vivo-test-")
     try:
-        with Agent(config=conf, expect=("prom_rw",)):
-            t.ok(False, "successful_response_code 202 refused")
-    except RuntimeError as e:
-        t.ok("successful_response_code" in str(e), "successful_response_code 202 refused at start", str(e)[-300:])
+        path = os.path.join(d, "vivo.yaml")
+        with open(path, "w") as f:
+            f.write("pipeline:\n  inputs:\n    - name: prometheus_remote_write\n      port: 0\n"
+                    "      successful_response_code: 202\n")
+        p = subprocess.run(WRAPPER + [AGENT, "--listen", "127.0.0.1", "--config", path] + PORT_FLAGS,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+        err = p.stderr.decode()
+        t.ok(p.returncode != 0 and "successful_response_code" in err, "successful_response_code 202 refused at start",
+             (p.returncode, err[-300:]))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_bad_requests(t):
