@@ -498,13 +498,13 @@ static int apply_flag(struct agent_config *cfg, const struct flag_def *f, const 
 	return 0;
 }
 
-/* The default pipeline: every listening input, on its default port. */
+/* The default pipeline: every listening input that is not opt-in, on its default port. */
 static int default_inputs(struct agent_config *cfg)
 {
 	size_t i;
 
 	for (i = 0; input_plugins[i]; i++)
-		if (input_plugins[i]->listens && !add_input(cfg, input_plugins[i]))
+		if (input_plugins[i]->listens && !input_plugins[i]->opt_in && !add_input(cfg, input_plugins[i]))
 			return -ENOMEM;
 	return 0;
 }

@@ -41,8 +41,10 @@ struct input_conf {
 	char *tag_prefix;
 	bool empty_shared_key;
 	long long workers;
-	/* opentelemetry */
+	/* opentelemetry, prometheus_remote_write */
 	bool tag_from_uri;
+	/* prometheus_remote_write */
+	char *uri;
 };
 
 /* Per-instance counters (self-metrics). */
@@ -62,6 +64,7 @@ struct input_plugin {
 	const struct opt_def *opts;
 	bool listens;              /* has a TCP port (and a `listen` address) */
 	const char *listener;      /* its name in "listening <name> on ADDR:PORT" (http, forward, otlp) */
+	bool opt_in;               /* runs only when a config names it, not among the default inputs */
 	/* Start serving; `err` gets a reason. Runs on the main thread. */
 	int (*start)(struct input_instance *in, char *err, size_t errlen);
 	/* Stop and free everything start made. Finishes in-flight work (bounded). */

@@ -7,7 +7,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "gz.h"
+#include "decompress.h"
 #include "httpd.h"
 #include "input.h"
 #include "log.h"
@@ -100,35 +100,38 @@ static enum MHD_Result reply_status(struct httpd_req *r, unsigned http, int code
 	return ret;
 }
 
-/* The body the decoder reads: r's, or inflated into `plain` when the Content-Encoding is gzip.
- * 0 with *body and *n set, or -1 with the refusal already answered in *ret. */
+/* The body the decoder reads: r's, or decoded into `plain` (bounded by buffer_max_size) when
+ * it has a Content-Encoding. 0 with *body and *n set, or -1 with the refusal already answered
+ * in *ret. */
 static int plain_body(struct httpd_req *r, struct input_instance *in, enum otlp_format fmt, struct buf *plain,
 		      const char **body, size_t *n, enum MHD_Result *ret)
 {
-	const char *enc = httpd_header(r, "Content-Encoding");
+	enum dc_codec codec;
 	char msg[400];
 	int rc;
 
-	if (!enc || !*enc || strcasecmp(enc, "identity") == 0)
+	if (dc_codec_parse(httpd_header(r, "Content-Encoding"), &codec) < 0) {
+		snprintf(msg, sizeof(msg), "unsupported Content-Encoding: use %s", dc_supported());
+		*ret = reply_status(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, RPC_INVALID_ARGUMENT, fmt, msg);
+		atomic_fetch_add(&in->stats.errors, 1);
+		return -1;
+	}
+	if (codec == DC_IDENTITY)
 		return 0;
-	if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "x-gzip") != 0) {
-		*ret = reply_status(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, RPC_INVALID_ARGUMENT, fmt,
-				    "unsupported Content-Encoding: use gzip");
-	} else if ((rc = gz_inflate(*body, *n, plain)) == -ENOSPC) {
-		log_warn("%s: gzip body from %s inflates past %llu bytes", in->name, r->peer,
-			 (unsigned long long)in->conf.buffer_max_size);
-		snprintf(msg, sizeof(msg), "gzip body inflates past the limit of %llu bytes",
-			 (unsigned long long)in->conf.buffer_max_size);
-		*ret = reply_status(r, MHD_HTTP_CONTENT_TOO_LARGE, RPC_RESOURCE_EXHAUSTED, fmt, msg);
-	} else if (rc < 0) {
-		log_warn("%s: bad gzip body from %s", in->name, r->peer);
-		*ret = reply_status(r, MHD_HTTP_BAD_REQUEST, RPC_INVALID_ARGUMENT, fmt, "body is not valid gzip");
-	} else {
+	rc = dc_decode(codec, *body, *n, in->conf.buffer_max_size, plain, msg, sizeof(msg));
+	if (rc == 0) {
 		*body = plain->data ? plain->data : "";
 		*n = plain->len;
 		return 0;
 	}
 	atomic_fetch_add(&in->stats.errors, 1);
+	log_warn("%s: %s body from %s refused: %s", in->name, dc_codec_name(codec), r->peer, msg);
+	if (rc == -ENOSPC)
+		*ret = reply_status(r, MHD_HTTP_CONTENT_TOO_LARGE, RPC_RESOURCE_EXHAUSTED, fmt, msg);
+	else if (rc == -ENOMEM)
+		*ret = reply_status(r, MHD_HTTP_SERVICE_UNAVAILABLE, RPC_INTERNAL, fmt, "out of memory");
+	else
+		*ret = reply_status(r, MHD_HTTP_BAD_REQUEST, RPC_INVALID_ARGUMENT, fmt, msg);
 	return -1;
 }
 
@@ -269,7 +272,7 @@ static const struct opt_def otlp_opts[] = {
 	{ "alias", OPT_STRING, NULL, 0, 0, OFF(alias), "instance name in metrics and the v1 source_name" },
 	{ "listen", OPT_STRING, NULL, 0, 0, OFF(listen), "address to bind (default: the agent's --listen)" },
 	{ "port", OPT_INT, "4318", 0, 65535, OFF(port), "TCP port (0 = ephemeral)" },
-	{ "buffer_max_size", OPT_SIZE, "4M", 1, 1000000000, OFF(buffer_max_size), "largest request body, also after gzip (413 above)" },
+	{ "buffer_max_size", OPT_SIZE, "4M", 1, 1000000000, OFF(buffer_max_size), "largest request body, also after gzip, zstd or snappy (413 above)" },
 	{ "tag_from_uri", OPT_BOOL, "on", 0, 0, OFF(tag_from_uri), "tag records v1_logs, v1_metrics, v1_traces after the URI" },
 	{ "buffer_chunk_size", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit read size; Vivo sizes reads itself" },
 	{ "successful_response_code", OPT_COMPAT, NULL, 0, 0, 0, "OTLP answers 200 with an empty Export*ServiceResponse" },

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import fluentbitMetrics from './fixtures/fluentbit-metrics.ndjson?raw';
 import otlpMetrics from './fixtures/otlp-metrics.ndjson?raw';
+import promRwMetrics from './fixtures/prom-rw-metrics.ndjson?raw';
 import { MetricStore, counterRate, histogramQuantile, intervalQuantile, toCumulative } from '../src/lib/metrics';
 
 describe('counterRate', () => {
@@ -106,6 +107,26 @@ describe('cmetrics ingest', () => {
     // rank 3 of 6 falls in (10,50] holding 2 after 1: 10 + 40*(2/2)
     expect(histogramQuantile(0.5, h.bounds, hp.cum)).toBe(50);
     expect(s.families.get('http.server.requests')!.series.size).toBe(2);
+  });
+  it('ingests what the prometheus_remote_write input serves (two requests)', () => {
+    const s = new MetricStore();
+    promRwMetrics.trim().split('\n').forEach((l: string, i: number) => s.ingestLine(l, i));
+    expect(s.bad).toEqual([]);
+    const req = s.families.get('http_requests_total')!;
+    expect(req.type).toBe(0);
+    expect(req.desc).toBe('Requests served');
+    expect(req.labelKeys).toEqual(['method', 'instance', 'code']);
+    expect(req.series.size).toBe(30);
+    const web0 = [...req.series.values()][0];
+    expect(web0.labels).toEqual([['method', 'GET'], ['instance', 'web-0'], ['code', '500']]);
+    expect(web0.points.length).toBe(6); // 3 samples 15 s apart per request, the second request 45 s later
+    const rss = s.families.get('process_resident_memory_bytes')!;
+    expect(rss.type).toBe(1);
+    expect(rss.unit).toBe('bytes');
+    expect(s.families.get('rpc_duration_seconds_bucket')!.external).toBeDefined();
+    const lat = s.families.get('request_latency_seconds')!;
+    expect(lat.type).toBe(5);
+    expect([...lat.series.values()][0].points.map((p) => p.v)).toEqual([6, 7]);
   });
   it('records an unparsable line without stopping', () => {
     const s = new MetricStore();

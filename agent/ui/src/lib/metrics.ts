@@ -257,6 +257,9 @@ export class MetricStore {
         const cum = toCumulative(nums(h.buckets), count);
         insertByTime(ser.hist, { t, cum, sum: toNumber(h.sum), count });
         insertByTime(ser.points, { t, v: count });
+      } else if (isObject(v.exp_histogram)) {
+        // Exponential (OTLP) and native (Prometheus remote write) histograms: charted by their count.
+        insertByTime(ser.points, { t, v: toNumber(v.exp_histogram.count) });
       } else if (isObject(v.summary)) {
         const s = v.summary;
         insertByTime(ser.summary, { t, q: nums(s.quantiles), sum: toNumber(s.sum), count: toNumber(s.count) });
