@@ -13,7 +13,8 @@ controller_libcontroller_a_SOURCES = \
 	controller/watch.c controller/watch.h controller/queue.c controller/queue.h \
 	controller/status.c controller/status.h controller/reconcile.c controller/reconcile.h \
 	controller/lease.c controller/lease.h controller/cmetrics.c controller/cmetrics.h \
-	controller/ctlhttp.c controller/ctlhttp.h
+	controller/ctlhttp.c controller/ctlhttp.h controller/inject.c controller/inject.h \
+	controller/admission.c controller/admission.h controller/profiles.c controller/profiles.h
 
 bin_PROGRAMS += controller/vivo-controller
 controller_vivo_controller_SOURCES = controller/main.c
@@ -24,7 +25,7 @@ CONTROLLER_LIBS = controller/libcontroller.a $(TEST_LIBS)
 
 # Unit tests (TAP).
 CONTROLLER_UNIT_TESTS = tests/unit/test_kube_render tests/unit/test_kube_kubeconfig tests/unit/test_kube_watchstream \
-	tests/unit/test_kube_queue tests/unit/test_kube_status
+	tests/unit/test_kube_queue tests/unit/test_kube_status tests/unit/test_kube_inject
 check_PROGRAMS += $(CONTROLLER_UNIT_TESTS)
 TESTS += $(CONTROLLER_UNIT_TESTS)
 tests_unit_test_kube_render_CPPFLAGS = $(CONTROLLER_CPPFLAGS)
@@ -37,6 +38,8 @@ tests_unit_test_kube_queue_CPPFLAGS = $(CONTROLLER_CPPFLAGS)
 tests_unit_test_kube_queue_LDADD = $(CONTROLLER_LIBS)
 tests_unit_test_kube_status_CPPFLAGS = $(CONTROLLER_CPPFLAGS)
 tests_unit_test_kube_status_LDADD = $(CONTROLLER_LIBS)
+tests_unit_test_kube_inject_CPPFLAGS = $(CONTROLLER_CPPFLAGS)
+tests_unit_test_kube_inject_LDADD = $(CONTROLLER_LIBS)
 
 # libFuzzer targets (configure --enable-fuzzing CC=clang); seed corpora in tests/fuzz/corpus/watch and kubeconfig.
 CONTROLLER_FUZZ = tests/fuzz/fuzz_watch tests/fuzz/fuzz_kubeconfig
