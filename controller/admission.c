@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "ctlutil.h"
 #include "kobj.h"
 #include "render.h"
@@ -117,18 +115,6 @@ void adm_req_free(struct adm_req *r)
 	r->object = NULL;
 }
 
-static int base64(const char *in, size_t n, char **out)
-{
-	size_t cap = 4 * ((n + 2) / 3) + 1;
-	char *b;
-
-	if (n > (size_t)INT32_MAX / 2 || !(b = malloc(cap)))
-		return -ENOMEM;
-	EVP_EncodeBlock((unsigned char *)b, (const unsigned char *)in, (int)n);
-	*out = b;
-	return 0;
-}
-
 int adm_respond(const char *uid, const json_t *patch, const json_t *warnings, struct buf *out)
 {
 	json_t *resp = json_pack("{s:s, s:b}", "uid", uid, "allowed", 1), *review;
@@ -138,7 +124,7 @@ int adm_respond(const char *uid, const json_t *patch, const json_t *warnings, st
 	if (!resp)
 		return -ENOMEM;
 	if (json_array_size(patch)) {
-		if (!(text = json_dumps(patch, JSON_COMPACT)) || base64(text, strlen(text), &b64) < 0 ||
+		if (!(text = json_dumps(patch, JSON_COMPACT)) || cu_b64_encode(text, strlen(text), &b64) < 0 ||
 		    json_object_set_new(resp, "patchType", json_string("JSONPatch")) < 0 ||
 		    json_object_set_new(resp, "patch", json_string(b64)) < 0)
 			goto out;

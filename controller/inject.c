@@ -587,3 +587,44 @@ bool inj_native_supported(int major, int minor)
 {
 	return major > INJ_NATIVE_MAJOR || (major == INJ_NATIVE_MAJOR && minor >= INJ_NATIVE_MINOR);
 }
+
+/* ---- what status needs of a pod ------------------------------------------------------ */
+
+static int keep_key(json_t *dst, const json_t *src, const char *key)
+{
+	json_t *v = json_object_get(src, key);
+
+	return v ? json_object_set(dst, key, v) : 0;
+}
+
+void inj_pod_summary(json_t *pod)
+{
+	const json_t *md = json_object_get(pod, "metadata"), *spec = json_object_get(pod, "spec"), *c;
+	json_t *nmd = json_object(), *labels = json_object(), *ann = json_object(), *vivo;
+	bool ready = false;
+	size_t i;
+
+	json_array_foreach(kobj_get(pod, "status.conditions"), i, c)
+		if (strcmp(kobj_str(c, "type", ""), "Ready") == 0 && strcmp(kobj_str(c, "status", ""), "True") == 0)
+			ready = true;
+	vivo = json_pack("{s:b, s:b, s:s, s:b}", "sidecar", inj_find_sidecar(spec, NULL) != NULL, "hostNetwork",
+			 json_is_true(json_object_get(spec, "hostNetwork")), "phase", kobj_str(pod, "status.phase", ""),
+			 "ready", ready);
+	if (!nmd || !labels || !ann || !vivo || keep_key(nmd, md, "name") < 0 || keep_key(nmd, md, "namespace") < 0 ||
+	    keep_key(nmd, md, "resourceVersion") < 0 || keep_key(nmd, md, "deletionTimestamp") < 0 ||
+	    keep_key(labels, json_object_get(md, "labels"), RENDER_INJECT_LABEL) < 0 ||
+	    keep_key(ann, json_object_get(md, "annotations"), RENDER_INJECTED_ANNOTATION) < 0 ||
+	    json_object_set(nmd, "labels", labels) < 0 || json_object_set(nmd, "annotations", ann) < 0) {
+		/* Out of memory: cache the pod whole rather than wrong. */
+		json_decref(nmd);
+		json_decref(labels);
+		json_decref(ann);
+		json_decref(vivo);
+		return;
+	}
+	json_decref(labels);
+	json_decref(ann);
+	json_object_clear(pod);
+	json_object_set_new(pod, "metadata", nmd);
+	json_object_set_new(pod, "vivo", vivo);
+}

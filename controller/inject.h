@@ -66,4 +66,9 @@ bool inj_native_supported(int major, int minor);
  * (may be NULL) tells which list. Borrowed. */
 const json_t *inj_find_sidecar(const json_t *podspec, bool *native);
 
+/* Reduce a Pod in place to what a Vivo's status needs: metadata name, namespace,
+ * resourceVersion, deletionTimestamp, the vivo.dev/inject label and vivo.dev/injected
+ * annotation, and {"vivo": {"sidecar", "hostNetwork", "phase", "ready"}}. */
+void inj_pod_summary(json_t *pod);
+
 #endif
