@@ -214,7 +214,7 @@ static void fetch_version(struct whm *m)
 		hook = json_pack("{s:s}", "gitVersion", m->o.server_version);
 		v = hook;
 	} else if ((st = call(m, "GET", "/version", NULL, NULL, &v, msg, sizeof(msg))) != 200) {
-		fail_once(m, "cannot read the API server's /version (%ld %s); retrying", st, msg);
+		fail_once(m, "cannot read the API server's /version (%s); retrying", msg);
 		return;
 	}
 	if (!v || inj_parse_version(v, &major, &minor) < 0) {
@@ -499,14 +499,14 @@ static void secret_tick(struct whm *m, bool writer)
 			break;
 		}
 		if (st != 409) {
-			fail_once(m, "cannot create Secret %s/%s: %ld %s", m->o.ns, m->o.secret, st, msg);
+			fail_once(m, "cannot create Secret %s/%s: %s", m->o.ns, m->o.secret, msg);
 			return;
 		}
 		json_decref(sec);
 		sec = NULL; /* another replica made it first: read theirs */
 	}
 	if (st != 200 && st != 201) {
-		fail_once(m, "cannot read Secret %s/%s: %ld %s", m->o.ns, m->o.secret, st, msg);
+		fail_once(m, "cannot read Secret %s/%s: %s", m->o.ns, m->o.secret, msg);
 		json_decref(sec);
 		return;
 	}
@@ -538,7 +538,7 @@ static void secret_tick(struct whm *m, bool writer)
 			if (st == 200 && sec)
 				cu_strlcpy(s.rv, kobj_str(sec, "metadata.resourceVersion", ""), sizeof(s.rv));
 			else
-				fail_once(m, "cannot update Secret %s/%s: %ld %s (retrying)", m->o.ns, m->o.secret, st, msg);
+				fail_once(m, "cannot update Secret %s/%s: %s (retrying)", m->o.ns, m->o.secret, msg);
 			json_decref(sec);
 			if (st != 200) {
 				st_free(&s);
@@ -554,8 +554,9 @@ static void secret_tick(struct whm *m, bool writer)
 	m->last_err[0] = '\0';
 }
 
-/* --webhook-cert-dir: re-read tls.crt/tls.key (and ca.crt) when any of them changed. */
-static void dir_tick(struct whm *m)
+/* --webhook-cert-dir: re-read tls.crt/tls.key (and ca.crt) when any of them changed. True
+ * when they were re-read (the configuration's caBundle may have to follow). */
+static bool dir_tick(struct whm *m)
 {
 	static const char *const files[3] = { "tls.crt", "tls.key", "ca.crt" };
 	char path[3][1024], *text[3] = { NULL, NULL, NULL };
@@ -574,7 +575,7 @@ static void dir_tick(struct whm *m)
 			changed = true;
 	}
 	if (!changed)
-		return;
+		return false;
 	for (i = 0; i < 3; i++) {
 		if ((rc = cu_read_file(path[i], CERT_MAX_PEM, &text[i], &len)) < 0 && i < 2) {
 			fail_once(m, "cannot read %s: %s", path[i], strerror(-rc));
@@ -587,6 +588,7 @@ static void dir_tick(struct whm *m)
 out:
 	for (i = 0; i < 3; i++)
 		free(text[i]);
+	return changed && text[0] && text[1];
 }
 
 /* The leader keeps the configuration as rendered (caBundle included). */
@@ -604,7 +606,7 @@ static void config_tick(struct whm *m)
 	    kobj_covers(json_object_get(want, "metadata"), json_object_get(live, "metadata")))
 		goto out;
 	if (st != 200 && st != 404) {
-		fail_once(m, "cannot read MutatingWebhookConfiguration %s: %ld %s", m->o.config, st, msg);
+		fail_once(m, "cannot read MutatingWebhookConfiguration %s: %s", m->o.config, msg);
 		goto out;
 	}
 	snprintf(path, sizeof(path), "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/%s"
@@ -617,7 +619,7 @@ static void config_tick(struct whm *m)
 			 m->o.url ? m->o.url : "the Service",
 			 m->bundle ? (cert_count(m->bundle) > 1 ? "with two CAs" : "with one CA") : "left to its owner");
 	} else {
-		fail_once(m, "cannot apply MutatingWebhookConfiguration %s: %ld %s", m->o.config, st, msg);
+		fail_once(m, "cannot apply MutatingWebhookConfiguration %s: %s", m->o.config, msg);
 	}
 out:
 	json_decref(live);
@@ -638,8 +640,8 @@ static void *run(void *arg)
 		writer = !m->o.may_write || m->o.may_write(m->o.may_write_ctx);
 		if (atomic_load(&m->native) < 0)
 			fetch_version(m);
-		if (m->o.cert_dir)
-			dir_tick(m);
+		if (m->o.cert_dir && dir_tick(m))
+			m->next_api_ms = now; /* caBundle follows the files at once */
 		if (now >= m->next_api_ms) {
 			if (!m->o.cert_dir)
 				secret_tick(m, writer);

@@ -121,7 +121,8 @@ def test_crd(c):
     crd = api.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/vivos.vivo.dev")
     ver = crd["spec"]["versions"][0]
     cols = [x["name"] for x in ver.get("additionalPrinterColumns", [])]
-    ok(cols == ["Ready", "Reason", "Endpoint", "Age"], "printer columns Ready, Reason, Endpoint, Age (%s)" % cols)
+    ok(cols == ["Ready", "Reason", "Mode", "Endpoint", "Pods", "Age"],
+       "printer columns Ready, Reason, Mode, Endpoint, Pods, Age (%s)" % cols)
     ok(ver.get("subresources", {}).get("status") == {}, "status subresource on")
     r = c.kubectl("apply", "-f", os.path.join(TOP, "manifests", "rbac.yaml"), check=False)
     ok(r.returncode == 0, "manifests/rbac.yaml applies", r.stderr)
