@@ -46,8 +46,9 @@ tests_unit_test_kube_inject_LDADD = $(CONTROLLER_LIBS)
 tests_unit_test_kube_certs_CPPFLAGS = $(CONTROLLER_CPPFLAGS)
 tests_unit_test_kube_certs_LDADD = $(CONTROLLER_LIBS)
 
-# libFuzzer targets (configure --enable-fuzzing CC=clang); seed corpora in tests/fuzz/corpus/watch and kubeconfig.
-CONTROLLER_FUZZ = tests/fuzz/fuzz_watch tests/fuzz/fuzz_kubeconfig
+# libFuzzer targets (configure --enable-fuzzing CC=clang); seed corpora in tests/fuzz/corpus/watch, kubeconfig
+# and admission (AdmissionReviews captured from the test API server, and edge cases).
+CONTROLLER_FUZZ = tests/fuzz/fuzz_watch tests/fuzz/fuzz_kubeconfig tests/fuzz/fuzz_admission
 FUZZ_TARGETS += $(CONTROLLER_FUZZ)
 if FUZZING
 noinst_PROGRAMS += $(CONTROLLER_FUZZ)
@@ -60,6 +61,10 @@ tests_fuzz_fuzz_kubeconfig_SOURCES = tests/fuzz/fuzz_kubeconfig.c
 tests_fuzz_fuzz_kubeconfig_CPPFLAGS = $(CONTROLLER_CPPFLAGS)
 tests_fuzz_fuzz_kubeconfig_LDADD = controller/libcontroller.a $(FUZZ_LDADD) $(GNUTLS_LIBS)
 tests_fuzz_fuzz_kubeconfig_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_admission_SOURCES = tests/fuzz/fuzz_admission.c
+tests_fuzz_fuzz_admission_CPPFLAGS = $(CONTROLLER_CPPFLAGS)
+tests_fuzz_fuzz_admission_LDADD = controller/libcontroller.a $(FUZZ_LDADD) $(GNUTLS_LIBS)
+tests_fuzz_fuzz_admission_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 
 # Black-box: the rendered vivo-agent.yaml runs in the real vivo-agent (no cluster needed).
 TESTS += tests/controller/test_render_agent.py

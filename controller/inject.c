@@ -377,6 +377,8 @@ int inj_build(const json_t *pod, const struct inj_profile *p, struct inj_result 
 		goto out;
 	}
 	json_array_foreach(json_object_get(spec, "containers"), i, c) {
+		if (!json_is_object(c))
+			continue; /* not a container: validation refuses the pod after us */
 		if (rc == 0 && p->nports)
 			rc = port_clashes(out->warnings, c, p);
 		if (rc == 0 && p->otlp_port > 0 && !(env_ann && strcmp(env_ann, "false") == 0))
