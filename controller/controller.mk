@@ -71,10 +71,13 @@ TESTS += tests/controller/test_render_agent.py
 # Against a real API server: tests/controller/run.sh (the README's test command runs it).
 EXTRA_DIST += manifests/crd.yaml manifests/rbac.yaml tests/controller/run.sh tests/controller/ctllib.py \
 	tests/controller/test_controller.py tests/controller/test_render_agent.py tests/bench/bench_controller.py \
+	tests/controller/test_webhook.py tests/bench/bench_webhook.py docs/sidecar.md \
 	docs/controller.md
 
 # make bench: RSS and create-to-Service latency with 100 Vivo objects, beside a bare libcurl client.
 VIVO_BENCHES += tests/bench/bench_controller.py
+# ... and the sidecar webhook under 500 pod creations (its histogram, the time added per pod, RSS).
+VIVO_BENCHES += tests/bench/bench_webhook.py
 VIVO_BENCH_BINS += tests/bench/bench_curl_floor
 tests_bench_bench_curl_floor_SOURCES = tests/bench/bench_curl_floor.c
 tests_bench_bench_curl_floor_LDADD = $(CURL_LIBS)

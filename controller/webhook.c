@@ -208,6 +208,7 @@ static enum MHD_Result finish(struct webhook *w, struct MHD_Connection *c, struc
 	char err[512] = "";
 	struct buf out;
 	enum MHD_Result mr;
+	double t1, t2;
 	int rc;
 
 	if (r->reject) {
@@ -219,7 +220,9 @@ static enum MHD_Result finish(struct webhook *w, struct MHD_Connection *c, struc
 		return reply_error(c, r->reject, msg);
 	}
 	buf_init(&out, 2 * ADM_MAX_BODY);
+	t1 = cu_now_s();
 	rc = adm_review(r->body.data ? r->body.data : "", r->body.len, &env, &out, &result, err, sizeof(err));
+	t2 = cu_now_s();
 	if (rc < 0) {
 		log_warn("webhook: bad AdmissionReview from %s: %s", r->peer, err);
 		cmet_add(CMET_WEBHOOK_REQUESTS, "bad_request", NULL, 1);
@@ -228,6 +231,7 @@ static enum MHD_Result finish(struct webhook *w, struct MHD_Connection *c, struc
 		log_debug("webhook: review from %s: %s", r->peer, result);
 		mr = reply(c, 200, out.data, out.len);
 		cmet_add(CMET_WEBHOOK_REQUESTS, result, NULL, 1);
+		cmet_observe(CMET_WEBHOOK_REVIEW_SECONDS, NULL, NULL, t2 - t1);
 		cmet_observe(CMET_WEBHOOK_SECONDS, NULL, NULL, cu_now_s() - r->t0);
 	}
 	buf_free(&out);
@@ -339,7 +343,7 @@ int wh_start(const char *listen, struct prof_reg *profiles, struct webhook **out
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				MHD_OPTION_HTTPS_CERT_CALLBACK, cert_cb,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, w,
-				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2,
+				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)WH_THREADS,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WH_CONNECTION_TIMEOUT_S,
 				MHD_OPTION_END);

@@ -12,6 +12,8 @@
 #define WH_CONNECTION_TIMEOUT_S 30
 /* Certificate generations kept alive for sessions that were handshaken with them. */
 #define WH_KEEP_GENERATIONS 16
+/* Threads answering reviews (each serves its share of the connections). */
+#define WH_THREADS 2
 
 struct webhook;
 
