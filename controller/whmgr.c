@@ -609,6 +609,13 @@ static void config_tick(struct whm *m)
 		fail_once(m, "cannot read MutatingWebhookConfiguration %s: %s", m->o.config, msg);
 		goto out;
 	}
+	if (st == 404 && !m->o.url) {
+		/* Behind a Service, the installer (chart, manifests) owns the object's existence:
+		 * re-creating it would undo an uninstall that is still stopping this controller. */
+		fail_once(m, "MutatingWebhookConfiguration %s does not exist: it comes with the chart or "
+			  "manifests/webhook.yaml (only --webhook-url makes it)", m->o.config);
+		goto out;
+	}
 	snprintf(path, sizeof(path), "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/%s"
 		 "?fieldManager=" RENDER_MANAGER "&force=true", m->o.config);
 	st = call(m, "PATCH", path, "application/apply-patch+yaml", want, NULL, msg, sizeof(msg));
