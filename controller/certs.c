@@ -70,24 +70,27 @@ static int write_key(BIO *b, const void *k)
 	return PEM_write_bio_PrivateKey(b, (EVP_PKEY *)k, NULL, NULL, 0, NULL, NULL);
 }
 
-static X509 *read_cert(const char *pem)
+/* The first certificate (or private key, when `key`) of a PEM text, or NULL. */
+static void *read_pem(const char *pem, bool key)
 {
 	BIO *b = BIO_new_mem_buf(pem, -1);
-	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+	void *o = NULL;
 
+	if (b)
+		o = key ? (void *)PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : (void *)PEM_read_bio_X509(b, NULL, NULL, NULL);
 	BIO_free(b);
 	ERR_clear_error();
-	return x;
+	return o;
+}
+
+static X509 *read_cert(const char *pem)
+{
+	return read_pem(pem, false);
 }
 
 static EVP_PKEY *read_key(const char *pem)
 {
-	BIO *b = BIO_new_mem_buf(pem, -1);
-	EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
-
-	BIO_free(b);
-	ERR_clear_error();
-	return k;
+	return read_pem(pem, true);
 }
 
 static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)

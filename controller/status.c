@@ -44,6 +44,29 @@ static const json_t *dep_cond(const json_t *d, const char *type)
 	return status_condition(json_object_get(d, "status"), type);
 }
 
+/* Set `key` to `v` (taken), or keep the old status's value when `v` is NULL. */
+static int set_or_keep(json_t *st, const json_t *old, const char *key, json_t *v)
+{
+	if (v)
+		return json_object_set_new(st, key, v);
+	if (json_object_get(old, key))
+		return json_object_set(st, key, json_object_get(old, key));
+	return 0;
+}
+
+/* What both modes' statuses carry: observedGeneration, the conditions (taken), configHash
+ * (the last one while the spec does not render) and readyReplicas. */
+static int common_fields(json_t *st, json_t *conds, const json_t *old, const struct status_in *in, long long ready)
+{
+	int rc = 0;
+
+	rc |= json_object_set_new(st, "observedGeneration", json_integer(in->generation));
+	rc |= json_object_set_new(st, "conditions", conds);
+	rc |= set_or_keep(st, old, "configHash", in->config_hash ? json_string(in->config_hash) : NULL);
+	rc |= json_object_set_new(st, "readyReplicas", json_integer(ready));
+	return rc;
+}
+
 static json_t *build_sidecar(const json_t *old, const struct status_in *in);
 
 json_t *status_build(const json_t *old, const struct status_in *in)
@@ -130,17 +153,8 @@ json_t *status_build(const json_t *old, const struct status_in *in)
 	rc |= add_cond(conds, old, "Ready", ready, ready_reason, ready_msg, in->generation, in->now);
 	rc |= add_cond(conds, old, "Progressing", progressing, prog_reason, prog_msg, in->generation, in->now);
 	rc |= add_cond(conds, old, "Degraded", degraded, deg_reason, deg_msg, in->generation, in->now);
-	rc |= json_object_set_new(st, "observedGeneration", json_integer(in->generation));
-	rc |= json_object_set_new(st, "conditions", conds);
-	if (in->endpoints)
-		rc |= json_object_set_new(st, "endpoints", json_deep_copy(in->endpoints));
-	else if (json_object_get(old, "endpoints"))
-		rc |= json_object_set(st, "endpoints", json_object_get(old, "endpoints"));
-	if (in->config_hash)
-		rc |= json_object_set_new(st, "configHash", json_string(in->config_hash));
-	else if (json_object_get(old, "configHash"))
-		rc |= json_object_set(st, "configHash", json_object_get(old, "configHash"));
-	rc |= json_object_set_new(st, "readyReplicas", json_integer(readyr));
+	rc |= common_fields(st, conds, old, in, readyr);
+	rc |= set_or_keep(st, old, "endpoints", in->endpoints ? json_deep_copy(in->endpoints) : NULL);
 	if (rc) {
 		json_decref(st);
 		return NULL;
@@ -227,20 +241,11 @@ static json_t *build_sidecar(const json_t *old, const struct status_in *in)
 		       degraded && in->degraded_message ? in->degraded_message : "", in->generation, in->now);
 	rc |= add_cond(conds, old, "Injected", sc->need_restart == 0, sc->need_restart ? "PodsNeedRestart" : "AllInjected",
 		       inj_msg, in->generation, in->now);
-	rc |= json_object_set_new(st, "observedGeneration", json_integer(in->generation));
-	rc |= json_object_set_new(st, "conditions", conds);
-	if (in->config_hash)
-		rc |= json_object_set_new(st, "configHash", json_string(in->config_hash));
-	else if (json_object_get(old, "configHash"))
-		rc |= json_object_set(st, "configHash", json_object_get(old, "configHash"));
-	rc |= json_object_set_new(st, "readyReplicas", json_integer(sc->ready));
+	rc |= common_fields(st, conds, old, in, sc->ready);
 	rc |= json_object_set_new(st, "injectedPods", json_integer(sc->injected));
 	rc |= json_object_set_new(st, "stalePods", json_integer(sc->stale));
 	rc |= json_object_set_new(st, "podsNeedRestart", json_integer(sc->need_restart));
-	if (kind)
-		rc |= json_object_set_new(st, "sidecarType", json_string(kind));
-	else if (json_object_get(old, "sidecarType"))
-		rc |= json_object_set(st, "sidecarType", json_object_get(old, "sidecarType"));
+	rc |= set_or_keep(st, old, "sidecarType", kind ? json_string(kind) : NULL);
 	if (rc) {
 		json_decref(st);
 		return NULL;

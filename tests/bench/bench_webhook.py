@@ -2,16 +2,14 @@
 # bench_webhook.py: the sidecar webhook under a burst of 500 pod creations through a real API server: its own latency histogram (p50/p99), the time it adds to a pod creation beside unlabelled pods (same run), and the controller's RSS and private memory meanwhile.
 import os
 import re
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "controller"))
-from ctllib import Api, Cluster, Controller, eventually  # noqa: E402
+from ctllib import Api, Cluster, Controller, eventually, free_port, proc_memory, start_cluster, stop_cluster  # noqa: E402
 
 N = int(os.environ.get("BENCH_PODS", "500"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
@@ -24,21 +22,8 @@ HIST = "vivo_controller_webhook_duration_seconds"
 REVIEW = "vivo_controller_webhook_review_duration_seconds"
 
 
-def kb(pid, file, name):
-    try:
-        with open("/proc/%d/%s" % (pid, file)) as f:
-            for line in f:
-                if line.startswith(name):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def memory(pid):
-    return {"rss_kb": kb(pid, "status", "VmRSS:"),
-            "private_kb": kb(pid, "smaps_rollup", "Private_Clean:") + kb(pid, "smaps_rollup", "Private_Dirty:"),
-            "anon_kb": kb(pid, "smaps_rollup", "Anonymous:")}
+    return proc_memory(pid)
 
 
 def pct(xs, p):
@@ -125,19 +110,10 @@ def main():
         print("bench_webhook: %s not built; skipped" % CONTROLLER)
         return 0
     sanitized = b"__asan_init" in open(CONTROLLER, "rb").read()
-    r = subprocess.run([os.path.join(TOP, "tests", "k8s", "build.sh")], capture_output=True, text=True,
-                       stdin=subprocess.DEVNULL)
-    if r.returncode != 0:
-        print("bench_webhook: tests/k8s/build.sh failed:\n" + r.stderr[-2000:])
-        return 1
-    os.environ["VIVO_K8S_BIN"] = r.stdout.strip().splitlines()[-1]
-    d = tempfile.mkdtemp(prefix="vivo-bench-wh-")
-    os.rmdir(d)
-    env = dict(os.environ, KCM_CONTROLLERS="garbagecollector,namespace,serviceaccount")
-    r = subprocess.run([os.path.join(TOP, "tests", "k8s", "cluster.sh"), "start", d], capture_output=True, text=True,
-                       env=env)
-    if r.returncode != 0:
-        print("bench_webhook: cluster did not start:\n" + r.stderr[-3000:])
+    try:
+        d = start_cluster("vivo-bench-wh-")
+    except RuntimeError as e:
+        print("bench_webhook: %s" % e)
         return 1
     ctl = None
     try:
@@ -148,11 +124,7 @@ def main():
         c.kubectl("wait", "--for", "condition=Established", "crd/vivos.vivo.dev", "--timeout=30s")
         c.kubectl("apply", "-f", os.path.join(TOP, "manifests", "rbac.yaml"))
         kc = c.user(SA_USER)
-        import socket
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
+        port = free_port()
         Controller.binary = CONTROLLER
         ctl = Controller("bench-wh", ["--webhook-listen", "127.0.0.1:%d" % port,
                                       "--webhook-url", "https://127.0.0.1:%d/mutate-pods" % port],
@@ -223,7 +195,7 @@ def main():
     finally:
         if ctl:
             ctl.stop()
-        subprocess.run([os.path.join(TOP, "tests", "k8s", "cluster.sh"), "stop", d], capture_output=True)
+        stop_cluster(d)
 
 
 if __name__ == "__main__":

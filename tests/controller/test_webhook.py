@@ -17,8 +17,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctllib import (TOP, Audit, Cluster, Controller, condition, describe, done, eventually, note, ok, vivo,
-                    vivo_path)
+from ctllib import (TOP, Audit, Cluster, Controller, condition, describe, done, eventually, free_port, note, ok,
+                    vivo, vivo_path)
 
 SA_USER = "system:serviceaccount:vivo-system:vivo-controller"
 NS = "wh-apps"
@@ -28,14 +28,6 @@ AGENT = os.environ.get("VIVO_AGENT") or os.path.join(os.path.dirname(Controller.
                                                      "vivo-agent")
 PORT_FLAGS = ["--listen", "127.0.0.1", "--ui-port", "0", "--http-port", "0", "--exporter-port", "0", "--ops-port", "0",
               "--forward-port", "0", "--otlp-port", "0"]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def pods_path(ns=NS, name=None):
@@ -486,6 +478,34 @@ def test_stale_and_switch(c, ctl):
        "ConfigMap, and the status has no endpoints" % took, ctl.tail)
 
 
+def test_example(c, ctl):
+    """manifests/examples/sidecar.yaml, applied for real: the Deployment's pods get Vivo "sidecar"."""
+    api = c.api
+    ex = os.path.join(TOP, "manifests", "examples", "sidecar.yaml")
+    r = c.kubectl("apply", "-f", ex, check=False)
+    ok(r.returncode == 0, "kubectl apply -f manifests/examples/sidecar.yaml", r.stderr)
+    v, _ = eventually(lambda: (lambda x: x if (condition(x, "Ready") or {}).get("reason") == "ProfileReady" else None)(
+        api.get(vivo_path("default", "sidecar"))), 15)
+    d = api.get("/apis/apps/v1/namespaces/default/deployments/shop")
+    ok(v and d, "its Vivo is Ready (ProfileReady) and its Deployment exists", ctl.tail)
+    if not (v and d):
+        return
+    tmpl = d["spec"]["template"]
+    st, p = api.req("POST", "/api/v1/namespaces/default/pods", {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"generateName": "shop-", "labels": tmpl["metadata"]["labels"]},
+        "spec": tmpl["spec"]})
+    side = sidecars(p)
+    ok(st == 201 and side and side[0].get("restartPolicy") == "Always" and
+       p["metadata"]["annotations"]["vivo.dev/injected"] == "sidecar@" + v["status"]["configHash"] and
+       side[0].get("resources", {}).get("limits", {}).get("memory") == "64Mi" and
+       env_of(p["spec"]["containers"][0]).get("OTEL_EXPORTER_OTLP_ENDPOINT") == "http://localhost:4318",
+       "a pod made from the example's template gets Vivo sidecar's agent (its resources) and the OTLP endpoint",
+       json.dumps(p)[:2000])
+    c.kubectl("delete", "-f", ex, "--wait=false", check=False)
+    if p and st == 201:
+        api.delete("/api/v1/namespaces/default/pods/" + p["metadata"]["name"])
+
+
 def test_down(c, ctl):
     """Acceptance 3: a stopped (or hung) controller never blocks a pod; back up, it lists them."""
     api = c.api
@@ -678,6 +698,7 @@ def main():
             test_offline(c, ctl, tmp)
             test_agent_runs(c, tmp)
             test_stale_and_switch(c, ctl)
+            test_example(c, ctl)
             ctl = test_down(c, ctl)
         rc = ctl.stop()
         ok(rc == 0, "clean exit (%s)" % rc, ctl.tail)
