@@ -213,6 +213,8 @@ class Controller:
         self.tmp = tempfile.mkdtemp(prefix="vivo-ctl-%s-" % name)
         self.log_path = os.path.join(self.tmp, "controller.log")
         argv = [self.binary, "--metrics-addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0"]
+        if not any(str(a).startswith("--webhook-listen") for a in args):
+            argv += ["--webhook-listen", "0"]  # the webhook only where a test asks for it (never 0.0.0.0:9443)
         if kubeconfig:
             argv += ["--kubeconfig", kubeconfig]
         argv += list(args)
