@@ -69,7 +69,8 @@ tests_fuzz_fuzz_admission_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 # Black-box: the rendered vivo-agent.yaml runs in the real vivo-agent (no cluster needed).
 TESTS += tests/controller/test_render_agent.py
 # Against a real API server: tests/controller/run.sh (the README's test command runs it).
-EXTRA_DIST += manifests/crd.yaml manifests/rbac.yaml tests/controller/run.sh tests/controller/ctllib.py \
+EXTRA_DIST += manifests/crd.yaml manifests/rbac.yaml manifests/webhook.yaml manifests/examples/sidecar.yaml \
+	tests/controller/run.sh tests/controller/ctllib.py \
 	tests/controller/test_controller.py tests/controller/test_render_agent.py tests/bench/bench_controller.py \
 	tests/controller/test_webhook.py tests/bench/bench_webhook.py docs/sidecar.md \
 	docs/controller.md

@@ -468,83 +468,92 @@ static void set_bundle(struct whm *m, const char *bundle)
 	m->bundle = bundle ? strdup(bundle) : NULL;
 }
 
-/* Read (or create) the Secret, rotate if this replica may, serve what it holds. */
-static void secret_tick(struct whm *m, bool writer)
+/* The Secret as stored, created first when absent (the first replica's wins; the others
+ * get 409 and read it). The object (caller json_decref()s), or NULL with the reason logged. */
+static json_t *secret_fetch(struct whm *m, int64_t now)
 {
-	char path[512], msg[256] = "", src[600];
+	char path[512], msg[256] = "";
 	struct tls_state s;
 	json_t *sec = NULL, *body;
-	int64_t now = wall_s();
-	long st;
+	long st = 0;
 	int attempt;
 
 	for (attempt = 0; attempt < 2; attempt++) {
 		secret_path(m, path, sizeof(path), true);
-		st = call(m, "GET", path, NULL, NULL, &sec, msg, sizeof(msg));
-		if (st == 200 || st != 404)
+		if ((st = call(m, "GET", path, NULL, NULL, &sec, msg, sizeof(msg))) != 404)
 			break;
-		/* Create if absent: the first replica's Secret wins, the others read it. */
 		memset(&s, 0, sizeof(s));
-		if (regenerate(m, now, &s) < 0 || !(body = encode_secret(m, &s))) {
-			st_free(&s);
-			return;
-		}
+		body = regenerate(m, now, &s) == 0 ? encode_secret(m, &s) : NULL;
+		st_free(&s);
+		if (!body)
+			return NULL;
 		secret_path(m, path, sizeof(path), false);
 		st = call(m, "POST", path, "application/json", body, &sec, msg, sizeof(msg));
 		json_decref(body);
-		st_free(&s);
 		if (st == 201) {
 			log_info("webhook: created Secret %s/%s with a new CA and serving certificate", m->o.ns, m->o.secret);
 			cmet_add(CMET_WEBHOOK_CERTS, "created", NULL, 1);
-			break;
+			return sec;
 		}
+		json_decref(sec);
+		sec = NULL;
 		if (st != 409) {
 			fail_once(m, "cannot create Secret %s/%s: %s", m->o.ns, m->o.secret, msg);
-			return;
+			return NULL;
 		}
-		json_decref(sec);
-		sec = NULL; /* another replica made it first: read theirs */
 	}
-	if (st != 200 && st != 201) {
+	if (st != 200 || !sec) {
 		fail_once(m, "cannot read Secret %s/%s: %s", m->o.ns, m->o.secret, msg);
 		json_decref(sec);
-		return;
+		return NULL;
 	}
-	if (!sec || decode_secret(sec, &s) < 0) {
-		json_decref(sec);
-		memset(&s, 0, sizeof(s));
+	return sec;
+}
+
+/* Write `s` over the stored Secret (its resourceVersion: a 409 means someone else did). */
+static int secret_put(struct whm *m, struct tls_state *s)
+{
+	char path[512], msg[256] = "";
+	json_t *body = encode_secret(m, s), *sec = NULL;
+	long st;
+
+	if (!body)
+		return -ENOMEM;
+	secret_path(m, path, sizeof(path), true);
+	st = call(m, "PUT", path, "application/json", body, &sec, msg, sizeof(msg));
+	json_decref(body);
+	if (st == 200 && sec)
+		cu_strlcpy(s->rv, kobj_str(sec, "metadata.resourceVersion", ""), sizeof(s->rv));
+	else
+		fail_once(m, "cannot update Secret %s/%s: %s (retrying)", m->o.ns, m->o.secret, msg);
+	json_decref(sec);
+	return st == 200 ? 0 : -EAGAIN;
+}
+
+/* Read (or create) the Secret, rotate if this replica may, serve what it holds. */
+static void secret_tick(struct whm *m, bool writer)
+{
+	char src[600];
+	struct tls_state s;
+	int64_t now = wall_s();
+	json_t *sec = secret_fetch(m, now);
+
+	if (!sec)
+		return;
+	if (decode_secret(sec, &s) < 0) {
+		st_free(&s);
 		if (!writer) {
 			fail_once(m, "Secret %s/%s does not decode; waiting for the leader to replace it", m->o.ns, m->o.secret);
+			json_decref(sec);
 			return;
 		}
-		cu_strlcpy(s.rv, "", sizeof(s.rv));
-	} else {
-		json_decref(sec);
+		/* renew() replaces what does not decode; the PUT needs the stored version. */
+		cu_strlcpy(s.rv, kobj_str(sec, "metadata.resourceVersion", ""), sizeof(s.rv));
 	}
-	if (writer && renew(m, now, &s)) {
-		if (!s.rv[0]) {
-			/* The stored copy did not decode: write over it (update needs its version). */
-			json_t *cur = NULL;
-
-			secret_path(m, path, sizeof(path), true);
-			if (call(m, "GET", path, NULL, NULL, &cur, NULL, 0) == 200)
-				cu_strlcpy(s.rv, kobj_str(cur, "metadata.resourceVersion", ""), sizeof(s.rv));
-			json_decref(cur);
-		}
-		if ((body = encode_secret(m, &s))) {
-			secret_path(m, path, sizeof(path), true);
-			st = call(m, "PUT", path, "application/json", body, &sec, msg, sizeof(msg));
-			json_decref(body);
-			if (st == 200 && sec)
-				cu_strlcpy(s.rv, kobj_str(sec, "metadata.resourceVersion", ""), sizeof(s.rv));
-			else
-				fail_once(m, "cannot update Secret %s/%s: %s (retrying)", m->o.ns, m->o.secret, msg);
-			json_decref(sec);
-			if (st != 200) {
-				st_free(&s);
-				return; /* serve what was served; read again next time */
-			}
-		}
+	json_decref(sec);
+	if (writer && renew(m, now, &s) && secret_put(m, &s) < 0) {
+		st_free(&s);
+		return; /* serve what was served; read again next time */
 	}
 	snprintf(src, sizeof(src), "Secret %s/%s", m->o.ns, m->o.secret);
 	serve(m, s.f[F_TLS], s.f[F_TLS_KEY], src);
