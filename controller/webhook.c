@@ -208,7 +208,7 @@ static enum MHD_Result finish(struct webhook *w, struct MHD_Connection *c, struc
 	char err[512] = "";
 	struct buf out;
 	enum MHD_Result mr;
-	double t1, t2;
+	double t1;
 	int rc;
 
 	if (r->reject) {
@@ -222,7 +222,6 @@ static enum MHD_Result finish(struct webhook *w, struct MHD_Connection *c, struc
 	buf_init(&out, 2 * ADM_MAX_BODY);
 	t1 = cu_now_s();
 	rc = adm_review(r->body.data ? r->body.data : "", r->body.len, &env, &out, &result, err, sizeof(err));
-	t2 = cu_now_s();
 	if (rc < 0) {
 		log_warn("webhook: bad AdmissionReview from %s: %s", r->peer, err);
 		cmet_add(CMET_WEBHOOK_REQUESTS, "bad_request", NULL, 1);
@@ -231,8 +230,10 @@ static enum MHD_Result finish(struct webhook *w, struct MHD_Connection *c, struc
 		log_debug("webhook: review from %s: %s", r->peer, result);
 		mr = reply(c, 200, out.data, out.len);
 		cmet_add(CMET_WEBHOOK_REQUESTS, result, NULL, 1);
-		cmet_observe(CMET_WEBHOOK_REVIEW_SECONDS, NULL, NULL, t2 - t1);
-		cmet_observe(CMET_WEBHOOK_SECONDS, NULL, NULL, cu_now_s() - r->t0);
+		/* The controller's part starts with the whole request in: before that it waits
+		 * for the client (the API server may send the body in several TLS records). */
+		cmet_observe(CMET_WEBHOOK_UPLOAD_SECONDS, NULL, NULL, t1 - r->t0);
+		cmet_observe(CMET_WEBHOOK_SECONDS, NULL, NULL, cu_now_s() - t1);
 	}
 	buf_free(&out);
 	return mr;

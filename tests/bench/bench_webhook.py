@@ -19,7 +19,7 @@ CONTROLLER = os.environ.get("VIVO_CONTROLLER") or os.path.join(BUILD, "controlle
 SA_USER = "system:serviceaccount:vivo-system:vivo-controller"
 NS = "bench-wh"
 HIST = "vivo_controller_webhook_duration_seconds"
-REVIEW = "vivo_controller_webhook_review_duration_seconds"
+UPLOAD = "vivo_controller_webhook_upload_seconds"
 
 
 def memory(pid):
@@ -146,7 +146,7 @@ def main():
         # Same run, same clients: pods the webhook never sees, then pods it injects.
         base_lat, _, base_err, base_wall = burst(c, "plain", None, N, CLIENTS)
         m0 = ctl.metrics()
-        h0, r0 = buckets(m0), buckets(m0, REVIEW)
+        h0, r0 = buckets(m0), buckets(m0, UPLOAD)
         cpu0 = cpu_ms(ctl.proc.pid)
         peak = {"rss_kb": 0, "private_kb": 0, "anon_kb": 0}
         stop = threading.Event()
@@ -164,7 +164,7 @@ def main():
         sampler.join()
         cpu1 = cpu_ms(ctl.proc.pid)
         m1 = ctl.metrics()
-        h1, r1 = buckets(m1), buckets(m1, REVIEW)
+        h1, r1 = buckets(m1), buckets(m1, UPLOAD)
         seen = h1.get(float("inf"), 0) - h0.get(float("inf"), 0)
         p50, p99 = quantile(h0, h1, 0.50), quantile(h0, h1, 0.99)
         after = memory(ctl.proc.pid)
@@ -172,11 +172,12 @@ def main():
               (N, CLIENTS, " (ASan/UBSan build: figures inflated)" if sanitized else ""))
         print("  stored with the sidecar: %d/%d; failed creations: %d; reviews the webhook timed: %d" %
               (injected, N, len(errors), seen))
-        print("  inside the controller (its histogram %s): p50 %.3f ms, p99 %.3f ms; target p99 < 5 ms: %s" %
+        print("  inside the controller (its histogram %s, the whole request in to the answer queued): "
+              "p50 %.3f ms, p99 %.3f ms; target p99 < 5 ms: %s" %
               (HIST, p50 * 1000, p99 * 1000, "met" if p99 < 0.005 else "NOT met"))
-        print("  of which the review itself (%s): p50 %.3f ms, p99 %.3f ms; controller CPU %.2f ms per pod "
-              "(all threads: webhook, watches, status)" % (REVIEW, quantile(r0, r1, 0.5) * 1000,
-                                                           quantile(r0, r1, 0.99) * 1000, (cpu1 - cpu0) / N))
+        print("  before that, the API server's sending of each request (%s, headers to the end of the body): "
+              "p50 %.3f ms, p99 %.3f ms" % (UPLOAD, quantile(r0, r1, 0.5) * 1000, quantile(r0, r1, 0.99) * 1000))
+        print("  controller CPU: %.2f ms per pod (all threads: webhook, watches, status)" % ((cpu1 - cpu0) / N))
         print("  pod creation, labelled (webhook called): p50 %.2f ms, p99 %.2f ms, %.0f pods/s" %
               (pct(lat, 50) * 1000, pct(lat, 99) * 1000, N / wall))
         print("  baseline, same run: unlabelled (no webhook call): p50 %.2f ms, p99 %.2f ms, %.0f pods/s" %
