@@ -291,6 +291,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **req_cls, enum 
 	*req_cls = NULL;
 }
 
+__attribute__((format(printf, 2, 0)))
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
