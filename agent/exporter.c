@@ -565,7 +565,28 @@ static enum MHD_Result reply_json(struct exporter *e, struct httpd_req *r, struc
 	return httpd_queue(r, MHD_HTTP_OK, resp);
 }
 
-/* /api/v1/info: version, ports and buffer facts for the UI. */
+/* ,"kubernetes":{"pod_name":...} from the downward API variables a pod gives the agent
+ * (POD_NAME, POD_NAMESPACE, NODE_NAME), when any is set. */
+static int info_kubernetes(struct buf *b)
+{
+	static const char *const vars[3][2] = { { "POD_NAME", "pod_name" }, { "POD_NAMESPACE", "pod_namespace" },
+						{ "NODE_NAME", "node_name" } };
+	int k, n = 0, rc = 0;
+
+	for (k = 0; k < 3; k++) {
+		const char *v = getenv(vars[k][0]);
+
+		if (!v || !*v)
+			continue;
+		rc |= buf_printf(b, "%s\"%s\":", n++ ? "," : ",\"kubernetes\":{", vars[k][1]);
+		rc |= mpjson_put_string(b, v, strlen(v));
+	}
+	if (n)
+		rc |= buf_putc(b, '}');
+	return rc;
+}
+
+/* /api/v1/info: version, ports and buffer facts for the UI (and the pod, in Kubernetes). */
 static enum MHD_Result h_info(struct httpd_req *r, void *ctx)
 {
 	static const char *const port_names[PORT_COUNT] = { "ui", "forward", "http", "exporter", "otlp", "ops" };
@@ -595,7 +616,9 @@ static enum MHD_Result h_info(struct httpd_req *r, void *ctx)
 				 (unsigned long long)st.bytes_max, (unsigned long long)st.evicted,
 				 (unsigned long long)st.records);
 	}
-	rc |= buf_puts(&b, "}}\n");
+	rc |= buf_putc(&b, '}');
+	rc |= info_kubernetes(&b);
+	rc |= buf_puts(&b, "}\n");
 	return reply_json(e, r, &b, rc);
 }
 

@@ -13,25 +13,35 @@ enum kind { COUNTER, GAUGE, HISTOGRAM };
 
 static const double bounds[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60 };
 #define NBOUNDS (sizeof(bounds) / sizeof(bounds[0]))
+/* Admission reviews take well under a millisecond: the same number of finer buckets. */
+static const double fine_bounds[NBOUNDS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0015, 0.002, 0.003, 0.004, 0.005,
+					     0.006, 0.0075, 0.01, 0.025, 0.1, 1 };
 
 struct family {
 	const char *name, *help;
 	enum kind kind;
 	const char *l1, *l2; /* label names or NULL */
+	const double *bounds; /* histogram buckets (NBOUNDS of them); NULL = bounds */
 };
 
 static const struct family fams[CMET_FAMILIES] = {
-	[CMET_RECONCILE_TOTAL] = { "vivo_controller_reconcile_total", "Reconciles by result.", COUNTER, "result", NULL },
-	[CMET_RECONCILE_SECONDS] = { "vivo_controller_reconcile_duration_seconds", "Time spent in one reconcile.", HISTOGRAM, NULL, NULL },
-	[CMET_QUEUE_DEPTH] = { "vivo_controller_workqueue_depth", "Keys ready in the work queue.", GAUGE, NULL, NULL },
-	[CMET_QUEUE_RETRIES] = { "vivo_controller_workqueue_retries_total", "Keys re-queued with backoff.", COUNTER, NULL, NULL },
-	[CMET_WATCH_RESTARTS] = { "vivo_controller_watch_restarts_total", "Watches restarted, by resource and reason.", COUNTER, "resource", "reason" },
-	[CMET_WATCH_EVENTS] = { "vivo_controller_watch_events_total", "Watch events received, by resource and type.", COUNTER, "resource", "type" },
-	[CMET_API_SECONDS] = { "vivo_controller_api_request_duration_seconds", "API server request latency by verb and HTTP code (0 = no response).", HISTOGRAM, "verb", "code" },
-	[CMET_API_WRITES] = { "vivo_controller_api_writes_total", "Writes sent to the API server, by resource and verb.", COUNTER, "resource", "verb" },
-	[CMET_LEADER] = { "vivo_controller_leader", "1 while this replica holds the leader Lease (or runs without election).", GAUGE, NULL, NULL },
-	[CMET_SYNCED] = { "vivo_controller_caches_synced", "1 once every watch has listed.", GAUGE, NULL, NULL },
-	[CMET_CACHE_OBJECTS] = { "vivo_controller_cache_objects", "Objects held in the informer caches.", GAUGE, "resource", NULL },
+	[CMET_RECONCILE_TOTAL] = { "vivo_controller_reconcile_total", "Reconciles by result.", COUNTER, "result", NULL, NULL },
+	[CMET_RECONCILE_SECONDS] = { "vivo_controller_reconcile_duration_seconds", "Time spent in one reconcile.", HISTOGRAM, NULL, NULL, NULL },
+	[CMET_QUEUE_DEPTH] = { "vivo_controller_workqueue_depth", "Keys ready in the work queue.", GAUGE, NULL, NULL, NULL },
+	[CMET_QUEUE_RETRIES] = { "vivo_controller_workqueue_retries_total", "Keys re-queued with backoff.", COUNTER, NULL, NULL, NULL },
+	[CMET_WATCH_RESTARTS] = { "vivo_controller_watch_restarts_total", "Watches restarted, by resource and reason.", COUNTER, "resource", "reason", NULL },
+	[CMET_WATCH_EVENTS] = { "vivo_controller_watch_events_total", "Watch events received, by resource and type.", COUNTER, "resource", "type", NULL },
+	[CMET_API_SECONDS] = { "vivo_controller_api_request_duration_seconds", "API server request latency by verb and HTTP code (0 = no response).", HISTOGRAM, "verb", "code", NULL },
+	[CMET_API_WRITES] = { "vivo_controller_api_writes_total", "Writes sent to the API server, by resource and verb.", COUNTER, "resource", "verb", NULL },
+	[CMET_LEADER] = { "vivo_controller_leader", "1 while this replica holds the leader Lease (or runs without election).", GAUGE, NULL, NULL, NULL },
+	[CMET_SYNCED] = { "vivo_controller_caches_synced", "1 once every watch has listed.", GAUGE, NULL, NULL, NULL },
+	[CMET_CACHE_OBJECTS] = { "vivo_controller_cache_objects", "Objects held in the informer caches.", GAUGE, "resource", NULL, NULL },
+	[CMET_WEBHOOK_REQUESTS] = { "vivo_controller_webhook_requests_total", "Admission requests answered by the webhook, by result.", COUNTER, "result", NULL, NULL },
+	[CMET_WEBHOOK_SECONDS] = { "vivo_controller_webhook_duration_seconds", "Time the controller takes to answer an admission request, from the whole request in to the answer queued.", HISTOGRAM, NULL, NULL, fine_bounds },
+	[CMET_WEBHOOK_UPLOAD_SECONDS] = { "vivo_controller_webhook_upload_seconds", "Time from an admission request's headers to the end of its body (the client's sending).", HISTOGRAM, NULL, NULL, fine_bounds },
+	[CMET_WEBHOOK_CERTS] = { "vivo_controller_webhook_certificate_events_total", "Webhook certificate events: loaded (served), created, renewed, rotation stages.", COUNTER, "event", NULL, NULL },
+	[CMET_WEBHOOK_CERT_EXPIRY] = { "vivo_controller_webhook_certificate_expiry_timestamp_seconds", "notAfter of the certificate the webhook serves.", GAUGE, NULL, NULL, NULL },
+	[CMET_WEBHOOK_CONFIG_APPLIES] = { "vivo_controller_webhook_configuration_applies_total", "Server-side applies of the MutatingWebhookConfiguration.", COUNTER, NULL, NULL, NULL },
 };
 
 struct series {
@@ -98,6 +108,7 @@ double cmet_get(enum cmet_family f, const char *l1, const char *l2)
 
 void cmet_observe(enum cmet_family f, const char *l1, const char *l2, double seconds)
 {
+	const double *bd = fams[f].bounds ? fams[f].bounds : bounds;
 	struct series *s;
 	size_t i;
 
@@ -106,7 +117,7 @@ void cmet_observe(enum cmet_family f, const char *l1, const char *l2, double sec
 		s->count++;
 		s->sum += seconds;
 		for (i = 0; i < NBOUNDS; i++)
-			if (seconds <= bounds[i])
+			if (seconds <= bd[i])
 				s->buckets[i]++;
 	}
 	pthread_mutex_unlock(&mu);
@@ -172,7 +183,7 @@ int cmet_render(struct buf *out)
 			}
 			for (b = 0; b <= NBOUNDS && rc == 0; b++) {
 				if (b < NBOUNDS)
-					snprintf(le, sizeof(le), "%g", bounds[b]);
+					snprintf(le, sizeof(le), "%g", fm->bounds ? fm->bounds[b] : bounds[b]);
 				else
 					snprintf(le, sizeof(le), "+Inf");
 				if ((rc = buf_printf(out, "%s_bucket", fm->name)) == 0 && (rc = labels(out, fm, s, "le", le)) == 0)

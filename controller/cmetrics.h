@@ -20,6 +20,12 @@ enum cmet_family {
 	CMET_LEADER,               /* gauge */
 	CMET_SYNCED,               /* gauge */
 	CMET_CACHE_OBJECTS,        /* gauge {resource} */
+	CMET_WEBHOOK_REQUESTS,     /* counter {result} */
+	CMET_WEBHOOK_SECONDS,      /* histogram: request in to answer queued (finer buckets: 0.1 ms up) */
+	CMET_WEBHOOK_UPLOAD_SECONDS, /* histogram: headers in to the whole body in (the client's pace) */
+	CMET_WEBHOOK_CERTS,        /* counter {event}: loaded, created, renewed, rotated ... */
+	CMET_WEBHOOK_CERT_EXPIRY,  /* gauge: notAfter of the served certificate (unix seconds) */
+	CMET_WEBHOOK_CONFIG_APPLIES, /* counter: applies of the MutatingWebhookConfiguration */
 	CMET_FAMILIES
 };
 

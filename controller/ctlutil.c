@@ -286,3 +286,38 @@ void cu_strlcpy(char *dst, const char *src, size_t n)
 	memcpy(dst, src, l);
 	dst[l] = '\0';
 }
+
+int cu_b64_encode(const void *in, size_t n, char **out)
+{
+	char *b;
+
+	if (n > (size_t)INT32_MAX / 2 || !(b = malloc(4 * ((n + 2) / 3) + 1)))
+		return -ENOMEM;
+	EVP_EncodeBlock((unsigned char *)b, (const unsigned char *)in, (int)n);
+	*out = b;
+	return 0;
+}
+
+int cu_b64_decode(const char *in, size_t n, char **out, size_t *outlen)
+{
+	unsigned char *b;
+	size_t pad = 0;
+	int got;
+
+	/* EVP_DecodeBlock takes whole quanta only and counts '=' padding as zero bytes. */
+	if (n % 4 != 0 || n > (size_t)INT32_MAX / 2)
+		return -EINVAL;
+	if (!(b = malloc(n / 4 * 3 + 1)))
+		return -ENOMEM;
+	if (n && in[n - 1] == '=')
+		pad = n > 1 && in[n - 2] == '=' ? 2 : 1;
+	got = n ? EVP_DecodeBlock(b, (const unsigned char *)in, (int)n) : 0;
+	if (got < 0 || (size_t)got < pad) {
+		free(b);
+		return -EINVAL;
+	}
+	*outlen = (size_t)got - pad;
+	b[*outlen] = '\0';
+	*out = (char *)b;
+	return 0;
+}

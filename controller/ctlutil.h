@@ -45,6 +45,13 @@ int cu_write_file(const char *path, const void *data, size_t len);
 /* "sha256:" + 64 hex digits of the data; `out` has >= 72 bytes. */
 void cu_sha256_tag(const void *data, size_t len, char *out, size_t n);
 
+/* Base64 (standard alphabet, padded, no newlines) of n bytes; *out is NUL-terminated,
+ * caller frees. 0 or -ENOMEM. */
+int cu_b64_encode(const void *in, size_t n, char **out);
+/* Decode padded base64 (no whitespace); *out is NUL-terminated (not counted in *outlen),
+ * caller frees. 0, -EINVAL, -ENOMEM. */
+int cu_b64_decode(const char *in, size_t n, char **out, size_t *outlen);
+
 /* Copy at most n-1 bytes and terminate (truncates silently). */
 void cu_strlcpy(char *dst, const char *src, size_t n);
 

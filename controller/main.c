@@ -17,21 +17,29 @@
 #include "kobj.h"
 #include "kube.h"
 #include "kubeconfig.h"
+#include "inject.h"
 #include "lease.h"
 #include "log.h"
+#include "offline.h"
 #include "opts.h"
+#include "profiles.h"
 #include "queue.h"
 #include "reconcile.h"
 #include "render.h"
 #include "watch.h"
-#include "yamljson.h"
+#include "webhook.h"
+#include "whmgr.h"
 
 /* Reconciles run back to back for at most this long before the watches are read again. */
 #define LOOP_RECONCILE_BUDGET_MS 100
+/* A pod change reconciles its Vivo this much later, so a burst of pods is one status write. */
+#define POD_STATUS_DELAY_MS 500
 
 struct flags {
-	const char *kubeconfig, *context, *watch_ns, *lease_ns, *lease_name;
+	const char *kubeconfig, *context, *watch_ns, *lease_ns, *lease_name, *ns;
 	const char *agent_image, *fb_image, *metrics_addr, *health_addr, *log_level, *render;
+	const char *wh_listen, *wh_url, *wh_cert_dir, *wh_service, *wh_config, *wh_secret;
+	const char *inject, *vivo, *server_version;
 	bool leader_elect;
 };
 
@@ -52,12 +60,22 @@ static const struct flag_def flag_defs[] = {
 	{ "--leader-elect", NULL, F_BOOL, FO(leader_elect), "elect a leader among replicas on a Lease (15 s lease, 10 s renew, 2 s retry)" },
 	{ "--lease-namespace", "NS", F_STR, FO(lease_ns), "namespace of the Lease (default: the pod's namespace, or vivo-system)" },
 	{ "--lease-name", "NAME", F_STR, FO(lease_name), "name of the Lease (default vivo-controller)" },
+	{ "--namespace", "NS", F_STR, FO(ns), "the controller's own namespace: webhook Secret and Service (default: the pod's, or vivo-system)" },
+	{ "--webhook-listen", "ADDR", F_STR, FO(wh_listen), "serve the sidecar-injection webhook (HTTPS) here (default :9443; 0 disables)" },
+	{ "--webhook-url", "URL", F_STR, FO(wh_url), "register this https:// URL for the webhook instead of its Service (outside a cluster, tests)" },
+	{ "--webhook-cert-dir", "DIR", F_STR, FO(wh_cert_dir), "serve DIR/tls.crt and DIR/tls.key (caBundle from DIR/ca.crt), re-read on change, instead of a generated CA" },
+	{ "--webhook-service", "NAME", F_STR, FO(wh_service), "the webhook's Service in --namespace (default vivo-controller-webhook)" },
+	{ "--webhook-config", "NAME", F_STR, FO(wh_config), "the MutatingWebhookConfiguration it keeps (default vivo-controller)" },
+	{ "--webhook-secret", "NAME", F_STR, FO(wh_secret), "the Secret with the generated CA and certificate (default vivo-controller-webhook-tls)" },
 	{ "--agent-image", "IMAGE", F_STR, FO(agent_image), "agent image when spec.image is empty (default vivo-agent:0.1.0)" },
 	{ "--fluent-bit-image", "IMAGE", F_STR, FO(fb_image), "Fluent Bit image when spec.fluentBit.image is empty (default fluent/fluent-bit:5.1.1)" },
 	{ "--metrics-addr", "ADDR", F_STR, FO(metrics_addr), "serve /metrics here (default :8080; 0 disables)" },
 	{ "--health-addr", "ADDR", F_STR, FO(health_addr), "serve /healthz and /readyz here (default :8081; 0 disables)" },
 	{ "--log-level", "LEVEL", F_STR, FO(log_level), "error, warn, info, debug or trace (default info)" },
 	{ "--render", "FILE", F_STR, FO(render), "print the objects a Vivo (YAML or JSON file) renders to, and exit" },
+	{ "--inject", "FILE", F_STR, FO(inject), "print FILE's pods and workloads with the sidecar of --vivo added, as the webhook does, and exit" },
+	{ "--vivo", "FILE", F_STR, FO(vivo), "the Sidecar-mode Vivo (YAML or JSON file) for --inject" },
+	{ "--server-version", "X.Y", F_STR, FO(server_version), "for --inject: the Kubernetes version to inject for (default: >= 1.29, native sidecar)" },
 	{ "--version", NULL, F_VERSION, 0, "print the version" },
 	{ "--help", NULL, F_HELP, 0, "print this help" },
 };
@@ -69,7 +87,8 @@ static void usage(void)
 
 	printf("Usage: vivo-controller [OPTION]...\n"
 	       "Reconciles Vivo custom resources (vivo.dev/v1alpha1) into a ConfigMap, a Deployment and a\n"
-	       "Service each, with server-side apply, and keeps them so.\n\n");
+	       "Service each (Sidecar mode: a ConfigMap, and the agent injected into labelled pods by its\n"
+	       "webhook), with server-side apply, and keeps them so.\n\n");
 	for (i = 0; i < NFLAGS; i++) {
 		char left[64];
 
@@ -77,7 +96,7 @@ static void usage(void)
 			 flag_defs[i].arg ? flag_defs[i].arg : "");
 		printf("  %-28s %s\n", left, flag_defs[i].help);
 	}
-	printf("\nEnvironment: KUBECONFIG, POD_NAMESPACE and POD_NAME (lease namespace and identity),\n"
+	printf("\nEnvironment: KUBECONFIG, POD_NAMESPACE and POD_NAME (namespace and lease identity),\n"
 	       "KUBERNETES_SERVICE_HOST/PORT (in-cluster). SIGTERM stops cleanly and releases the Lease.\n");
 }
 
@@ -93,6 +112,10 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	f->health_addr = ":8081";
 	f->log_level = "info";
 	f->lease_name = "vivo-controller";
+	f->wh_listen = ":9443";
+	f->wh_service = "vivo-controller-webhook";
+	f->wh_config = "vivo-controller";
+	f->wh_secret = "vivo-controller-webhook-tls";
 	for (i = 1; i < argc; i++) {
 		const struct flag_def *d = NULL;
 		const char *val = NULL;
@@ -144,48 +167,9 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	return 0;
 }
 
-/* --render FILE: the three objects as a JSON List on stdout. */
-static int render_file(const struct flags *f)
-{
-	struct render_opts ro = { f->agent_image, f->fb_image };
-	struct render_out out;
-	char *text = NULL, err[512];
-	json_t *vivo = NULL, *list;
-	size_t len;
-	int rc;
-
-	if ((rc = cu_read_file(f->render, 4u << 20, &text, &len)) < 0) {
-		fprintf(stderr, "vivo-controller: %s: %s\n", f->render, strerror(-rc));
-		return 1;
-	}
-	rc = yj_parse(text, len, &vivo, err, sizeof(err));
-	free(text);
-	if (rc < 0) {
-		fprintf(stderr, "vivo-controller: %s: %s\n", f->render, err);
-		return 1;
-	}
-	if (!kobj_get(vivo, "metadata.namespace") && json_is_object(json_object_get(vivo, "metadata")))
-		json_object_set_new(json_object_get(vivo, "metadata"), "namespace", json_string("default"));
-	if (render_vivo(vivo, &ro, &out, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vivo-controller: %s: %s\n", f->render, err);
-		json_decref(vivo);
-		return 1;
-	}
-	list = json_pack("{s:s, s:s, s:[O, O, O], s:{s:s, s:O}}", "apiVersion", "v1", "kind", "List", "items",
-			 out.configmap, out.deployment, out.service, "status", "configHash", out.hash, "endpoints",
-			 out.endpoints);
-	if (list)
-		json_dumpf(list, stdout, JSON_INDENT(2));
-	printf("\n");
-	json_decref(list);
-	render_out_free(&out);
-	json_decref(vivo);
-	return 0;
-}
-
 /* ---- the running controller --------------------------------------------------------- */
 
-enum { W_VIVOS, W_CONFIGMAPS, W_DEPLOYMENTS, W_SERVICES, W_COUNT };
+enum { W_VIVOS, W_CONFIGMAPS, W_DEPLOYMENTS, W_SERVICES, W_PODS, W_COUNT };
 
 struct ctl {
 	struct kube *k;
@@ -196,6 +180,10 @@ struct ctl {
 	struct lease *lease;
 	struct rec_ctx rec;
 	struct chttp_state hs;
+	struct prof_reg *profiles;
+	struct webhook *wh;
+	struct whm *whm;
+	int native_seen;
 	bool was_leader;
 	bool synced;
 };
@@ -229,6 +217,41 @@ static void enqueue(struct ctl *c, const char *key)
 	wq_add(c->q, key, cu_now_ms());
 }
 
+/* What a Vivo injects, for the webhook's threads: rendered on every change, all replicas. */
+static void update_profile(struct ctl *c, const char *key, const struct cache_obj *now)
+{
+	struct render_out ro;
+	json_t *vivo;
+	char err[512];
+
+	if (!now) {
+		prof_del(c->profiles, key);
+		return;
+	}
+	if (!(vivo = json_loadb(now->text, now->len, 0, NULL)))
+		return;
+	if (render_vivo(vivo, &c->rec.ropts, &ro, err, sizeof(err)) == 0) {
+		prof_set(c->profiles, key, &ro, NULL);
+		render_out_free(&ro);
+	} else {
+		prof_set(c->profiles, key, NULL, err);
+	}
+	json_decref(vivo);
+}
+
+/* A labelled pod changed: its Vivo's status counts it (a little later, batched). */
+static void pod_changed(struct ctl *c, const struct cache_obj *o)
+{
+	json_t *pod = json_loadb(o->text, o->len, 0, NULL);
+	const char *ns = kobj_str(pod, "metadata.namespace", ""), *value;
+	char key[600];
+
+	value = json_string_value(json_object_get(kobj_get(pod, "metadata.labels"), RENDER_INJECT_LABEL));
+	if (value && prof_resolve(c->profiles, ns, value, key, sizeof(key), NULL) == 0)
+		wq_add_after(c->q, key, POD_STATUS_DELAY_MS, cu_now_ms());
+	json_decref(pod);
+}
+
 /* A Vivo changed: reconcile it. An owned object changed: reconcile its owner. */
 static void on_change(void *ctx, struct watch *w, const char *key, const struct cache_obj *now,
 		      const struct cache_obj *old)
@@ -238,7 +261,15 @@ static void on_change(void *ctx, struct watch *w, const char *key, const struct 
 
 	if (w == c->w[W_VIVOS]) {
 		log_debug("vivo %s %s", key, now ? (old ? "changed" : "added") : "deleted");
+		update_profile(c, key, now);
 		enqueue(c, key);
+		return;
+	}
+	if (w == c->w[W_PODS]) {
+		if (now)
+			pod_changed(c, now);
+		if (old)
+			pod_changed(c, old);
 		return;
 	}
 	owner = now && now->owner ? now->owner : old && old->owner ? old->owner : NULL;
@@ -272,6 +303,7 @@ static int make_watches(struct ctl *c, const struct flags *f)
 		{ "configmaps", "/api/v1" },
 		{ "deployments", "/apis/apps/v1" },
 		{ "services", "/api/v1" },
+		{ "pods", "/api/v1" },
 	};
 	char path[512];
 	const char *env = getenv("VIVO_CONTROLLER_WATCH_TIMEOUT");
@@ -292,7 +324,12 @@ static int make_watches(struct ctl *c, const struct flags *f)
 		wc.resource = res[i].resource;
 		wc.path = path;
 		wc.label_selector = i == W_VIVOS ? NULL : RENDER_LABEL_MANAGED_BY "=" RENDER_MANAGER;
-		wc.owned = i != W_VIVOS;
+		wc.owned = i != W_VIVOS && i != W_PODS;
+		if (i == W_PODS) {
+			/* Pods that opted in (Sidecar mode's status), cached as the few fields it needs. */
+			wc.label_selector = RENDER_INJECT_LABEL "," RENDER_INJECT_LABEL "!=false";
+			wc.transform = inj_pod_summary;
+		}
 		wc.timeout_min_s = watch_timeout ? watch_timeout : 300;
 		wc.timeout_max_s = watch_timeout ? watch_timeout : 600;
 		wc.on_change = on_change;
@@ -340,10 +377,11 @@ static void check_sync(struct ctl *c)
 			return;
 	c->synced = true;
 	atomic_store(&c->hs.synced, true);
+	prof_set_ready(c->profiles, true);
 	cmet_set(CMET_SYNCED, NULL, NULL, 1);
-	log_info("caches synced: %zu vivos, %zu configmaps, %zu deployments, %zu services",
+	log_info("caches synced: %zu vivos, %zu configmaps, %zu deployments, %zu services, %zu labelled pods",
 		 cache_len(c->rec.vivos), cache_len(c->rec.configmaps), cache_len(c->rec.deployments),
-		 cache_len(c->rec.services));
+		 cache_len(c->rec.services), cache_len(c->rec.pods));
 }
 
 static void drain(int fd)
@@ -386,6 +424,11 @@ static int run(struct ctl *c)
 			log_info("leading: reconciling all %zu Vivo objects", cache_len(c->rec.vivos));
 			cache_foreach(c->rec.vivos, enqueue_all_cb, c);
 		}
+		if (c->whm && whm_native(c->whm) != c->native_seen) {
+			/* The API server's version is known: Sidecar-mode status says which sidecar. */
+			c->native_seen = whm_native(c->whm);
+			cache_foreach(c->rec.vivos, enqueue_all_cb, c);
+		}
 
 		/* Reconcile what is ready, within a time budget, so watches keep flowing. */
 		start = cu_now_ms();
@@ -418,6 +461,74 @@ static int run(struct ctl *c)
 	return status;
 }
 
+/* The controller's own namespace: --namespace, $POD_NAMESPACE, the in-cluster one, else vivo-system. */
+static const char *own_namespace(const struct flags *f, const struct kube *k)
+{
+	const char *env = getenv("POD_NAMESPACE");
+
+	if (f->ns)
+		return f->ns;
+	if (env && *env)
+		return env;
+	if (kube_namespace(k) && strcmp(kube_source(k), "in-cluster service account") == 0)
+		return kube_namespace(k);
+	return "vivo-system";
+}
+
+static int sidecar_info(void *ctx, char *version, size_t n)
+{
+	struct ctl *c = ctx;
+
+	if (!c->whm) {
+		snprintf(version, n, "?");
+		return -1;
+	}
+	whm_server_version(c->whm, version, n);
+	return whm_native(c->whm);
+}
+
+/* The webhook (HTTPS) and its upkeep thread; nothing when --webhook-listen is 0. */
+static int start_webhook(struct ctl *c, const struct flags *f, const char *ns)
+{
+	struct whm_opts wo;
+	char err[512];
+	const char *env;
+	uint64_t v = 0;
+	int rc;
+
+	if (strcmp(f->wh_listen, "0") == 0) {
+		log_info("webhook off (--webhook-listen 0): Sidecar-mode Vivos are injected by vivo-controller --inject only");
+		return 0;
+	}
+	if ((rc = wh_start(f->wh_listen, c->profiles, &c->wh, err, sizeof(err))) < 0) {
+		log_error("%s", err);
+		return rc;
+	}
+	memset(&wo, 0, sizeof(wo));
+	wo.ns = ns;
+	wo.secret = f->wh_secret;
+	wo.service = f->wh_service;
+	wo.config = f->wh_config;
+	wo.url = f->wh_url;
+	wo.cert_dir = f->wh_cert_dir;
+	wo.watch_ns = f->watch_ns;
+	wo.may_write = may_write;
+	wo.may_write_ctx = c;
+	wo.wake_fd = wake_pipe[1];
+	/* Test hooks: certificates that expire within a test (checked every second), and an
+	 * older API server version, for the ordinary-container path on a new server. */
+	if ((env = getenv("VIVO_CONTROLLER_CERT_LIFETIME")) && *env && opts_parse_u64(env, 100LL * 365 * 86400, &v) == 0 &&
+	    v >= 10) {
+		wo.lifetime_s = (int64_t)v;
+		wo.poll_ms = 1000;
+		log_info("test hook: webhook certificates live %llu s, checked every second", (unsigned long long)v);
+	}
+	if ((env = getenv("VIVO_CONTROLLER_SERVER_VERSION")) && *env)
+		wo.server_version = env;
+	c->rec.webhook = true;
+	return whm_start(c->k, c->wh, &wo, &c->whm);
+}
+
 int main(int argc, char **argv)
 {
 	struct flags f;
@@ -439,8 +550,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(lvl);
-	if (f.render)
-		return render_file(&f);
+	if (f.render || f.inject) {
+		struct render_opts ro = { f.agent_image, f.fb_image };
+
+		if (f.inject && !f.vivo) {
+			fprintf(stderr, "vivo-controller: --inject needs --vivo FILE (a Sidecar-mode Vivo)\n");
+			return 2;
+		}
+		return f.render ? offline_render(f.render, &ro) : offline_inject(f.inject, f.vivo, &ro, f.server_version);
+	}
 	/* One malloc arena for all threads: they allocate little, and RSS matters more. */
 	mallopt(M_ARENA_MAX, 1);
 
@@ -480,7 +598,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!(c.multi = curl_multi_init()) || !(c.sync = curl_easy_init()) || !(c.q = wq_new(&qo, cu_now_ms())) ||
-	    make_watches(&c, &f) < 0) {
+	    !(c.profiles = prof_new()) || make_watches(&c, &f) < 0) {
 		log_error("out of memory");
 		goto out;
 	}
@@ -490,6 +608,11 @@ int main(int argc, char **argv)
 	c.rec.configmaps = watch_cache(c.w[W_CONFIGMAPS]);
 	c.rec.deployments = watch_cache(c.w[W_DEPLOYMENTS]);
 	c.rec.services = watch_cache(c.w[W_SERVICES]);
+	c.rec.pods = watch_cache(c.w[W_PODS]);
+	c.rec.profiles = c.profiles;
+	c.rec.sidecar_info = sidecar_info;
+	c.rec.sidecar_info_ctx = &c;
+	c.native_seen = -1;
 	c.rec.ropts.agent_image = f.agent_image;
 	c.rec.ropts.fluent_bit_image = f.fb_image;
 	c.rec.may_write = may_write;
@@ -504,13 +627,7 @@ int main(int argc, char **argv)
 	if (f.leader_elect) {
 		struct lease_opts lo = { NULL, f.lease_name, ident, 15, 10, 2 };
 
-		lease_ns = f.lease_ns;
-		if (!lease_ns && (env = getenv("POD_NAMESPACE")) && *env)
-			lease_ns = env;
-		if (!lease_ns && kube_namespace(c.k) && strcmp(kube_source(c.k), "in-cluster service account") == 0)
-			lease_ns = kube_namespace(c.k);
-		if (!lease_ns)
-			lease_ns = "vivo-system";
+		lease_ns = f.lease_ns ? f.lease_ns : own_namespace(&f, c.k);
 		lo.ns = lease_ns;
 		if ((env = getenv("POD_NAME")) && *env) {
 			snprintf(ident, sizeof(ident), "%s", env);
@@ -528,6 +645,8 @@ int main(int argc, char **argv)
 	} else {
 		cmet_set(CMET_LEADER, NULL, NULL, 1);
 	}
+	if (start_webhook(&c, &f, own_namespace(&f, c.k)) < 0)
+		goto out;
 
 	status = run(&c);
 
@@ -536,16 +655,23 @@ int main(int argc, char **argv)
 	atomic_store(&c.hs.electing, false);
 	for (i = 0; i < W_COUNT; i++)
 		watch_stop(c.w[i]);
+	whm_stop(c.whm);
+	c.whm = NULL;
+	wh_stop(c.wh);
+	c.wh = NULL;
 	if (c.lease) {
 		lease_stop(c.lease, status == 0);
 		c.lease = NULL;
 	}
 out:
 	chttp_stop(http);
+	whm_stop(c.whm);
+	wh_stop(c.wh);
 	lease_stop(c.lease, false);
 	for (i = 0; i < W_COUNT; i++)
 		watch_free(c.w[i]);
 	wq_free(c.q);
+	prof_free(c.profiles);
 	if (c.sync)
 		curl_easy_cleanup(c.sync);
 	if (c.multi)

@@ -144,6 +144,128 @@ static int apply(struct rec_ctx *c, const struct target *t, const char *ns, cons
 	return rc;
 }
 
+/* Apply `t` unless its cached live copy already holds it. */
+static int ensure(struct rec_ctx *c, struct target *t, const char *ns, const char *oname, int64_t *after, char *aerr,
+		  size_t aerrlen, unsigned *writes)
+{
+	char okey[512];
+	json_t *live;
+	int rc;
+
+	if ((rc = rec_stamp(t->desired)) < 0)
+		return rc;
+	snprintf(okey, sizeof(okey), "%s/%s", ns, oname);
+	live = cache_load(t->cache, okey);
+	if (!rec_up_to_date(t->desired, live)) {
+		log_debug("%s %s: %s", t->resource, okey, live ? "differs from the rendering" : "missing");
+		rc = apply(c, t, ns, oname, after, aerr, aerrlen, writes);
+	}
+	json_decref(live);
+	return rc;
+}
+
+/* True when `o` has a controller ownerReference to the Vivo with uid `uid`. */
+static bool owned_by(const json_t *o, const char *uid)
+{
+	const json_t *r;
+	size_t i;
+
+	json_array_foreach(kobj_get(o, "metadata.ownerReferences"), i, r)
+		if (json_is_true(json_object_get(r, "controller")) && strcmp(kobj_str(r, "kind", ""), RENDER_KIND) == 0 &&
+		    strcmp(kobj_str(r, "uid", ""), uid) == 0)
+			return true;
+	return false;
+}
+
+/* A Vivo now in Sidecar mode: remove the Deployment or Service it owned in Deployment
+ * mode (only ours: the ownerReference's uid and a uid precondition). */
+static int delete_owned(struct rec_ctx *c, struct cache *cache, const char *prefix, const char *resource,
+			const char *ns, const char *name, const char *uid, char *err, size_t errlen, unsigned *writes)
+{
+	char key[512], path[1024], msg[256], body[256];
+	struct kube_resp r;
+	json_t *live;
+	int rc = 0;
+
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	if (!(live = cache_load(cache, key)))
+		return 0;
+	if (!owned_by(live, uid)) {
+		json_decref(live);
+		return 0;
+	}
+	if (c->may_write && !c->may_write(c->may_write_ctx)) {
+		json_decref(live);
+		return -EPERM;
+	}
+	snprintf(body, sizeof(body), "{\"apiVersion\":\"v1\",\"kind\":\"DeleteOptions\",\"propagationPolicy\":\"Background\","
+		 "\"preconditions\":{\"uid\":\"%s\"}}", kobj_str(live, "metadata.uid", ""));
+	json_decref(live);
+	snprintf(path, sizeof(path), "%s/namespaces/%s/%s/%s", prefix, ns, resource, name);
+	kube_resp_init(&r, 1 << 20);
+	kube_request(c->k, c->e, "DELETE", NULL, path, "application/json", body, strlen(body), &r);
+	cmet_add(CMET_API_WRITES, resource, "delete", 1);
+	(*writes)++;
+	if (r.status == 200 || r.status == 202 || r.status == 404 || r.status == 409) {
+		log_info("Sidecar mode: deleted %s %s (the Vivo no longer runs its own agent)", resource, key);
+	} else {
+		snprintf(err, errlen, "deleting %s %s: %s", resource, name, why(&r, msg, sizeof(msg)));
+		rc = -EAGAIN;
+	}
+	kube_resp_free(&r);
+	return rc;
+}
+
+struct pod_count {
+	const char *ns, *name, *want;
+	size_t nslen;
+	bool via_true;            /* this Vivo is what "true" means in its namespace */
+	struct status_sidecar *sc;
+};
+
+static void count_pod(void *ctx, const char *key, const struct cache_obj *o)
+{
+	struct pod_count *pc = ctx;
+	const char *label, *ann, *phase;
+	json_t *p;
+
+	if (strncmp(key, pc->ns, pc->nslen) != 0 || key[pc->nslen] != '/' || !(p = json_loadb(o->text, o->len, 0, NULL)))
+		return;
+	label = json_string_value(json_object_get(kobj_get(p, "metadata.labels"), RENDER_INJECT_LABEL));
+	phase = kobj_str(p, "vivo.phase", "");
+	if (!label || (strcmp(label, pc->name) != 0 && !(pc->via_true && strcmp(label, "true") == 0)) ||
+	    kobj_get(p, "metadata.deletionTimestamp") || strcmp(phase, "Succeeded") == 0 || strcmp(phase, "Failed") == 0) {
+		json_decref(p);
+		return;
+	}
+	if (json_is_true(kobj_get(p, "vivo.sidecar"))) {
+		ann = json_string_value(json_object_get(kobj_get(p, "metadata.annotations"), RENDER_INJECTED_ANNOTATION));
+		pc->sc->injected++;
+		if (!ann || strcmp(ann, pc->want) != 0)
+			pc->sc->stale++;
+		if (json_is_true(kobj_get(p, "vivo.ready")))
+			pc->sc->ready++;
+	} else if (!json_is_true(kobj_get(p, "vivo.hostNetwork"))) {
+		/* Host-network pods are never injected: not something a restart fixes. */
+		pc->sc->need_restart++;
+		status_note_pod(pc->sc, kobj_str(p, "metadata.name", "?"));
+	}
+	json_decref(p);
+}
+
+static void count_pods(struct rec_ctx *c, const char *ns, const char *name, const char *hash, struct status_sidecar *sc)
+{
+	char want[512], key[600], self[600];
+	struct pod_count pc = { ns, name, want, strlen(ns), false, sc };
+
+	snprintf(want, sizeof(want), "%s@%s", name, hash ? hash : "");
+	snprintf(self, sizeof(self), "%s/%s", ns, name);
+	pc.via_true = c->profiles && prof_resolve(c->profiles, ns, "true", key, sizeof(key), NULL) == 0 &&
+		      strcmp(key, self) == 0;
+	if (c->pods)
+		cache_foreach(c->pods, count_pod, &pc);
+}
+
 /* Write status through /status if it changed. 0, -EAGAIN, -EBUSY, -ESTALE (409), -ENOENT, -EPERM. */
 static int write_status(struct rec_ctx *c, json_t *vivo, json_t *status, const char *key, int64_t *after_ms,
 			char *err, size_t errlen, unsigned *writes)
@@ -237,6 +359,9 @@ void rec_reconcile(struct rec_ctx *c, const char *key, struct rec_result *res)
 	json_t *vivo, *dep = NULL, *status = NULL;
 	const char *ns, *name;
 	struct status_in si;
+	struct status_sidecar sc;
+	char version[64] = "";
+	bool sidecar;
 	int64_t after = 0;
 	int rc = 0, src;
 	size_t i;
@@ -268,31 +393,33 @@ void rec_reconcile(struct rec_ctx *c, const char *key, struct rec_result *res)
 		rendered = true;
 	}
 
+	sidecar = rendered ? ro.mode == RENDER_MODE_SIDECAR : strcmp(kobj_str(vivo, "spec.mode", ""), "Sidecar") == 0;
 	if (rendered && !ro.paused) {
 		char cmname[320];
 		/* The Service first (it is what users wait for, and it needs nothing), then the
-		 * config, then the Deployment whose pods mount it. */
+		 * config, then the Deployment whose pods mount it. Sidecar mode: the config only. */
 		struct target ts[3] = {
-			{ "services", "/api/v1", c->services, ro.service },
 			{ "configmaps", "/api/v1", c->configmaps, ro.configmap },
+			{ "services", "/api/v1", c->services, ro.service },
 			{ "deployments", "/apis/apps/v1", c->deployments, ro.deployment },
 		};
+		static const int order[3] = { 1, 0, 2 };
 
 		render_configmap_name(name, cmname, sizeof(cmname));
 		for (i = 0; i < 3 && rc == 0; i++) {
-			const char *oname = i == 1 ? cmname : name;
-			char okey[512];
-			json_t *live;
+			struct target *t = &ts[sidecar ? i : (size_t)order[i]];
 
-			if ((rc = rec_stamp(ts[i].desired)) < 0)
-				break;
-			snprintf(okey, sizeof(okey), "%s/%s", ns, oname);
-			live = cache_load(ts[i].cache, okey);
-			if (!rec_up_to_date(ts[i].desired, live)) {
-				log_debug("%s %s: %s", ts[i].resource, okey, live ? "differs from the rendering" : "missing");
-				rc = apply(c, &ts[i], ns, oname, &after, aerr, sizeof(aerr), &res->writes);
-			}
-			json_decref(live);
+			if (!t->desired)
+				continue;
+			rc = ensure(c, t, ns, t == &ts[0] ? cmname : name, &after, aerr, sizeof(aerr), &res->writes);
+		}
+		if (rc == 0 && sidecar) {
+			const char *uid = kobj_str(vivo, "metadata.uid", "");
+
+			if ((rc = delete_owned(c, c->deployments, "/apis/apps/v1", "deployments", ns, name, uid, aerr,
+					       sizeof(aerr), &res->writes)) == 0)
+				rc = delete_owned(c, c->services, "/api/v1", "services", ns, name, uid, aerr, sizeof(aerr),
+						  &res->writes);
 		}
 		if (rc == -EPERM) {
 			outcome(res, rc, 0);
@@ -317,6 +444,16 @@ void rec_reconcile(struct rec_ctx *c, const char *key, struct rec_result *res)
 	si.deployment = dep;
 	si.paused = rendered && ro.paused;
 	si.now = now;
+	if (sidecar) {
+		memset(&sc, 0, sizeof(sc));
+		sc.native = c->sidecar_info ? c->sidecar_info(c->sidecar_info_ctx, version, sizeof(version)) : -1;
+		sc.server_version = version;
+		sc.label = name;
+		sc.webhook = c->webhook;
+		count_pods(c, ns, name, rendered ? ro.hash : NULL, &sc);
+		si.sidecar = &sc;
+		si.deployment = NULL;
+	}
 	if (invalid) {
 		si.degraded_reason = "InvalidSpec";
 		si.degraded_message = err;

@@ -9,6 +9,7 @@
 
 #include "cache.h"
 #include "kube.h"
+#include "profiles.h"
 #include "render.h"
 
 #define REC_APPLIED_ANNOTATION "vivo.dev/applied"
@@ -17,6 +18,12 @@ struct rec_ctx {
 	struct kube *k;
 	CURL *e;                    /* the blocking handle of the main thread */
 	struct cache *vivos, *configmaps, *deployments, *services;
+	struct cache *pods;         /* labelled pods (inj_pod_summary), or NULL */
+	struct prof_reg *profiles;  /* resolves vivo.dev/inject=true; NULL without pods */
+	/* Sidecar mode: native sidecars (1/0/-1 unknown) and the API server's version. */
+	int (*sidecar_info)(void *ctx, char *version, size_t n);
+	void *sidecar_info_ctx;
+	bool webhook;               /* the webhook runs in this controller */
 	struct render_opts ropts;
 	/* Asked before every write: false once this replica may no longer write (leadership). */
 	bool (*may_write)(void *ctx);

@@ -33,6 +33,7 @@ struct spec {
 	json_t *fb_inputs, *fb_filters;
 	json_t *resources, *node_selector, *tolerations, *affinity, *pod_annotations;
 	bool paused;
+	bool sidecar;                /* spec.mode Sidecar */
 };
 
 void render_configmap_name(const char *name, char *out, size_t n)
@@ -145,6 +146,7 @@ static int check_pipeline(const json_t *list, const char *path, char *err, size_
 static int parse_spec(const json_t *vivo, const struct render_opts *o, struct spec *s, char *err, size_t errlen)
 {
 	const json_t *spec = json_object_get(vivo, "spec"), *svc, *ports, *fb, *pipe, *otlp;
+	const char *mode;
 	uint64_t qs;
 	int rc, i, j;
 
@@ -172,8 +174,14 @@ static int parse_spec(const json_t *vivo, const struct render_opts *o, struct sp
 	    (rc = get_coll(spec, "nodeSelector", false, &s->node_selector, "spec.", err, errlen)) < 0 ||
 	    (rc = get_coll(spec, "tolerations", true, &s->tolerations, "spec.", err, errlen)) < 0 ||
 	    (rc = get_coll(spec, "affinity", false, &s->affinity, "spec.", err, errlen)) < 0 ||
-	    (rc = get_coll(spec, "podAnnotations", false, &s->pod_annotations, "spec.", err, errlen)) < 0)
+	    (rc = get_coll(spec, "podAnnotations", false, &s->pod_annotations, "spec.", err, errlen)) < 0 ||
+	    (rc = get_str(spec, "mode", "Deployment", &mode, "spec.", err, errlen)) < 0)
 		return rc;
+	if (strcmp(mode, "Deployment") != 0 && strcmp(mode, "Sidecar") != 0) {
+		snprintf(err, errlen, "spec.mode must be Deployment or Sidecar");
+		return -EINVAL;
+	}
+	s->sidecar = strcmp(mode, "Sidecar") == 0;
 	if (!*s->image)
 		s->image = o->agent_image;
 	if (s->replicas < 0 || s->replicas > INT32_MAX) {
@@ -248,6 +256,10 @@ static int parse_spec(const json_t *vivo, const struct render_opts *o, struct sp
 	if ((rc = get_coll(pipe, "inputs", true, &s->fb_inputs, "spec.fluentBit.pipeline.", err, errlen)) < 0 ||
 	    (rc = get_coll(pipe, "filters", true, &s->fb_filters, "spec.fluentBit.pipeline.", err, errlen)) < 0)
 		return rc;
+	if (s->fb && s->sidecar) {
+		snprintf(err, errlen, "spec.fluentBit.enabled is not supported with spec.mode Sidecar: the sidecar is the agent only");
+		return -EINVAL;
+	}
 	if (s->fb && ((rc = check_pipeline(s->fb_inputs, "spec.fluentBit.pipeline.inputs", err, errlen)) < 0 ||
 		      (rc = check_pipeline(s->fb_filters, "spec.fluentBit.pipeline.filters", err, errlen)) < 0))
 		return rc;
@@ -445,9 +457,12 @@ out:
 	return cm;
 }
 
-static json_t *container_ports(const struct spec *s, bool fb_container)
+/* The agent's container ports (or Fluent Bit's). In a sidecar the names carry a "vivo-"
+ * prefix, so they cannot clash with the application's port names in the same pod. */
+static json_t *container_ports(const struct spec *s, bool fb_container, bool sidecar)
 {
 	json_t *a = json_array();
+	char name[32];
 	int i, rc = 0;
 
 	if (!a)
@@ -460,11 +475,12 @@ static json_t *container_ports(const struct spec *s, bool fb_container)
 		/* With Fluent Bit in the pod, forward and http are its ports, not the agent's. */
 		if (s->fb ? fb_port != fb_container : fb_container)
 			continue;
-		rc = append(a, json_pack("{s:s, s:I, s:s}", "name", port_names[i], "containerPort",
-					 (json_int_t)s->ports[i], "protocol", "TCP"));
+		snprintf(name, sizeof(name), "%s%s", sidecar ? "vivo-" : "", port_names[i]);
+		rc = append(a, json_pack("{s:s, s:I, s:s}", "name", name, "containerPort", (json_int_t)s->ports[i],
+					 "protocol", "TCP"));
 	}
 	if (rc == 0 && !fb_container)
-		rc = append(a, json_pack("{s:s, s:I, s:s}", "name", "health", "containerPort",
+		rc = append(a, json_pack("{s:s, s:I, s:s}", "name", sidecar ? "vivo-health" : "health", "containerPort",
 					 (json_int_t)RENDER_HEALTH_PORT, "protocol", "TCP"));
 	if (rc < 0) {
 		json_decref(a);
@@ -473,10 +489,14 @@ static json_t *container_ports(const struct spec *s, bool fb_container)
 	return a;
 }
 
+/* Complete at the container level (user, group, seccomp too), so the agent runs the same
+ * way in its own Deployment and as a sidecar in a pod whose pod-level context is not ours. */
 static json_t *security_context(void)
 {
-	return json_pack("{s:b, s:b, s:b, s:{s:[s]}}", "allowPrivilegeEscalation", 0, "readOnlyRootFilesystem", 1,
-			 "runAsNonRoot", 1, "capabilities", "drop", "ALL");
+	return json_pack("{s:b, s:b, s:b, s:I, s:I, s:{s:s}, s:{s:[s]}}", "allowPrivilegeEscalation", 0,
+			 "readOnlyRootFilesystem", 1, "runAsNonRoot", 1, "runAsUser", (json_int_t)RENDER_AGENT_UID,
+			 "runAsGroup", (json_int_t)RENDER_AGENT_UID, "seccompProfile", "type", "RuntimeDefault",
+			 "capabilities", "drop", "ALL");
 }
 
 static json_t *probe(int period, int failures)
@@ -486,9 +506,36 @@ static json_t *probe(int period, int failures)
 			 (json_int_t)2, "failureThreshold", (json_int_t)failures);
 }
 
-static json_t *config_mount(void)
+static json_t *config_mount(const char *volume)
 {
-	return json_pack("[{s:s, s:s, s:b}]", "name", "config", "mountPath", RENDER_CONFIG_DIR, "readOnly", 1);
+	return json_pack("[{s:s, s:s, s:b}]", "name", volume, "mountPath", RENDER_CONFIG_DIR, "readOnly", 1);
+}
+
+/* POD_NAME, POD_NAMESPACE and NODE_NAME from the downward API (the agent reports them). */
+static json_t *downward_env(void)
+{
+	return json_pack("[{s:s, s:{s:{s:s}}}, {s:s, s:{s:{s:s}}}, {s:s, s:{s:{s:s}}}]",
+			 "name", "POD_NAME", "valueFrom", "fieldRef", "fieldPath", "metadata.name",
+			 "name", "POD_NAMESPACE", "valueFrom", "fieldRef", "fieldPath", "metadata.namespace",
+			 "name", "NODE_NAME", "valueFrom", "fieldRef", "fieldPath", "spec.nodeName");
+}
+
+/* The agent container, one rendering for the Deployment (`sidecar` false) and for the
+ * sidecar the webhook injects: image, args, env, ports, probes, resources, security
+ * context and the config mounted read-only from `volume`. */
+static json_t *agent_container(const struct spec *s, const char *name, const char *volume, bool sidecar)
+{
+	json_t *c = json_pack("{s:s, s:s, s:[s, s]}", "name", name, "image", s->image, "args", "--config",
+			      RENDER_CONFIG_DIR "/vivo-agent.yaml");
+
+	if (!c || set(c, "env", downward_env()) < 0 || set(c, "ports", container_ports(s, false, sidecar)) < 0 ||
+	    set(c, "readinessProbe", probe(5, 3)) < 0 || set(c, "livenessProbe", probe(10, 6)) < 0 ||
+	    (s->resources && set(c, "resources", json_deep_copy(s->resources)) < 0) ||
+	    set(c, "securityContext", security_context()) < 0 || set(c, "volumeMounts", config_mount(volume)) < 0) {
+		json_decref(c);
+		return NULL;
+	}
+	return c;
 }
 
 static json_t *render_deployment(const struct spec *s, const char *hash)
@@ -501,12 +548,7 @@ static json_t *render_deployment(const struct spec *s, const char *hash)
 	annotations = s->pod_annotations ? json_deep_copy(s->pod_annotations) : json_object();
 	if (!annotations || set(annotations, RENDER_HASH_ANNOTATION, json_string(hash)) < 0)
 		goto out;
-	agent = json_pack("{s:s, s:s, s:[s, s]}", "name", "agent", "image", s->image, "args", "--config",
-			  RENDER_CONFIG_DIR "/vivo-agent.yaml");
-	if (!agent || set(agent, "ports", container_ports(s, false)) < 0 ||
-	    set(agent, "readinessProbe", probe(5, 3)) < 0 || set(agent, "livenessProbe", probe(10, 6)) < 0 ||
-	    (s->resources && set(agent, "resources", json_deep_copy(s->resources)) < 0) ||
-	    set(agent, "securityContext", security_context()) < 0 || set(agent, "volumeMounts", config_mount()) < 0)
+	if (!(agent = agent_container(s, "agent", "config", false)))
 		goto out;
 	if (!(containers = json_array()))
 		goto out;
@@ -520,8 +562,8 @@ static json_t *render_deployment(const struct spec *s, const char *hash)
 				       "command", "/fluent-bit/bin/fluent-bit", "args", "-c",
 				       RENDER_CONFIG_DIR "/fluent-bit.yaml");
 
-		if (!fb || set(fb, "ports", container_ports(s, true)) < 0 ||
-		    set(fb, "securityContext", security_context()) < 0 || set(fb, "volumeMounts", config_mount()) < 0 ||
+		if (!fb || set(fb, "ports", container_ports(s, true, false)) < 0 ||
+		    set(fb, "securityContext", security_context()) < 0 || set(fb, "volumeMounts", config_mount("config")) < 0 ||
 		    append(containers, fb) < 0) {
 			json_decref(fb);
 			goto out;
@@ -529,8 +571,8 @@ static json_t *render_deployment(const struct spec *s, const char *hash)
 	}
 	podspec = json_pack("{s:b, s:{s:b, s:I, s:I, s:{s:s}}, s:o, s:[{s:s, s:{s:s}}]}",
 			    "automountServiceAccountToken", 0,
-			    "securityContext", "runAsNonRoot", 1, "runAsUser", (json_int_t)65532, "runAsGroup",
-			    (json_int_t)65532, "seccompProfile", "type", "RuntimeDefault",
+			    "securityContext", "runAsNonRoot", 1, "runAsUser", (json_int_t)RENDER_AGENT_UID, "runAsGroup",
+			    (json_int_t)RENDER_AGENT_UID, "seccompProfile", "type", "RuntimeDefault",
 			    "containers", containers,
 			    "volumes", "name", "config", "configMap", "name", cm);
 	containers = NULL;
@@ -615,6 +657,33 @@ static json_t *render_endpoints(const struct spec *s)
 	return e;
 }
 
+/* Sidecar mode: the container to inject, and a hash over everything injected (the config
+ * and the container), so a spec change that touches only the container (image, resources)
+ * also makes injected pods stale. */
+static int render_sidecar(const struct spec *s, struct render_out *out)
+{
+	json_t *both;
+	char *dump;
+	int i;
+
+	if (!(out->sidecar = agent_container(s, RENDER_SIDECAR_NAME, RENDER_SIDECAR_VOLUME, true)))
+		return -ENOMEM;
+	both = json_pack("{s:O, s:O}", "data", json_object_get(out->configmap, "data"), "sidecar", out->sidecar);
+	dump = both ? json_dumps(both, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(both);
+	if (!dump)
+		return -ENOMEM;
+	cu_sha256_tag(dump, strlen(dump), out->hash, sizeof(out->hash));
+	free(dump);
+	out->otlp_port = s->otlp ? s->ports[P_OTLP] : 0;
+	out->nports = 0;
+	for (i = 0; i < P_COUNT; i++)
+		if (i != P_OTLP || s->otlp)
+			out->ports[out->nports++] = (int)s->ports[i];
+	out->ports[out->nports++] = RENDER_HEALTH_PORT;
+	return 0;
+}
+
 int render_vivo(const json_t *vivo, const struct render_opts *o, struct render_out *out, char *err, size_t errlen)
 {
 	struct spec s;
@@ -625,14 +694,23 @@ int render_vivo(const json_t *vivo, const struct render_opts *o, struct render_o
 		return rc;
 	out->paused = s.paused;
 	out->replicas = s.replicas;
-	if (!(out->configmap = render_configmap(&s, out->hash, sizeof(out->hash))) ||
-	    !(out->deployment = render_deployment(&s, out->hash)) || !(out->service = render_service(&s)) ||
-	    !(out->endpoints = render_endpoints(&s))) {
-		render_out_free(out);
-		snprintf(err, errlen, "out of memory while rendering");
-		return -ENOMEM;
+	out->mode = s.sidecar ? RENDER_MODE_SIDECAR : RENDER_MODE_DEPLOYMENT;
+	if (!(out->configmap = render_configmap(&s, out->hash, sizeof(out->hash))))
+		goto nomem;
+	if (s.sidecar) {
+		/* A profile: the config, and the container the webhook adds to labelled pods. */
+		if (render_sidecar(&s, out) < 0)
+			goto nomem;
+		return 0;
 	}
+	if (!(out->deployment = render_deployment(&s, out->hash)) || !(out->service = render_service(&s)) ||
+	    !(out->endpoints = render_endpoints(&s)))
+		goto nomem;
 	return 0;
+nomem:
+	render_out_free(out);
+	snprintf(err, errlen, "out of memory while rendering");
+	return -ENOMEM;
 }
 
 void render_out_free(struct render_out *out)
@@ -643,5 +721,6 @@ void render_out_free(struct render_out *out)
 	json_decref(out->deployment);
 	json_decref(out->service);
 	json_decref(out->endpoints);
+	json_decref(out->sidecar);
 	memset(out, 0, sizeof(*out));
 }

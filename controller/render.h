@@ -19,6 +19,19 @@
 /* Where the agent takes Fluent Bit's forward output when Fluent Bit runs in the pod. */
 #define RENDER_AGENT_FB_PORT 24224
 #define RENDER_CONFIG_DIR "/etc/vivo"
+/* The agent image's user and group (non-root), set on the container. */
+#define RENDER_AGENT_UID 65532
+
+/* Sidecar mode (docs/sidecar.md): the pod label that opts a pod in (value: a Vivo's name
+ * or "true"), the annotation the webhook writes ("<vivo-name>@<hash>"), and the names of
+ * what it adds to the pod. */
+#define RENDER_INJECT_LABEL "vivo.dev/inject"
+#define RENDER_INJECTED_ANNOTATION "vivo.dev/injected"
+#define RENDER_SIDECAR_NAME "vivo-agent"
+#define RENDER_SIDECAR_VOLUME "vivo-config"
+#define RENDER_MAX_PORTS 8
+
+enum render_mode { RENDER_MODE_DEPLOYMENT, RENDER_MODE_SIDECAR };
 
 struct render_opts {
 	const char *agent_image;      /* when spec.image is empty */
@@ -26,16 +39,28 @@ struct render_opts {
 };
 
 struct render_out {
+	enum render_mode mode; /* spec.mode */
 	json_t *configmap;   /* apply configurations (apiVersion, kind, metadata, ...) */
-	json_t *deployment;
-	json_t *service;
-	json_t *endpoints;   /* status.endpoints */
-	char hash[80];       /* "sha256:<hex>" of the ConfigMap data */
+	json_t *deployment;  /* Deployment mode only (NULL in Sidecar mode) */
+	json_t *service;     /* Deployment mode only */
+	json_t *endpoints;   /* status.endpoints; Deployment mode only */
+	/* "sha256:<hex>": of the ConfigMap data in Deployment mode; in Sidecar mode of the data
+	 * and the sidecar container together (what the webhook injects). */
+	char hash[80];
 	bool paused;         /* spec.paused */
 	long long replicas;  /* spec.replicas */
+	/* Sidecar mode: the agent container to inject (the Deployment's agent container with
+	 * "vivo-" port names, the config mounted from volume RENDER_SIDECAR_VOLUME), the OTLP
+	 * port apps are pointed at (0 when spec.otlp.enabled is false) and every port the agent
+	 * listens on inside the pod. */
+	json_t *sidecar;
+	long long otlp_port;
+	int ports[RENDER_MAX_PORTS];
+	int nports;
 };
 
-/* Render `vivo` (a Vivo object as the API returns it). On success the caller owns `out`
+/* Render `vivo` (a Vivo object as the API returns it): the ConfigMap, and in Deployment
+ * mode the Deployment and Service, in Sidecar mode the sidecar container. On success the caller owns `out`
  * (render_out_free). -EINVAL when the spec is invalid in a way the schema cannot catch
  * (a port on 2020 or 24224, a pipeline entry without a name, ...) with a sentence for
  * status in `err`; -ENOMEM. Same object, same options: same bytes. */

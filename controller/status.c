@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ctlutil.h"
 #include "kobj.h"
 
 const json_t *status_condition(const json_t *status, const char *type)
@@ -43,6 +44,31 @@ static const json_t *dep_cond(const json_t *d, const char *type)
 	return status_condition(json_object_get(d, "status"), type);
 }
 
+/* Set `key` to `v` (taken), or keep the old status's value when `v` is NULL. */
+static int set_or_keep(json_t *st, const json_t *old, const char *key, json_t *v)
+{
+	if (v)
+		return json_object_set_new(st, key, v);
+	if (json_object_get(old, key))
+		return json_object_set(st, key, json_object_get(old, key));
+	return 0;
+}
+
+/* What both modes' statuses carry: observedGeneration, the conditions (taken), configHash
+ * (the last one while the spec does not render) and readyReplicas. */
+static int common_fields(json_t *st, json_t *conds, const json_t *old, const struct status_in *in, long long ready)
+{
+	int rc = 0;
+
+	rc |= json_object_set_new(st, "observedGeneration", json_integer(in->generation));
+	rc |= json_object_set_new(st, "conditions", conds);
+	rc |= set_or_keep(st, old, "configHash", in->config_hash ? json_string(in->config_hash) : NULL);
+	rc |= json_object_set_new(st, "readyReplicas", json_integer(ready));
+	return rc;
+}
+
+static json_t *build_sidecar(const json_t *old, const struct status_in *in);
+
 json_t *status_build(const json_t *old, const struct status_in *in)
 {
 	const json_t *d = in->deployment, *rf, *pr;
@@ -54,6 +80,11 @@ json_t *status_build(const json_t *old, const struct status_in *in)
 	bool observed = false;
 	int rc = 0;
 
+	if (in->sidecar) {
+		json_decref(st);
+		json_decref(conds);
+		return build_sidecar(old, in);
+	}
 	if (!st || !conds) {
 		json_decref(st);
 		json_decref(conds);
@@ -122,17 +153,99 @@ json_t *status_build(const json_t *old, const struct status_in *in)
 	rc |= add_cond(conds, old, "Ready", ready, ready_reason, ready_msg, in->generation, in->now);
 	rc |= add_cond(conds, old, "Progressing", progressing, prog_reason, prog_msg, in->generation, in->now);
 	rc |= add_cond(conds, old, "Degraded", degraded, deg_reason, deg_msg, in->generation, in->now);
-	rc |= json_object_set_new(st, "observedGeneration", json_integer(in->generation));
-	rc |= json_object_set_new(st, "conditions", conds);
-	if (in->endpoints)
-		rc |= json_object_set_new(st, "endpoints", json_deep_copy(in->endpoints));
-	else if (json_object_get(old, "endpoints"))
-		rc |= json_object_set(st, "endpoints", json_object_get(old, "endpoints"));
-	if (in->config_hash)
-		rc |= json_object_set_new(st, "configHash", json_string(in->config_hash));
-	else if (json_object_get(old, "configHash"))
-		rc |= json_object_set(st, "configHash", json_object_get(old, "configHash"));
-	rc |= json_object_set_new(st, "readyReplicas", json_integer(readyr));
+	rc |= common_fields(st, conds, old, in, readyr);
+	rc |= set_or_keep(st, old, "endpoints", in->endpoints ? json_deep_copy(in->endpoints) : NULL);
+	if (rc) {
+		json_decref(st);
+		return NULL;
+	}
+	return st;
+}
+
+void status_note_pod(struct status_sidecar *sc, const char *name)
+{
+	size_t i, at;
+
+	for (at = 0; at < sc->nnames && strcmp(sc->names[at], name) < 0; at++)
+		;
+	if (at >= STATUS_MAX_NAMES)
+		return;
+	if (sc->nnames < STATUS_MAX_NAMES)
+		sc->nnames++;
+	for (i = sc->nnames - 1; i > at; i--)
+		memcpy(sc->names[i], sc->names[i - 1], sizeof(sc->names[i]));
+	cu_strlcpy(sc->names[at], name, sizeof(sc->names[at]));
+}
+
+/* "a, b, c" of the noted names, and "and N more" when there are more. */
+static void name_list(const struct status_sidecar *sc, char *out, size_t n)
+{
+	size_t i, used = 0;
+	int k;
+
+	out[0] = '\0';
+	for (i = 0; i < sc->nnames && used < n; i++) {
+		k = snprintf(out + used, n - used, "%s%s", i ? ", " : "", sc->names[i]);
+		if (k < 0)
+			return;
+		used += (size_t)k;
+	}
+	if (used < n && sc->need_restart > (long long)sc->nnames)
+		snprintf(out + used, n - used, " and %lld more", sc->need_restart - (long long)sc->nnames);
+}
+
+static json_t *build_sidecar(const json_t *old, const struct status_in *in)
+{
+	const struct status_sidecar *sc = in->sidecar;
+	json_t *st = json_object(), *conds = json_array();
+	char ready_msg[384], inj_msg[3072], names[2800];
+	const char *kind = sc->native == 1 ? "Native" : sc->native == 0 ? "Container" : NULL;
+	bool degraded = in->degraded_reason != NULL;
+	int rc = 0;
+
+	if (!st || !conds) {
+		json_decref(st);
+		json_decref(conds);
+		return NULL;
+	}
+	if (degraded)
+		snprintf(ready_msg, sizeof(ready_msg), "%s", in->degraded_message ? in->degraded_message : "");
+	else if (!sc->webhook)
+		snprintf(ready_msg, sizeof(ready_msg), "the webhook is off (--webhook-listen 0): add the sidecar with "
+			 "vivo-controller --inject");
+	else if (sc->native == 1)
+		snprintf(ready_msg, sizeof(ready_msg), "pods labelled %s=%s get the agent as a native sidecar "
+			 "(API server %s)", "vivo.dev/inject", sc->label, sc->server_version);
+	else if (sc->native == 0)
+		snprintf(ready_msg, sizeof(ready_msg), "pods labelled %s=%s get the agent as an ordinary container: API "
+			 "server %s has no native sidecars (Kubernetes >= 1.29), so the agent may stop before the app",
+			 "vivo.dev/inject", sc->label, sc->server_version);
+	else
+		snprintf(ready_msg, sizeof(ready_msg), "the API server's version is not known yet");
+	if (sc->need_restart > 0) {
+		name_list(sc, names, sizeof(names));
+		snprintf(inj_msg, sizeof(inj_msg), "%lld pod%s carry the label but no sidecar (created before the "
+			 "controller ran or while its webhook was down): restart %s: %s", sc->need_restart,
+			 sc->need_restart == 1 ? "" : "s", sc->need_restart == 1 ? "it" : "them", names);
+	} else {
+		snprintf(inj_msg, sizeof(inj_msg), "%lld pod%s injected, %lld stale (a spec change since: they get it "
+			 "when restarted)", sc->injected, sc->injected == 1 ? "" : "s", sc->stale);
+	}
+	rc |= add_cond(conds, old, "Ready", !degraded, degraded ? in->degraded_reason : "ProfileReady", ready_msg,
+		       in->generation, in->now);
+	rc |= add_cond(conds, old, "Progressing", false, in->paused ? "Paused" : "SidecarMode",
+		       in->paused ? "spec.paused is true: rendered objects are left alone"
+				  : "Sidecar mode: nothing is rolled out; injected pods get a new config when restarted",
+		       in->generation, in->now);
+	rc |= add_cond(conds, old, "Degraded", degraded, degraded ? in->degraded_reason : "AsExpected",
+		       degraded && in->degraded_message ? in->degraded_message : "", in->generation, in->now);
+	rc |= add_cond(conds, old, "Injected", sc->need_restart == 0, sc->need_restart ? "PodsNeedRestart" : "AllInjected",
+		       inj_msg, in->generation, in->now);
+	rc |= common_fields(st, conds, old, in, sc->ready);
+	rc |= json_object_set_new(st, "injectedPods", json_integer(sc->injected));
+	rc |= json_object_set_new(st, "stalePods", json_integer(sc->stale));
+	rc |= json_object_set_new(st, "podsNeedRestart", json_integer(sc->need_restart));
+	rc |= set_or_keep(st, old, "sidecarType", kind ? json_string(kind) : NULL);
 	if (rc) {
 		json_decref(st);
 		return NULL;

@@ -27,6 +27,7 @@ struct watch {
 	char errbuf[CURL_ERROR_SIZE];
 	char *resource, *path, *selector;
 	bool owned;
+	void (*transform)(json_t *obj);
 	int tmin, tmax;
 	watch_change_fn on_change;
 	void *ctx;
@@ -65,6 +66,7 @@ struct watch *watch_new(struct kube *k, CURLM *multi, CURL *sync, const struct w
 	w->multi = multi;
 	w->sync = sync;
 	w->owned = cfg->owned;
+	w->transform = cfg->transform;
 	w->tmin = cfg->timeout_min_s > 0 ? cfg->timeout_min_s : 300;
 	w->tmax = cfg->timeout_max_s >= w->tmin ? cfg->timeout_max_s : w->tmin;
 	w->on_change = cfg->on_change;
@@ -152,6 +154,8 @@ static int upsert(struct watch *w, json_t *obj)
 
 	if (kobj_key(obj, key, sizeof(key)) < 0)
 		return 0; /* nameless: ignore */
+	if (w->transform)
+		w->transform(obj);
 	if (w->owned && kobj_owner_key(obj, owner, sizeof(owner)) < 0)
 		owner[0] = '\0';
 	if ((rc = cache_put(w->cache, key, obj, w->owned && owner[0] ? owner : NULL, &old)) < 0)
@@ -170,6 +174,8 @@ static void removed(struct watch *w, json_t *obj)
 
 	if (kobj_key(obj, key, sizeof(key)) < 0)
 		return;
+	if (w->transform)
+		w->transform(obj);
 	old = cache_del(w->cache, key);
 	if (!old) {
 		/* Unknown here: describe it from the event so the owner still hears of it. */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "cache.h"
 #include "kube.h"
@@ -28,6 +29,9 @@ struct watch_cfg {
 	const char *path;            /* collection path, e.g. /api/v1/namespaces/x/configmaps */
 	const char *label_selector;  /* or NULL */
 	bool owned;                  /* record each object's controlling Vivo */
+	/* Shrink each object in place before it is cached (keep metadata.name, .namespace and
+	 * .resourceVersion), or NULL: pods are cached as the few fields status needs. */
+	void (*transform)(json_t *obj);
 	int timeout_min_s;           /* watch timeoutSeconds is picked in [min, max] */
 	int timeout_max_s;
 	watch_change_fn on_change;

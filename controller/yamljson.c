@@ -238,3 +238,55 @@ out:
 	yaml_parser_delete(&y.p);
 	return rc;
 }
+
+int yj_parse_all(const char *text, size_t n, json_t **out, char *err, size_t errlen)
+{
+	struct yj y;
+	yaml_event_t ev;
+	json_t *docs = json_array(), *doc;
+	int rc = 0;
+
+	if (!docs)
+		return -ENOMEM;
+	memset(&y, 0, sizeof(y));
+	y.err = err;
+	y.errlen = errlen;
+	if (!yaml_parser_initialize(&y.p)) {
+		json_decref(docs);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&y.p, (const unsigned char *)text, n);
+	for (;;) {
+		if (!yaml_parser_parse(&y.p, &ev)) {
+			rc = fail(&y, y.p.problem_mark.line, y.p.problem ? y.p.problem : "YAML syntax error");
+			break;
+		}
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (ev.type == YAML_STREAM_START_EVENT || ev.type == YAML_DOCUMENT_START_EVENT ||
+		    ev.type == YAML_DOCUMENT_END_EVENT) {
+			yaml_event_delete(&ev);
+			continue;
+		}
+		doc = NULL;
+		rc = build(&y, &ev, &doc, 0);
+		yaml_event_delete(&ev);
+		if (rc < 0)
+			break;
+		/* Empty documents (a stray "---") are skipped. */
+		if (!json_is_null(doc) && json_array_append(docs, doc) < 0)
+			rc = -ENOMEM;
+		json_decref(doc);
+		if (rc < 0)
+			break;
+	}
+	yaml_parser_delete(&y.p);
+	if (rc < 0) {
+		json_decref(docs);
+		return rc;
+	}
+	*out = docs;
+	return 0;
+}

@@ -15,4 +15,9 @@
  * JSON null. 0, or -EINVAL with "line N: reason" in `err`, or -ENOMEM. */
 int yj_parse(const char *text, size_t n, json_t **out, char *err, size_t errlen);
 
+/* Every document of a YAML stream ("---" separated), as a JSON array (empty documents
+ * left out); the same rules and limits as yj_parse. 0, -EINVAL with "line N: reason",
+ * -ENOMEM. */
+int yj_parse_all(const char *text, size_t n, json_t **out, char *err, size_t errlen);
+
 #endif

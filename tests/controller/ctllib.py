@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -212,6 +213,8 @@ class Controller:
         self.tmp = tempfile.mkdtemp(prefix="vivo-ctl-%s-" % name)
         self.log_path = os.path.join(self.tmp, "controller.log")
         argv = [self.binary, "--metrics-addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0"]
+        if not any(str(a).startswith("--webhook-listen") for a in args):
+            argv += ["--webhook-listen", "0"]  # the webhook only where a test asks for it (never 0.0.0.0:9443)
         if kubeconfig:
             argv += ["--kubeconfig", kubeconfig]
         argv += list(args)
@@ -349,3 +352,54 @@ class Audit:
 def describe(evs):
     return "\n".join("%s %s %s" % (e.get("verb"), e.get("requestURI"), (e.get("responseStatus") or {}).get("code"))
                      for e in evs)
+
+
+# ---- benchmarks ----------------------------------------------------------------------------
+
+def _proc_kb(pid, file, name):
+    try:
+        with open("/proc/%d/%s" % (pid, file)) as f:
+            for line in f:
+                if line.startswith(name):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def proc_memory(pid):
+    """RSS, its peak, private (clean + dirty), PSS and anonymous memory of a process, in KB."""
+    sm = lambda name: _proc_kb(pid, "smaps_rollup", name)  # noqa: E731
+    return {"rss_kb": _proc_kb(pid, "status", "VmRSS:"), "hwm_kb": _proc_kb(pid, "status", "VmHWM:"),
+            "private_kb": sm("Private_Clean:") + sm("Private_Dirty:"), "pss_kb": sm("Pss:"),
+            "anon_kb": sm("Anonymous:")}
+
+
+def start_cluster(prefix):
+    """A throwaway control plane (tests/k8s: build.sh, cluster.sh start) in a new folder; its path.
+    Raises RuntimeError with the scripts' output when either fails."""
+    r = subprocess.run([os.path.join(TOP, "tests", "k8s", "build.sh")], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise RuntimeError("tests/k8s/build.sh failed:\n" + r.stderr[-2000:])
+    os.environ["VIVO_K8S_BIN"] = r.stdout.strip().splitlines()[-1]
+    d = tempfile.mkdtemp(prefix=prefix)
+    os.rmdir(d)
+    env = dict(os.environ, KCM_CONTROLLERS="garbagecollector,namespace,serviceaccount")
+    r = subprocess.run([os.path.join(TOP, "tests", "k8s", "cluster.sh"), "start", d], capture_output=True, text=True,
+                       env=env)
+    if r.returncode != 0:
+        raise RuntimeError("the cluster did not start:\n" + r.stderr[-3000:])
+    return d
+
+
+def stop_cluster(d):
+    subprocess.run([os.path.join(TOP, "tests", "k8s", "cluster.sh"), "stop", d], capture_output=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# run.sh: vivo-controller's tests against a real control plane: build it (cached), start a cluster, run every test (TAP), stop it.
+# run.sh: vivo-controller's tests against a real control plane: build it (cached), start a cluster, run test_controller.py and test_webhook.py (TAP), stop it.
 #
 # The controller binary: $VIVO_CONTROLLER, else $VIVO_BUILD/controller/vivo-controller, else build/check's.
 # The cluster runs kube-controller-manager with the garbage collector but not the Deployment
@@ -48,4 +48,8 @@ echo "# controller: $ctl"
 echo "# cluster: $(grep APISERVER_URL "$dir/env" | cut -d= -f2) in $dir"
 timeout 1200 python3 "$here/test_controller.py" "$dir"
 rc=$?
+# Sidecar mode and the webhook (issue 13), in the same cluster.
+timeout 900 python3 "$here/test_webhook.py" "$dir"
+rc2=$?
+((rc == 0)) && rc=$rc2
 exit $rc

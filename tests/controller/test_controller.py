@@ -121,11 +121,13 @@ def test_crd(c):
     crd = api.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/vivos.vivo.dev")
     ver = crd["spec"]["versions"][0]
     cols = [x["name"] for x in ver.get("additionalPrinterColumns", [])]
-    ok(cols == ["Ready", "Reason", "Endpoint", "Age"], "printer columns Ready, Reason, Endpoint, Age (%s)" % cols)
+    ok(cols == ["Ready", "Reason", "Mode", "Endpoint", "Pods", "Age"],
+       "printer columns Ready, Reason, Mode, Endpoint, Pods, Age (%s)" % cols)
     ok(ver.get("subresources", {}).get("status") == {}, "status subresource on")
+    # rbac.yaml holds a Role in vivo-system (the webhook's Secret): the namespace comes first.
+    c.kubectl("create", "namespace", "vivo-system", check=False)
     r = c.kubectl("apply", "-f", os.path.join(TOP, "manifests", "rbac.yaml"), check=False)
     ok(r.returncode == 0, "manifests/rbac.yaml applies", r.stderr)
-    c.kubectl("create", "namespace", "vivo-system", check=False)
     c.kubectl("create", "namespace", "team-a", check=False)
     c.kubectl("create", "namespace", "team-b", check=False)
 
@@ -246,8 +248,10 @@ def test_changes(c, ctl, audit):
                            any(p["containerPort"] == 2026 for p in container(api.get(deploy_path("default", "demo")))["ports"]),
                            5, 0.02)
     ok(res, "exporter port 2026: Service, container port and agent config (%.3f s)" % took, ctl.tail)
-    v = api.get(vivo_path("default", "demo"))
-    ok(v and v["status"].get("endpoints", {}).get("exporter") == "http://demo.default.svc:2026", "endpoint follows")
+    # The status is written after the Deployment, in the same reconcile: wait for it.
+    v, _ = eventually(lambda: converged(api, "default", "demo", lambda x: x["status"].get("endpoints", {}).get(
+        "exporter") == "http://demo.default.svc:2026"), 5)
+    ok(v is not None, "endpoint follows")
 
     h1 = pod_hash(api.get(deploy_path("default", "demo")))
     set_spec(api, "default", "demo", {"fluentBit": {"enabled": True, "pipeline": {"inputs": [

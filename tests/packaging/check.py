@@ -163,7 +163,9 @@ def cmd_objects(args):
             check_container(name_of(d), pod, c, want_port, want_paths, probes=is_main)
         for c in pod.get("initContainers", []) or []:
             check_container(name_of(d) + " init", pod, c, None, None)
-    for s in (o for o in objs if o.get("kind") == "Service"):
+    # The agent's Services; the controller's webhook Service (component webhook) has only 443.
+    for s in (o for o in objs if o.get("kind") == "Service" and
+              ((o.get("metadata") or {}).get("labels") or {}).get("app.kubernetes.io/component") != "webhook"):
         check_service(s, service_ports)
 
 
@@ -192,6 +194,9 @@ def norm_rules(rules):
             for res in r.get("resources", []) or []:
                 for v in r.get("verbs", []) or []:
                     for n in r.get("resourceNames", []) or ["*any*"]:
+                        # The chart names its (cluster-scoped) webhook configuration after the release.
+                        if res == "mutatingwebhookconfigurations" and n != "*any*":
+                            n = "*the controller's own*"
                         out.add((g, res, v, n))
     return out
 

@@ -472,17 +472,18 @@ EOF
 }
 
 # start_controller DEPLOYMENT_YAML NAME KUBECONFIG LOG: runs the built controller with the
-# Deployment's own args (health and metrics moved to free local ports); sets CTL_PID, CTL_HEALTH.
+# Deployment's own args (health, metrics and webhook moved to free local ports); sets CTL_PID, CTL_HEALTH.
 start_controller() {
-	local args=() a metrics
-	CTL_HEALTH=$(free_port) metrics=$(free_port)
+	local args=() a metrics webhook
+	CTL_HEALTH=$(free_port) metrics=$(free_port) webhook=$(free_port)
 	while IFS= read -r a; do
 		case $a in
-		--health-addr=* | --metrics-addr=*) ;;
+		--health-addr=* | --metrics-addr=* | --webhook-listen=*) ;;
 		*) args+=("$a") ;;
 		esac
 	done < <("${CHECK[@]}" deployment-args "$1" "$2")
-	args+=("--health-addr=127.0.0.1:$CTL_HEALTH" "--metrics-addr=127.0.0.1:$metrics" "--kubeconfig=$3")
+	args+=("--health-addr=127.0.0.1:$CTL_HEALTH" "--metrics-addr=127.0.0.1:$metrics" "--webhook-listen=127.0.0.1:$webhook"
+		"--kubeconfig=$3")
 	echo "vivo-controller ${args[*]}"
 	"$CONTROLLER" "${args[@]}" >"$4" 2>&1 &
 	CTL_PID=$!

@@ -34,7 +34,7 @@ static void test_conditions(void)
 			      "\"conditions\":[{\"type\":\"Progressing\",\"status\":\"False\",\"reason\":\"ProgressDeadlineExceeded\","
 			      "\"message\":\"ReplicaSet has timed out progressing.\"}]}}");
 	json_t *ep = J("{\"ui\":\"http://x.y.svc:8000\"}");
-	struct status_in in = { 5, "sha256:aa", ep, NULL, false, NULL, NULL, "2024-01-01T00:00:00Z" };
+	struct status_in in = { 5, "sha256:aa", ep, NULL, false, NULL, NULL, "2024-01-01T00:00:00Z", NULL };
 	json_t *s0, *s1, *s2, *s3, *s4;
 
 	s0 = status_build(NULL, &in);
@@ -208,9 +208,85 @@ static void test_cache(void)
 	cache_free(c);
 }
 
+static void test_sidecar(void)
+{
+	struct status_sidecar sc;
+	struct status_in in;
+	json_t *st, *st2, *old;
+	char name[32];
+	int i;
+	bool sorted = true;
+
+	memset(&sc, 0, sizeof(sc));
+	for (i = 14; i >= 0; i--) {
+		snprintf(name, sizeof(name), "pod-%02d", i);
+		status_note_pod(&sc, name);
+	}
+	sc.need_restart = 15;
+	for (i = 1; i < (int)sc.nnames; i++)
+		if (strcmp(sc.names[i - 1], sc.names[i]) >= 0)
+			sorted = false;
+	ok(sc.nnames == 10 && sorted && strcmp(sc.names[0], "pod-00") == 0 && strcmp(sc.names[9], "pod-09") == 0,
+	   "the first 10 pod names, sorted, whatever the order they come in");
+	sc.injected = 3;
+	sc.stale = 1;
+	sc.ready = 2;
+	sc.native = 1;
+	sc.server_version = "v1.34.3";
+	sc.label = "prof";
+	sc.webhook = true;
+	memset(&in, 0, sizeof(in));
+	in.generation = 4;
+	in.config_hash = "sha256:bb";
+	in.now = "2024-01-02T00:00:00Z";
+	in.sidecar = &sc;
+	old = J("{\"endpoints\":{\"ui\":\"http://x\"},\"configHash\":\"sha256:aa\"}");
+	st = status_build(old, &in);
+	ok(st && strcmp(cond(st, "Injected", "status"), "False") == 0 &&
+	   strcmp(cond(st, "Injected", "reason"), "PodsNeedRestart") == 0, "labelled pods without the sidecar: Injected False, PodsNeedRestart");
+	ok(strstr(cond(st, "Injected", "message"), "15 pods carry the label") &&
+	   strstr(cond(st, "Injected", "message"), "pod-00, pod-01") &&
+	   strstr(cond(st, "Injected", "message"), "pod-09 and 5 more"), "... naming the first 10 and the count (%s)",
+	   cond(st, "Injected", "message"));
+	ok(json_integer_value(json_object_get(st, "injectedPods")) == 3 &&
+	   json_integer_value(json_object_get(st, "stalePods")) == 1 &&
+	   json_integer_value(json_object_get(st, "podsNeedRestart")) == 15 &&
+	   json_integer_value(json_object_get(st, "readyReplicas")) == 2, "injectedPods, stalePods, podsNeedRestart, readyReplicas");
+	ok(strcmp(kobj_str(st, "sidecarType", ""), "Native") == 0 && strcmp(cond(st, "Ready", "reason"), "ProfileReady") == 0 &&
+	   strstr(cond(st, "Ready", "message"), "native sidecar"), "sidecarType Native, Ready ProfileReady");
+	ok(!json_object_get(st, "endpoints") && strcmp(kobj_str(st, "configHash", ""), "sha256:bb") == 0,
+	   "no endpoints in Sidecar mode (not carried over), the new configHash");
+	ok(strcmp(cond(st, "Progressing", "reason"), "SidecarMode") == 0 && strcmp(cond(st, "Degraded", "status"), "False") == 0,
+	   "Progressing SidecarMode, not Degraded");
+	sc.need_restart = 0;
+	sc.nnames = 0;
+	sc.native = 0;
+	sc.server_version = "v1.28.9";
+	in.now = "2024-01-03T00:00:00Z";
+	st2 = status_build(st, &in);
+	ok(st2 && strcmp(cond(st2, "Injected", "reason"), "AllInjected") == 0 &&
+	   strcmp(cond(st2, "Injected", "lastTransitionTime"), "2024-01-03T00:00:00Z") == 0 &&
+	   strcmp(cond(st2, "Ready", "lastTransitionTime"), "2024-01-02T00:00:00Z") == 0,
+	   "restarted: Injected flips to AllInjected (new transition time; Ready's kept)");
+	ok(strcmp(kobj_str(st2, "sidecarType", ""), "Container") == 0 && strstr(cond(st2, "Ready", "message"), "no native sidecars"),
+	   "an older API server: sidecarType Container, and Ready says why");
+	json_decref(st2);
+	sc.native = -1;
+	in.degraded_reason = "InvalidSpec";
+	in.degraded_message = "spec.mode must be Deployment or Sidecar";
+	st2 = status_build(st, &in);
+	ok(st2 && strcmp(cond(st2, "Ready", "status"), "False") == 0 && strcmp(cond(st2, "Ready", "reason"), "InvalidSpec") == 0 &&
+	   strcmp(cond(st2, "Degraded", "reason"), "InvalidSpec") == 0 && strcmp(kobj_str(st2, "sidecarType", ""), "Native") == 0,
+	   "an invalid spec: Ready False and Degraded InvalidSpec; an unknown version keeps the last sidecarType");
+	json_decref(st2);
+	json_decref(st);
+	json_decref(old);
+}
+
 int main(void)
 {
 	test_conditions();
+	test_sidecar();
 	test_covers();
 	test_stamp();
 	test_cache();
