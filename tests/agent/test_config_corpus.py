@@ -141,7 +141,10 @@ def test_filters_every_input(t):
         def chunks():
             _, _, b = curl(a.url("exporter", "/api/v1/logs"))
             return [json.loads(l) for l in b.decode().splitlines()]
-        wait_for(lambda: len({c["source_type"] for c in chunks()}) == 4, 10)
+        # Every input's records are in once all four inputs have a chunk and the dummy
+        # source has made both its samples (it ticks on its own clock).
+        wait_for(lambda: len({c["source_type"] for c in chunks()}) == 4 and
+                 sum(len(c["records"]) for c in chunks() if c["source_type"] == "dummy") >= 2, 10)
         by = {}
         for c in chunks():
             by.setdefault((c["source_type"], c["tag"]), []).extend(r[1] for r in c["records"])
