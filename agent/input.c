@@ -6,6 +6,7 @@
 extern const struct input_plugin input_http, input_dummy, input_self_metrics;
 extern const struct input_plugin input_forward;
 extern const struct input_plugin input_opentelemetry, input_demo_traces;
+extern const struct input_plugin input_vivo;
 
 const struct input_plugin *const input_plugins[] = {
 	&input_http,
@@ -14,6 +15,7 @@ const struct input_plugin *const input_plugins[] = {
 	&input_dummy,
 	&input_self_metrics,
 	&input_demo_traces,
+	&input_vivo,
 	NULL,
 };
 
