@@ -39,6 +39,8 @@ struct exporter {
 	char cors[256];
 	struct waiter *waiters;
 	atomic_int nwaiters;        /* suspended requests not yet answered */
+	atomic_int listed[STREAM_COUNT]; /* waiters in the list, per stream: appends elsewhere wake nobody */
+	struct append_hook { struct exporter *e; enum stream_kind kind; } hooks[STREAM_COUNT];
 	atomic_bool appended;       /* set by the store's notify hook */
 	uint16_t ports[PORT_COUNT];
 	char boot_id[33];           /* random per process: clients tell restarts apart */
@@ -77,12 +79,14 @@ static bool ts_passed(const struct timespec *t)
 	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
 }
 
-/* Store hook: cheap when nobody waits. */
+/* Store hook: cheap when nobody waits on this stream (a follower holds polls on every
+ * stream; an append to a busy one must not wake the waker for the quiet ones). */
 static void on_append(void *arg)
 {
-	struct exporter *e = arg;
+	const struct append_hook *h = arg;
+	struct exporter *e = h->e;
 
-	if (atomic_load(&e->nwaiters) == 0)
+	if (atomic_load(&e->listed[h->kind]) == 0)
 		return;
 	pthread_mutex_lock(&e->lock);
 	atomic_store(&e->appended, true);
@@ -113,6 +117,7 @@ static void *waker_main(void *arg)
 		while ((w = *pp)) {
 			if (waiter_ready(e, w)) {
 				*pp = w->next;
+				atomic_fetch_sub(&e->listed[w->kind], 1);
 				httpd_resume(w->req);
 				free(w);
 			} else {
@@ -182,8 +187,11 @@ int exporter_new(struct stream **streams, const struct exporter_settings *s, str
 		return -EAGAIN;
 	}
 	e->waker_started = true;
-	for (k = 0; k < STREAM_COUNT; k++)
-		stream_set_notify(streams[k], on_append, e);
+	for (k = 0; k < STREAM_COUNT; k++) {
+		e->hooks[k].e = e;
+		e->hooks[k].kind = (enum stream_kind)k;
+		stream_set_notify(streams[k], on_append, &e->hooks[k]);
+	}
 	*out = e;
 	return 0;
 }
@@ -573,6 +581,7 @@ static enum MHD_Result serve_stream(struct exporter *e, struct httpd_req *r, enu
 			w->deadline = st->deadline;
 			w->next = e->waiters;
 			e->waiters = w;
+			atomic_fetch_add(&e->listed[k], 1);
 			st->waited = true;
 			atomic_fetch_add(&e->nwaiters, 1);
 			httpd_suspend(r);
