@@ -171,7 +171,7 @@ static void up_fail(struct upstream *u, double now, const char *fmt, ...)
 	u->errors++;
 	atomic_fetch_add(&f->in->stats.errors, 1);
 	wait = backoff(f, ++u->attempt);
-	if (u->state != UP_BACKOFF || now - u->last_warn >= WARN_EVERY) {
+	if (u->attempt == 1 || now - u->last_warn >= WARN_EVERY) {
 		log_warn("%s: upstream %s: %s; retrying in %.1f s", f->in->name, u->instance, u->last_error, wait);
 		u->last_warn = now;
 	}
