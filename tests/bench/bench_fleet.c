@@ -1,4 +1,4 @@
-/* bench_fleet.c: benchmark tool: follows an agent's /logs with long-polls for a fixed time and prints the latency from each record's timestamp (its append upstream) to its arrival here. */
+/* bench_fleet.c: benchmark tool: follows an agent's /logs with long-polls for a fixed time and prints the latency from each record's timestamp (its append upstream) to its arrival here; optionally writes "ts arrival" of the records holding a mark, to join two readers per record. */
 #include <curl/curl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +18,8 @@ struct reader {
 	int have_next;
 	char partial[1 << 16];      /* a line split across two writes */
 	size_t plen;
+	const char *mark;           /* records whose line holds this are written to `out` */
+	FILE *out;
 };
 
 static int64_t now_ns(void)
@@ -41,6 +43,8 @@ static void take_line(struct reader *r, const char *p, size_t n, int64_t now)
 	if (i == 2 || r->n >= MAX_SAMPLES)
 		return;
 	r->lat_us[r->n++] = (now - ts) / 1000;
+	if (r->out && memmem(p, n, r->mark, strlen(r->mark)))
+		fprintf(r->out, "%lld %lld\n", (long long)ts, (long long)now);
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
@@ -106,10 +110,17 @@ int main(int argc, char **argv)
 	CURL *h;
 	time_t end;
 
-	if (argc != 4 || strcmp(argv[1], "latency") != 0 || opts_parse_u64(argv[2], 65535, &port) < 0 ||
+	if ((argc != 4 && argc != 6) || strcmp(argv[1], "latency") != 0 || opts_parse_u64(argv[2], 65535, &port) < 0 ||
 	    opts_parse_u64(argv[3], 3600, &secs) < 0 || !r || !(r->lat_us = malloc(MAX_SAMPLES * sizeof(int64_t)))) {
-		fprintf(stderr, "usage: bench_fleet latency PORT SECONDS\n");
+		fprintf(stderr, "usage: bench_fleet latency PORT SECONDS [MARK OUTFILE]\n");
 		return 2;
+	}
+	if (argc == 6) {
+		r->mark = argv[4];
+		if (!(r->out = fopen(argv[5], "w"))) {
+			perror(argv[5]);
+			return 2;
+		}
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	h = curl_easy_init();
@@ -136,6 +147,8 @@ int main(int argc, char **argv)
 	}
 	curl_easy_cleanup(h);
 	curl_global_cleanup();
+	if (r->out)
+		fclose(r->out);
 	if (r->n == 0) {
 		printf("records=0 p50_us=0 p99_us=0 max_us=0\n");
 		return 1;
