@@ -171,6 +171,8 @@ int exporter_new(struct stream **streams, const struct exporter_settings *s, str
 		return -ENOMEM;
 	e->streams = streams;
 	boot_identity(e);
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->cond, NULL);
 	for (k = 0; k < 3; k++) {
 		const char *v = getenv(kube_env[k]);
 
@@ -179,8 +181,6 @@ int exporter_new(struct stream **streams, const struct exporter_settings *s, str
 			return -ENOMEM;
 		}
 	}
-	pthread_mutex_init(&e->lock, NULL);
-	pthread_cond_init(&e->cond, NULL);
 	exporter_configure(e, s);
 	if (pthread_create(&e->waker, NULL, waker_main, e) != 0) {
 		exporter_free(e);

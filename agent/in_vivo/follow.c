@@ -10,10 +10,9 @@
 #include "log.h"
 #include "mpjson.h"
 
-/* Followers running now: what the metrics hook walks (guards their lifetime). */
+/* Followers running now: what the metrics hook walks (the lock guards their lifetime). */
 static pthread_mutex_t followers_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct follower *followers[64];
-static size_t nfollowers;
+static struct follower *followers;
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static bool curl_ready;
@@ -374,13 +373,12 @@ static int vivo_metrics(metric_emit_fn emit, void *arg)
 		{ "missed_chunks_total", "Chunks the upstream evicted before this agent fetched them", METRIC_COUNTER },
 	};
 	double now = follow_now();
-	size_t i;
+	struct follower *f;
 	int fam, rc = 0;
 
 	pthread_mutex_lock(&followers_lock);
 	for (fam = 0; fam < FAMS && rc == 0; fam++) {
-		for (i = 0; i < nfollowers && rc == 0; i++) {
-			struct follower *f = followers[i];
+		for (f = followers; f && rc == 0; f = f->next) {
 			const struct upstream *u;
 
 			pthread_mutex_lock(&f->lock);
@@ -424,15 +422,16 @@ static void follower_free(struct follower *f)
 
 static void vivo_stop(struct input_instance *in)
 {
-	struct follower *f = in->priv;
-	size_t i;
+	struct follower *f = in->priv, **pp;
 
 	if (!f)
 		return;
 	pthread_mutex_lock(&followers_lock);
-	for (i = 0; i < nfollowers; i++)
-		if (followers[i] == f)
-			followers[i] = followers[--nfollowers];
+	for (pp = &followers; *pp; pp = &(*pp)->next)
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
 	pthread_mutex_unlock(&followers_lock);
 	if (agent_current && agent_current->exporter)
 		exporter_remove_info_source(agent_current->exporter, f);
@@ -508,8 +507,8 @@ static int vivo_start(struct input_instance *in, char *err, size_t errlen)
 	if (agent_current && agent_current->exporter && (rc = exporter_add_info_source(agent_current->exporter, info_source, f)) < 0)
 		goto fail;
 	pthread_mutex_lock(&followers_lock);
-	if (nfollowers < sizeof(followers) / sizeof(followers[0]))
-		followers[nfollowers++] = f;
+	f->next = followers;
+	followers = f;
 	pthread_mutex_unlock(&followers_lock);
 	log_info("%s: following %zu upstream%s and %zu dns: target%s", in->name, in->conf.follow.n - f->ndns,
 		 in->conf.follow.n - f->ndns == 1 ? "" : "s", f->ndns, f->ndns == 1 ? "" : "s");

@@ -81,6 +81,7 @@ struct follower {
 	size_t line_bytes;           /* partial-line bytes held by all polls */
 	struct follow_chunk chunk;   /* scratch for the parser (follow thread only) */
 	uint64_t rng;                /* xorshift state for the backoff jitter */
+	struct follower *next;       /* in the list of running followers */
 };
 
 /* Monotonic seconds. */
