@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { AGENT, ARTIFACTS, CHROMIUM, UI_DIST, agentServesUi, launchBrowser, postLogs, postOtlp, sleep, startAgent, startUiFront } from './lib.mjs';
+import { AGENT, ARTIFACTS, CHROMIUM, UI_DIST, agentServesUi, launchBrowser, openLivePage, postLogs, postOtlp, sleep, startAgent, startUiFront } from './lib.mjs';
 
 let skipAll = null;
 if (!existsSync(AGENT)) skipAll = `${AGENT} is missing: build the agent first`;
@@ -44,16 +44,7 @@ after(async () => {
   await front?.close();
 });
 
-async function openPage(t, path = '/') {
-  const page = await browser.context.newPage();
-  t.after(() => page.close().catch(() => {}));
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.errors = errors;
-  await page.goto(`${base}${path}`);
-  await page.waitForSelector('[data-testid=conn][data-state=live]', { timeout: 10_000 });
-  return page;
-}
+const openPage = (t, path = '/') => openLivePage(browser, t, base, path);
 
 const countText = (page) => page.textContent('[data-testid=match-count]');
 

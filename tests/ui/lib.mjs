@@ -147,6 +147,22 @@ export async function launchBrowser() {
   };
 }
 
+/**
+ * Opens the UI in a new tab of `browser` and waits until it is live; the tab is closed when
+ * the test ends (pass or fail): a page left open keeps its long-poll, and the browser's
+ * per-host connection limit would stall the next tests. page.errors collects page errors.
+ */
+export async function openLivePage(browser, t, base, path = '/') {
+  const page = await browser.context.newPage();
+  t.after(() => page.close().catch(() => {}));
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.errors = errors;
+  await page.goto(`${base}${path}`);
+  await page.waitForSelector('[data-testid=conn][data-state=live]', { timeout: 10_000 });
+  return page;
+}
+
 /** POSTs a JSON body (object or array of records) to the agent's HTTP input under a tag. */
 export async function postLogs(httpPort, tag, body) {
   const res = await fetch(`http://127.0.0.1:${httpPort}/${tag}`, {
