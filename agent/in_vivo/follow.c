@@ -1,8 +1,11 @@
 /* in_vivo/follow.c: the vivo input: follows other agents' exporters (URLs and dns: targets) on one libcurl multi thread. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -236,13 +239,71 @@ static double next_wait(struct follower *f, double now)
 	return w;
 }
 
+/* libcurl says which sockets to watch (socket_action interface: each wakeup costs the
+ * transfers that have something to do, not all of them, as curl_multi_perform would). */
+static int on_socket(CURL *h, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct follower *f = userp;
+	struct epoll_event ev = { .data.fd = s };
+
+	(void)h;
+	(void)socketp;
+	if (what == CURL_POLL_REMOVE) {
+		epoll_ctl(f->epfd, EPOLL_CTL_DEL, s, NULL);
+		return 0;
+	}
+	ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+	if (epoll_ctl(f->epfd, EPOLL_CTL_MOD, s, &ev) < 0 && errno == ENOENT)
+		epoll_ctl(f->epfd, EPOLL_CTL_ADD, s, &ev);
+	return 0;
+}
+
+static int on_timer(CURLM *m, long ms, void *userp)
+{
+	struct follower *f = userp;
+
+	(void)m;
+	f->curl_due = ms < 0 ? -1 : follow_now() + (double)ms / 1000;
+	return 0;
+}
+
+/* Wait up to `wait` seconds for sockets, the wake eventfd or libcurl's timer, and let
+ * libcurl run the transfers concerned (their callbacks run here, without the lock). */
+static void run_transfers(struct follower *f, double wait)
+{
+	struct epoll_event ev[64];
+	double now = follow_now();
+	int i, n, running;
+
+	if (f->curl_due >= 0 && f->curl_due - now < wait)
+		wait = f->curl_due > now ? f->curl_due - now : 0;
+	n = epoll_wait(f->epfd, ev, 64, (int)ceil(wait * 1000));
+	for (i = 0; i < n; i++) {
+		int flags = (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) | (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
+			    (ev[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
+
+		if (ev[i].data.fd == f->wakefd) {
+			uint64_t x;
+
+			if (read(f->wakefd, &x, sizeof(x)) < 0)
+				continue;
+			continue;
+		}
+		curl_multi_socket_action(f->multi, ev[i].data.fd, flags, &running);
+	}
+	if (f->curl_due >= 0 && follow_now() >= f->curl_due) {
+		f->curl_due = -1;
+		curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+}
+
 static void *follow_main(void *arg)
 {
 	struct follower *f = arg;
 	struct upstream *u;
-	int running, left;
 	CURLMsg *m;
 	double now, wait;
+	int left;
 
 	while (!atomic_load(&f->stop)) {
 		now = follow_now();
@@ -250,9 +311,9 @@ static void *follow_main(void *arg)
 		apply_discovery(f, now);
 		for (u = f->ups; u; u = u->next)
 			up_drive(u, now);
+		wait = next_wait(f, now);
 		pthread_mutex_unlock(&f->lock);
-		/* Callbacks (and the appends they make) run here, without the lock held. */
-		curl_multi_perform(f->multi, &running);
+		run_transfers(f, wait);
 		pthread_mutex_lock(&f->lock);
 		now = follow_now();
 		while ((m = curl_multi_info_read(f->multi, &left))) {
@@ -266,12 +327,7 @@ static void *follow_main(void *arg)
 			if (priv)
 				up_done((struct upstream *)(void *)priv, h, res, now);
 		}
-		for (u = f->ups; u; u = u->next)
-			up_drive(u, now);
-		wait = next_wait(f, now);
 		pthread_mutex_unlock(&f->lock);
-		if (wait > 0 && !atomic_load(&f->stop))
-			curl_multi_poll(f->multi, NULL, 0, (int)(wait * 1000) + 1, NULL);
 	}
 	return NULL;
 }
@@ -279,8 +335,10 @@ static void *follow_main(void *arg)
 static void wake(void *arg)
 {
 	struct follower *f = arg;
+	uint64_t one = 1;
 
-	curl_multi_wakeup(f->multi);
+	if (write(f->wakefd, &one, sizeof(one)) < 0)
+		return; /* the counter is full: a wakeup is pending anyway */
 }
 
 /* ---- /api/v1/info and self-metrics --------------------------------------------------- */
@@ -410,6 +468,10 @@ static void follower_free(struct follower *f)
 	}
 	if (f->multi)
 		curl_multi_cleanup(f->multi);
+	if (f->epfd >= 0)
+		close(f->epfd);
+	if (f->wakefd >= 0)
+		close(f->wakefd);
 	for (i = 0; f->dns_names && i < f->ndns; i++)
 		free(f->dns_names[i]);
 	free(f->dns_names);
@@ -437,12 +499,19 @@ static void vivo_stop(struct input_instance *in)
 		exporter_remove_info_source(agent_current->exporter, f);
 	if (f->started) {
 		atomic_store(&f->stop, true);
-		curl_multi_wakeup(f->multi);
+		wake(f);
 		pthread_join(f->thread, NULL);
 	}
 	discover_stop(f->disc);
 	follower_free(f);
 	in->priv = NULL;
+}
+
+static int epoll_ctl_add_wake(struct follower *f)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = f->wakefd };
+
+	return epoll_ctl(f->epfd, EPOLL_CTL_ADD, f->wakefd, &ev);
 }
 
 static int check_conf(const struct input_instance *in, char *err, size_t errlen)
@@ -498,10 +567,18 @@ static int vivo_start(struct input_instance *in, char *err, size_t errlen)
 	if (agent_current && agent_current->exporter)
 		snprintf(f->self_boot, sizeof(f->self_boot), "%s", exporter_boot_id(agent_current->exporter));
 	in->priv = f;
-	if (!(f->multi = curl_multi_init())) {
-		rc = -ENOMEM;
+	f->epfd = f->wakefd = -1;
+	f->curl_due = -1;
+	if (!(f->multi = curl_multi_init()) || (f->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (f->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 || epoll_ctl_add_wake(f) < 0) {
+		rc = f->multi ? -errno : -ENOMEM;
+		snprintf(err, errlen, "%s: cannot set up the event loop: %s", in->name, strerror(-rc));
 		goto fail;
 	}
+	curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
+	curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
 	if ((rc = add_targets(f, err, errlen)) < 0 || (rc = start_threads(f, err, errlen)) < 0)
 		goto fail;
 	if (agent_current && agent_current->exporter && (rc = exporter_add_info_source(agent_current->exporter, info_source, f)) < 0)

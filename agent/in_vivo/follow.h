@@ -70,7 +70,10 @@ struct follower {
 	bool started;
 	atomic_bool stop;
 	pthread_mutex_t lock;        /* guards the upstream list, states and counters */
-	CURLM *multi;
+	CURLM *multi;                /* driven through socket_action by the thread's epoll set */
+	int epfd;                    /* the sockets libcurl asks to watch, and wakefd */
+	int wakefd;                  /* eventfd: discovery news, stop */
+	double curl_due;             /* libcurl's timer (monotonic seconds), -1 = none */
 	struct upstream *ups;
 	struct discover *disc;       /* dns: targets, or NULL */
 	char **dns_names;            /* "NAME:PORT" of each dns: target */

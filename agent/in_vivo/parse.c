@@ -183,10 +183,73 @@ bool follow_json_valid(const char *p, size_t n)
 	return q && ws(q, end) == end;
 }
 
-/* Walks the members of an object: *p at '{' first, then after each member. */
+static bool key_is(const char *key, size_t klen, const char *name)
+{
+	size_t n = strlen(name);
+
+	return klen == n + 2 && memcmp(key + 1, name, n) == 0;
+}
+
+/* The end of the string at p ('"'), by its quotes only (escapes respected, bytes not checked). */
+static const char *skip_string_fast(const char *p, const char *end)
+{
+	const char *q = p + 1;
+
+	while ((q = memchr(q, '"', (size_t)(end - q)))) {
+		const char *b = q;
+
+		while (b > p + 1 && b[-1] == '\\')
+			b--;
+		if ((q - b) % 2 == 0)
+			return q + 1; /* an even run of backslashes: this quote closes */
+		q++;
+	}
+	return NULL;
+}
+
+/* The end of the value at p by its structure only (quotes and brackets): for spans that are
+ * checked in full afterwards, or were already. NULL when it does not end before `end`. */
+static const char *skip_fast(const char *p, const char *end)
+{
+	size_t depth = 0;
+
+	while (p < end) {
+		switch (*p) {
+		case '"':
+			if (!(p = skip_string_fast(p, end)))
+				return NULL;
+			if (depth == 0)
+				return p;
+			continue;
+		case '[': case '{':
+			depth++;
+			break;
+		case ']': case '}':
+			if (depth == 0)
+				return NULL;
+			if (--depth == 0)
+				return p + 1;
+			break;
+		default:
+			if (depth == 0) {
+				while (p < end && !strchr(",]} \t\r\n", *p))
+					p++;
+				return p;
+			}
+		}
+		p++;
+	}
+	return NULL;
+}
+
+/* Walks the members of an object: *p at '{' first, then after each member. Values are
+ * checked, except the one named `lazy` (not even skipped: the caller parses it and moves
+ * p past it) and all of them when `fast` (only delimited: an object already checked). */
 struct members {
 	const char *p, *end;
 	bool first;
+	bool fast;
+	const char *lazy;
 };
 
 /* The next member's key span (with quotes) and value span. 1 when one was read, 0 at
@@ -221,19 +284,19 @@ static int next_member(struct members *m, const char **key, size_t *klen, const 
 	if (p >= m->end || *p != ':')
 		return -EINVAL;
 	p = ws(p + 1, m->end);
-	if (!(q = skip_value(p, m->end, 1)))
+	if (m->lazy && key_is(*key, *klen, m->lazy)) {
+		/* The caller takes this value where it stands and moves m->p past it. */
+		*val = p;
+		*vlen = 0;
+		m->p = p;
+		return 1;
+	}
+	if (!(q = m->fast ? skip_fast(p, m->end) : skip_value(p, m->end, 1)))
 		return -EINVAL;
 	*val = p;
 	*vlen = (size_t)(q - p);
 	m->p = q;
 	return 1;
-}
-
-static bool key_is(const char *key, size_t klen, const char *name)
-{
-	size_t n = strlen(name);
-
-	return klen == n + 2 && memcmp(key + 1, name, n) == 0;
 }
 
 static int hexval(char c)
@@ -398,7 +461,7 @@ int follow_header_line(struct follow_headers *h, const char *line, size_t n)
 
 int follow_parse_info(const char *body, size_t n, struct follow_info *out, char *err, size_t errlen)
 {
-	struct members m = { body, body + n, true };
+	struct members m = { body, body + n, true, false, NULL };
 	const char *k, *v;
 	size_t kl, vl;
 	int rc;
@@ -484,34 +547,75 @@ static int take_name(struct follow_chunk *c, const char *v, size_t vl, size_t *o
 	return 0;
 }
 
-/* The records array: a span per element. */
-static int take_records(struct follow_chunk *c, const char *line, const char *v, size_t vl)
+/* One log record [[ts,{meta}],{body}] at p, checked in full: its three spans (offsets
+ * from `line`: ts, ts_len, meta, meta_len, body, body_len) into c->records; the end in *out. */
+static int take_log_record(struct follow_chunk *c, const char *line, const char *p, const char *end, const char **out)
 {
-	const char *p = ws(v + 1, v + vl), *end = v + vl - 1, *q;
+	const char *q, *t, *m, *b;
+	size_t span[6];
+
+	if (p >= end || *p != '[' || (p = ws(p + 1, end)) >= end || *p != '[')
+		return -EINVAL;
+	t = ws(p + 1, end);
+	if (!(q = skip_value(t, end, 4)))
+		return -EINVAL;
+	span[0] = (size_t)(t - line);
+	span[1] = (size_t)(q - t);
+	if ((m = ws(q, end)) >= end || *m != ',' || (m = ws(m + 1, end)) >= end || *m != '{' ||
+	    !(q = skip_value(m, end, 4)))
+		return -EINVAL;
+	span[2] = (size_t)(m - line);
+	span[3] = (size_t)(q - m);
+	if ((b = ws(q, end)) >= end || *b != ']' || (b = ws(b + 1, end)) >= end || *b != ',' ||
+	    (b = ws(b + 1, end)) >= end || *b != '{' || !(q = skip_value(b, end, 3)))
+		return -EINVAL;
+	span[4] = (size_t)(b - line);
+	span[5] = (size_t)(q - b);
+	if ((q = ws(q, end)) >= end || *q != ']')
+		return -EINVAL;
+	*out = q + 1;
+	return buf_append(&c->records, span, sizeof(span));
+}
+
+/* The records array at v, checked in full in this one pass (log records for their shape,
+ * metrics and traces contexts as objects); *out: the end of the array. */
+static int take_records(struct follow_chunk *c, enum stream_kind kind, const char *line, const char *v,
+			const char *end, const char **out)
+{
+	const char *p, *q = NULL;
 	int rc;
 
-	if (*v != '[')
+	if (v >= end || *v != '[')
 		return -EINVAL;
-	while (p < end) {
-		size_t span[2];
-
-		if (!(q = skip_value(p, end, 2)))
+	buf_reset(&c->records); /* a repeated "records": the last one counts, like any key */
+	c->nrecords = 0;
+	p = ws(v + 1, end);
+	while (p < end && *p != ']') {
+		if (c->nrecords && (*p != ',' || (p = ws(p + 1, end)) >= end))
 			return -EINVAL;
-		span[0] = (size_t)(p - line);
-		span[1] = (size_t)(q - p);
-		if ((rc = buf_append(&c->records, span, sizeof(span))) < 0)
-			return rc;
+		if (kind == STREAM_LOGS) {
+			if ((rc = take_log_record(c, line, p, end, &q)) < 0)
+				return rc;
+		} else {
+			size_t span[2];
+
+			if (*p != '{' || !(q = skip_value(p, end, 2)))
+				return -EINVAL;
+			span[0] = (size_t)(p - line);
+			span[1] = (size_t)(q - p);
+			if ((rc = buf_append(&c->records, span, sizeof(span))) < 0)
+				return rc;
+		}
 		c->nrecords++;
 		p = ws(q, end);
-		if (p < end && *p == ',')
-			p = ws(p + 1, end);
 	}
+	if (p >= end)
+		return -EINVAL;
+	*out = p + 1;
 	return 0;
 }
 
-/* One member of a chunk object. */
-static int chunk_member(struct follow_chunk *c, const char *line, const char *k, size_t kl, const char *v, size_t vl,
-			unsigned *seen)
+static int chunk_member(struct follow_chunk *c, const char *k, size_t kl, const char *v, size_t vl, unsigned *seen)
 {
 	int rc;
 
@@ -535,10 +639,6 @@ static int chunk_member(struct follow_chunk *c, const char *line, const char *k,
 		*seen |= 8;
 		return take_name(c, v, vl, &c->tag_off);
 	}
-	if (key_is(k, kl, "records")) {
-		*seen |= 16;
-		return take_records(c, line, v, vl);
-	}
 	if (key_is(k, kl, "source")) {
 		c->followed = true;
 		return 0;
@@ -550,9 +650,10 @@ static int chunk_member(struct follow_chunk *c, const char *line, const char *k,
 	return 0;
 }
 
-int follow_parse_chunk(const char *line, size_t n, struct follow_chunk *c, char *err, size_t errlen)
+int follow_parse_chunk(const char *line, size_t n, enum stream_kind kind, struct follow_chunk *c, char *err,
+		       size_t errlen)
 {
-	struct members m = { line, line + n, true };
+	struct members m = { line, line + n, true, false, "records" };
 	const char *k, *v;
 	unsigned seen = 0;
 	size_t kl, vl;
@@ -565,7 +666,15 @@ int follow_parse_chunk(const char *line, size_t n, struct follow_chunk *c, char 
 	c->id = c->local_seq = 0;
 	c->has_seq = c->followed = false;
 	while ((rc = next_member(&m, &k, &kl, &v, &vl)) > 0) {
-		if ((rc = chunk_member(c, line, k, kl, v, vl, &seen)) < 0) {
+		if (key_is(k, kl, "records")) {
+			seen |= 16;
+			/* The one member taken where it stands: checked and split in one pass. */
+			if ((rc = take_records(c, kind, line, v, m.end, &m.p)) < 0) {
+				snprintf(err, errlen, "%s: record %zu is not %s", rc == -ENOSPC ? "too large" : "bad records",
+					 c->nrecords, kind == STREAM_LOGS ? "[[time,{metadata}],{body}]" : "a JSON object");
+				return -EINVAL;
+			}
+		} else if ((rc = chunk_member(c, k, kl, v, vl, &seen)) < 0) {
 			snprintf(err, errlen, "chunk member '%.*s': %s", kl > 34 ? 32 : (int)(kl - 2), k + 1,
 				 rc == -ENOSPC ? "too large" : rc == -ENOMEM ? "out of memory" : "bad value");
 			return -EINVAL;
@@ -583,42 +692,10 @@ int follow_parse_chunk(const char *line, size_t n, struct follow_chunk *c, char 
 	return 0;
 }
 
-/* Spans of a log record [[ts,{meta}],{body}]: ts, the metadata object, the body. */
-struct record_spans {
-	const char *ts, *meta, *body;
-	size_t ts_len, meta_len, body_len;
-};
-
-static int record_shape(const char *r, size_t n, struct record_spans *s)
-{
-	const char *end = r + n, *p = ws(r, end), *q;
-
-	if (p >= end || *p != '[' || (p = ws(p + 1, end)) >= end || *p != '[')
-		return -EINVAL;
-	p = ws(p + 1, end);
-	if (!(q = skip_value(p, end, 2)))
-		return -EINVAL;
-	s->ts = p;
-	s->ts_len = (size_t)(q - p);
-	if ((p = ws(q, end)) >= end || *p != ',' || (p = ws(p + 1, end)) >= end || *p != '{' ||
-	    !(q = skip_value(p, end, 2)))
-		return -EINVAL;
-	s->meta = p;
-	s->meta_len = (size_t)(q - p);
-	if ((p = ws(q, end)) >= end || *p != ']' || (p = ws(p + 1, end)) >= end || *p != ',' ||
-	    (p = ws(p + 1, end)) >= end || *p != '{' || !(q = skip_value(p, end, 1)))
-		return -EINVAL;
-	s->body = p;
-	s->body_len = (size_t)(q - p);
-	if ((p = ws(q, end)) >= end || *p != ']' || ws(p + 1, end) != end)
-		return -EINVAL;
-	return 0;
-}
-
 /* Which of "_tag" and "_source" the metadata map has (bit 1, bit 2). */
 static unsigned meta_has(const char *meta, size_t n)
 {
-	struct members m = { meta, meta + n, true };
+	struct members m = { meta, meta + n, true, true, NULL };
 	const char *k, *v;
 	size_t kl, vl;
 	unsigned has = 0;
@@ -628,17 +705,20 @@ static unsigned meta_has(const char *meta, size_t n)
 	return has;
 }
 
-/* The legacy line of a log record into `out`; *mark_off/len: the injected span. */
-static int legacy_line(const struct record_spans *s, const char *tag, const char *source, size_t slen,
+/* The legacy line of a log record (spans[0..6): ts, meta, body) into `out`; *mark_off
+ * and *mark_len: the injected span. */
+static int legacy_line(const char *line, const size_t *sp, const char *tag, const char *source, size_t slen,
 		       struct buf *out, size_t *mark_off, size_t *mark_len)
 {
-	unsigned has = meta_has(s->meta, s->meta_len);
-	const char *inner = ws(s->meta + 1, s->meta + s->meta_len - 1);
+	const char *ts = line + sp[0], *meta = line + sp[2], *body = line + sp[4];
+	size_t meta_len = sp[3];
+	unsigned has = meta_has(meta, meta_len);
+	const char *inner = ws(meta + 1, meta + meta_len - 1);
 	bool empty = *inner == '}';
 	int rc;
 
 	buf_reset(out);
-	if ((rc = buf_append(out, "[[", 2)) < 0 || (rc = buf_append(out, s->ts, s->ts_len)) < 0 ||
+	if ((rc = buf_append(out, "[[", 2)) < 0 || (rc = buf_append(out, ts, sp[1])) < 0 ||
 	    (rc = buf_append(out, ",{", 2)) < 0)
 		return rc;
 	*mark_off = out->len;
@@ -651,43 +731,30 @@ static int legacy_line(const struct record_spans *s, const char *tag, const char
 	if (empty && out->len > *mark_off)
 		out->len--; /* no comma before the closing brace */
 	*mark_len = out->len - *mark_off;
-	if ((rc = buf_append(out, s->meta + 1, s->meta_len - 1)) < 0 || (rc = buf_append(out, "],", 2)) < 0 ||
-	    (rc = buf_append(out, s->body, s->body_len)) < 0)
+	if ((rc = buf_append(out, meta + 1, meta_len - 1)) < 0 || (rc = buf_append(out, "],", 2)) < 0 ||
+	    (rc = buf_append(out, body, sp[5])) < 0)
 		return rc;
 	return buf_putc(out, ']');
 }
 
 static int build_records(const char *line, const struct follow_chunk *c, enum stream_kind kind, const char *source,
-			 size_t slen, struct chunk_builder *cb, char *err, size_t errlen)
+			 size_t slen, struct chunk_builder *cb)
 {
 	const size_t *spans = (const size_t *)(const void *)c->records.data;
 	const char *tag = c->names.data + c->tag_off;
 	struct buf tmp;
-	size_t i;
+	size_t i, off, len;
 	int rc = 0;
 
-	buf_init(&tmp, cb->text.max);
-	for (i = 0; i < c->nrecords && rc == 0; i++) {
-		const char *r = line + spans[2 * i];
-		size_t n = spans[2 * i + 1], off, len;
-		struct record_spans s;
-
-		if (kind != STREAM_LOGS) {
-			if (*r != '{') {
-				snprintf(err, errlen, "record %zu is not a JSON object", i);
-				rc = -EINVAL;
-			} else {
-				rc = chunk_add_line(cb, r, n);
-			}
-			continue;
-		}
-		if (record_shape(r, n, &s) < 0) {
-			snprintf(err, errlen, "log record %zu is not [[time,{metadata}],{body}]", i);
-			rc = -EINVAL;
-		} else if ((rc = legacy_line(&s, tag, source, slen, &tmp, &off, &len)) == 0) {
-			rc = chunk_add_log_line(cb, tmp.data, tmp.len, off, len);
-		}
+	if (kind != STREAM_LOGS) {
+		for (i = 0; i < c->nrecords && rc == 0; i++)
+			rc = chunk_add_line(cb, line + spans[2 * i], spans[2 * i + 1]);
+		return rc;
 	}
+	buf_init(&tmp, cb->text.max);
+	for (i = 0; i < c->nrecords && rc == 0; i++)
+		if ((rc = legacy_line(line, spans + 6 * i, tag, source, slen, &tmp, &off, &len)) == 0)
+			rc = chunk_add_log_line(cb, tmp.data, tmp.len, off, len);
 	buf_free(&tmp);
 	return rc;
 }
@@ -703,8 +770,10 @@ int follow_build_chunk(const char *line, const struct follow_chunk *c, enum stre
 	if ((rc = chunk_builder_set_source(cb, source, slen)) < 0 ||
 	    (c->extra.len && (rc = chunk_builder_set_v1_extra(cb, c->extra.data, c->extra.len)) < 0))
 		return rc;
-	rc = build_records(line, c, kind, source, slen, cb, err, errlen);
+	rc = build_records(line, c, kind, source, slen, cb);
 	if (rc == -ENOSPC)
 		snprintf(err, errlen, "chunk larger than %zu bytes", limit);
+	else if (rc < 0)
+		snprintf(err, errlen, "out of memory");
 	return rc;
 }

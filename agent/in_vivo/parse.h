@@ -60,7 +60,7 @@ struct follow_chunk {
 	struct buf names;              /* decoded source_type, source_name, tag, each NUL-ended */
 	size_t type_off, name_off, tag_off;
 	struct buf extra;              /* unknown members, raw, comma-joined (e.g. "otlp":{...}) */
-	struct buf records;            /* pairs of size_t: offset and length of each record */
+	struct buf records;            /* size_t offset/length pairs: logs 3 per record (ts, metadata, body), else 1 */
 	size_t nrecords;
 };
 
@@ -68,20 +68,21 @@ struct follow_chunk {
 void follow_chunk_init(struct follow_chunk *c, size_t max);
 void follow_chunk_free(struct follow_chunk *c);
 
-/* Parse one line of an envelope=1 response (`n` bytes, without the newline): a JSON
- * object with "id", "source_type", "source_name", "tag" and "records", and optionally
- * "local_seq" and "source". Every value is checked to be valid JSON (strings valid
- * UTF-8) because the records are stored and served as they are. 0, or -EINVAL with a
- * reason in `err` (the line is not used). */
-int follow_parse_chunk(const char *line, size_t n, struct follow_chunk *c, char *err, size_t errlen);
+/* Parse one line of an envelope=1 response of stream `kind` (`n` bytes, without the
+ * newline): a JSON object with "id", "source_type", "source_name", "tag" and "records",
+ * and optionally "local_seq" and "source". Every value is checked to be valid JSON
+ * (strings valid UTF-8; the records are stored and served as they are), in one pass, and
+ * the records for their shape: logs [[ts,{metadata}],{body}], metrics and traces objects.
+ * 0, or -EINVAL with a reason in `err` (the line is not used). */
+int follow_parse_chunk(const char *line, size_t n, enum stream_kind kind, struct follow_chunk *c, char *err,
+		       size_t errlen);
 
-/* Build the local chunk for a parsed upstream chunk of stream `kind` into `cb` (which
- * the caller frees): the same names and records, `source` (a JSON object of `slen`
- * bytes) as its source.
- * Log records `[[ts,{meta}],{body}]` become legacy lines with "_tag" and "_source"
- * injected first into the metadata (a key the metadata already has is not injected), so
- * the v1 rendering gives back the upstream's record bytes. `limit` bounds the chunk
- * text. 0, -EINVAL with a reason (a record of the wrong shape), -ENOSPC, -ENOMEM. */
+/* Build the local chunk for a chunk parsed for the same `kind` into `cb` (which the
+ * caller frees): the same names and records, `source` (a JSON object of `slen` bytes) as
+ * its source. Log records become legacy lines with "_tag" and "_source" injected first
+ * into the metadata (a key the metadata already has is not injected), so the v1
+ * rendering gives back the upstream's record bytes. `limit` bounds the chunk text.
+ * 0, -ENOSPC (over the limit) or -ENOMEM, with a reason in `err`. */
 int follow_build_chunk(const char *line, const struct follow_chunk *c, enum stream_kind kind,
 		       const char *source, size_t slen, size_t limit, struct chunk_builder *cb, char *err, size_t errlen);
 

@@ -397,7 +397,7 @@ static void take_line(struct up_poll *p, const char *line, size_t n)
 	if (n == 0)
 		return;
 	p->got++;
-	if (follow_parse_chunk(line, n, c, err, sizeof(err)) < 0 || c->nrecords == 0) {
+	if (follow_parse_chunk(line, n, p->kind, c, err, sizeof(err)) < 0 || c->nrecords == 0) {
 		pthread_mutex_lock(&f->lock);
 		u->errors++;
 		snprintf(u->last_error, sizeof(u->last_error), "%s chunk: %.200s", stream_kind_name(p->kind),

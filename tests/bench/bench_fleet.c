@@ -1,4 +1,4 @@
-/* bench_fleet.c: benchmark tool: follows an agent's /logs with long-polls for a fixed time and prints the latency from each record's timestamp (its append upstream) to its arrival here; optionally writes "ts arrival" of the records holding a mark, to join two readers per record. */
+/* bench_fleet.c: benchmark tool for the vivo input: `load` posts records to many agents at a fixed rate; `latency` follows one agent's /logs and prints the delay from each record's timestamp (its append upstream) to its arrival, optionally writing "key arrival" per marked record to join two readers. */
 #include <curl/curl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include "opts.h"
 
 #define MAX_SAMPLES (20 * 1000 * 1000)
+#define MAX_UPSTREAMS 256
 
 struct reader {
 	int64_t *lat_us;            /* latency of each record, microseconds */
@@ -18,8 +19,8 @@ struct reader {
 	int have_next;
 	char partial[1 << 16];      /* a line split across two writes */
 	size_t plen;
-	const char *mark;           /* records whose line holds this are written to `out` */
-	FILE *out;
+	const char *mark;           /* records whose line holds this, followed by a number (the key; else the time) */
+	FILE *out;                  /* get "key arrival_ns" written here */
 };
 
 static int64_t now_ns(void)
@@ -30,11 +31,31 @@ static int64_t now_ns(void)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* A legacy line starts with [[<ts_ns>, : the dummy input's append time upstream. */
+static double mono(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static uint64_t num(const char *s, uint64_t max)
+{
+	uint64_t v;
+
+	if (opts_parse_u64(s, max, &v) < 0) {
+		fprintf(stderr, "bench_fleet: bad number '%s'\n", s);
+		exit(2);
+	}
+	return v;
+}
+
+/* A legacy line starts with [[<ts_ns>, : the record's time, set when its agent took it in. */
 static void take_line(struct reader *r, const char *p, size_t n, int64_t now)
 {
-	int64_t ts = 0;
-	size_t i;
+	const char *m, *digits;
+	int64_t ts = 0, key = 0;
+	size_t i, ml;
 
 	if (n < 3 || p[0] != '[' || p[1] != '[')
 		return;
@@ -43,8 +64,13 @@ static void take_line(struct reader *r, const char *p, size_t n, int64_t now)
 	if (i == 2 || r->n >= MAX_SAMPLES)
 		return;
 	r->lat_us[r->n++] = (now - ts) / 1000;
-	if (r->out && memmem(p, n, r->mark, strlen(r->mark)))
-		fprintf(r->out, "%lld %lld\n", (long long)ts, (long long)now);
+	if (!r->out || !(m = memmem(p, n, r->mark, ml = strlen(r->mark))))
+		return;
+	for (m += ml, digits = m; m < p + n && *m >= '0' && *m <= '9'; m++)
+		key = key * 10 + (*m - '0');
+	if (m == digits)
+		key = ts; /* no number after the mark: records are told apart by their time */
+	fprintf(r->out, "%lld %lld\n", (long long)key, (long long)now);
 }
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
@@ -102,19 +128,16 @@ static int cmp64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int main(int argc, char **argv)
+static int latency(int argc, char **argv)
 {
 	struct reader *r = calloc(1, sizeof(*r));
-	uint64_t port, secs;
+	uint64_t port = num(argv[2], 65535), secs = num(argv[3], 3600);
 	char url[256];
+	double end;
 	CURL *h;
-	time_t end;
 
-	if ((argc != 4 && argc != 6) || strcmp(argv[1], "latency") != 0 || opts_parse_u64(argv[2], 65535, &port) < 0 ||
-	    opts_parse_u64(argv[3], 3600, &secs) < 0 || !r || !(r->lat_us = malloc(MAX_SAMPLES * sizeof(int64_t)))) {
-		fprintf(stderr, "usage: bench_fleet latency PORT SECONDS [MARK OUTFILE]\n");
+	if (!r || !(r->lat_us = malloc(MAX_SAMPLES * sizeof(int64_t))))
 		return 2;
-	}
 	if (argc == 6) {
 		r->mark = argv[4];
 		if (!(r->out = fopen(argv[5], "w"))) {
@@ -122,7 +145,6 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	h = curl_easy_init();
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
@@ -136,8 +158,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_fleet: cannot read 127.0.0.1:%llu\n", (unsigned long long)port);
 		return 1;
 	}
-	end = time(NULL) + (time_t)secs;
-	while (time(NULL) < end) {
+	for (end = mono() + (double)secs; mono() < end;) {
 		snprintf(url, sizeof(url), "http://127.0.0.1:%llu/logs?from=%llu&wait=2", (unsigned long long)port,
 			 (unsigned long long)r->next);
 		curl_easy_setopt(h, CURLOPT_URL, url);
@@ -146,17 +167,98 @@ int main(int argc, char **argv)
 			break;
 	}
 	curl_easy_cleanup(h);
-	curl_global_cleanup();
 	if (r->out)
 		fclose(r->out);
-	if (r->n == 0) {
+	if (r->n) {
+		qsort(r->lat_us, r->n, sizeof(int64_t), cmp64);
+		printf("records=%zu p50_us=%lld p99_us=%lld max_us=%lld\n", r->n, (long long)r->lat_us[r->n / 2],
+		       (long long)r->lat_us[r->n * 99 / 100], (long long)r->lat_us[r->n - 1]);
+	} else {
 		printf("records=0 p50_us=0 p99_us=0 max_us=0\n");
-		return 1;
 	}
-	qsort(r->lat_us, r->n, sizeof(int64_t), cmp64);
-	printf("records=%zu p50_us=%lld p99_us=%lld max_us=%lld\n", r->n, (long long)r->lat_us[r->n / 2],
-	       (long long)r->lat_us[r->n * 99 / 100], (long long)r->lat_us[r->n - 1]);
 	free(r->lat_us);
 	free(r);
 	return 0;
+}
+
+static size_t discard(char *data, size_t size, size_t nmemb, void *arg)
+{
+	(void)data;
+	(void)arg;
+	return size * nmemb;
+}
+
+/* load RATE BATCH SECONDS PORT...: each agent gets RATE records/s as POSTs of BATCH records
+ * ({"message","upstream":k,"seq":n}), paced every 10 ms; keep-alive, one request at a time. */
+static int load(int argc, char **argv)
+{
+	uint64_t rate = num(argv[2], 1000000), batch = num(argv[3], 100000), secs = num(argv[4], 3600);
+	size_t n = (size_t)argc - 5, k, i, sent = 0, failed = 0;
+	static CURL *h[MAX_UPSTREAMS];
+	static uint64_t seq[MAX_UPSTREAMS];
+	double start = mono(), t;
+	struct curl_slist *hd;
+	char url[128], *body;
+	size_t cap = batch * 128 + 16;
+
+	if (n == 0 || n > MAX_UPSTREAMS || batch == 0 || !(body = malloc(cap)))
+		return 2;
+	for (k = 0; k < n; k++) {
+		snprintf(url, sizeof(url), "http://127.0.0.1:%llu/bench", (unsigned long long)num(argv[5 + k], 65535));
+		h[k] = curl_easy_init();
+		curl_easy_setopt(h[k], CURLOPT_URL, url);
+		curl_easy_setopt(h[k], CURLOPT_WRITEFUNCTION, discard);
+		curl_easy_setopt(h[k], CURLOPT_TIMEOUT, 10L);
+	}
+	hd = curl_slist_append(NULL, "Content-Type: application/json");
+	while ((t = mono() - start) < (double)secs) {
+		/* Requests due by now, per agent: rate/batch per second since the start. */
+		uint64_t due = (uint64_t)(t * (double)rate / (double)batch) + 1;
+
+		for (k = 0; k < n; k++) {
+			while (seq[k] / batch < due) {
+				size_t len = 0;
+
+				body[len++] = '[';
+				for (i = 0; i < batch; i++, seq[k]++)
+					len += (size_t)snprintf(body + len, cap - len, "%s{\"message\":\"GET /cart 200 12ms\",\"upstream\":%zu,\"seq\":%llu}",
+								i ? "," : "", k, (unsigned long long)seq[k]);
+				body[len++] = ']';
+				curl_easy_setopt(h[k], CURLOPT_HTTPHEADER, hd);
+				curl_easy_setopt(h[k], CURLOPT_POSTFIELDSIZE, (long)len);
+				curl_easy_setopt(h[k], CURLOPT_COPYPOSTFIELDS, body);
+				if (curl_easy_perform(h[k]) == CURLE_OK)
+					sent += batch;
+				else
+					failed++;
+			}
+		}
+		{
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	curl_slist_free_all(hd);
+	for (k = 0; k < n; k++)
+		curl_easy_cleanup(h[k]);
+	free(body);
+	printf("records=%zu failed_requests=%zu seconds=%.1f\n", sent, failed, mono() - start);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int rc = 2;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (argc >= 4 && strcmp(argv[1], "latency") == 0 && (argc == 4 || argc == 6))
+		rc = latency(argc, argv);
+	else if (argc >= 6 && strcmp(argv[1], "load") == 0)
+		rc = load(argc, argv);
+	else
+		fprintf(stderr, "usage: bench_fleet latency PORT SECONDS [MARK OUTFILE]\n"
+				"       bench_fleet load RATE BATCH SECONDS PORT...\n");
+	curl_global_cleanup();
+	return rc;
 }

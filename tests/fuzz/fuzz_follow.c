@@ -36,7 +36,7 @@ static void take_chunk(struct stream *s, const char *line, size_t n, enum stream
 	uint64_t id;
 	size_t len;
 
-	if (follow_parse_chunk(line, n, c, err, sizeof(err)) < 0)
+	if (follow_parse_chunk(line, n, kind, c, err, sizeof(err)) < 0)
 		return;
 	if (follow_build_chunk(line, c, kind, SRC, strlen(SRC), 1 << 20, &cb, err, sizeof(err)) == 0 && cb.records > 0 &&
 	    stream_append(s, &cb, &id) == 0 && stream_read(s, id, id, 0, &v) == 0) {

@@ -80,7 +80,7 @@ static int rebuild(const char *line, enum stream_kind k, struct chunk_builder *c
 	int rc;
 
 	follow_chunk_init(&c, 1 << 20);
-	rc = follow_parse_chunk(line, strlen(line), &c, err, 256);
+	rc = follow_parse_chunk(line, strlen(line), k, &c, err, 256);
 	if (rc == 0)
 		rc = follow_build_chunk(line, &c, k, SRC, strlen(SRC), 1 << 20, cb, err, 256);
 	else
@@ -91,7 +91,7 @@ static int rebuild(const char *line, enum stream_kind k, struct chunk_builder *c
 
 static int parse_str(const char *line, struct follow_chunk *c, char *err)
 {
-	return follow_parse_chunk(line, strlen(line), c, err, 256);
+	return follow_parse_chunk(line, strlen(line), STREAM_METRICS, c, err, 256);
 }
 
 static void test_chunks(void)
@@ -102,14 +102,17 @@ static void test_chunks(void)
 			   "\"otlp\":{\"resource\":{}},\"records\":[[[1,{}],{\"a\":1}],[[2,{\"k\":\"v\"}],{\"b\":[1,2]}]]}";
 
 	follow_chunk_init(&c, 1 << 20);
-	ok(follow_parse_chunk(line, strlen(line), &c, err, sizeof(err)) == 0 && c.id == 7 && c.has_seq &&
+	ok(follow_parse_chunk(line, strlen(line), STREAM_LOGS, &c, err, sizeof(err)) == 0 && c.id == 7 && c.has_seq &&
 	   c.local_seq == 5 && c.nrecords == 2 && !c.followed, "an envelope line: id, local_seq, 2 records (%s)", err);
 	ok(strcmp(c.names.data + c.tag_off, "app") == 0 && strcmp(c.names.data + c.name_off, "http.0") == 0,
 	   "names decoded");
 	ok(c.extra.len == strlen("\"otlp\":{\"resource\":{}}") && memcmp(c.extra.data, "\"otlp\":{\"resource\":{}}", c.extra.len) == 0,
 	   "an unknown member rides along byte for byte");
 	ok(parse_str("{\"source_type\":\"a\",\"source_name\":\"b\",\"tag\":\"c\",\"records\":[]}", &c, err) < 0 && strstr(err, "\"id\""), "no id (an older agent): %s", err);
-	ok(parse_str("{\"id\":1,\"source_type\":\"a\",\"source_name\":\"b\",\"tag\":\"c\",\"records\":[\"\xff\"]}", &c, err) < 0, "invalid UTF-8 in a record: %s", err);
+	ok(parse_str("{\"id\":1,\"source_type\":\"a\",\"source_name\":\"b\",\"tag\":\"c\",\"records\":[{} {}]}", &c, err) < 0,
+	   "records not separated by a comma: %s", err);
+	ok(parse_str("{\"id\":1,\"source_type\":\"a\",\"source_name\":\"b\",\"tag\":\"c\",\"records\":[{},]}", &c, err) < 0,
+	   "a trailing comma in the records: %s", err);
 	ok(parse_str("{\"id\":-1,\"source_type\":\"a\",\"source_name\":\"b\",\"tag\":\"c\",\"records\":[]}", &c, err) < 0 && strstr(err, "'id'"), "a negative id: %s", err);
 	ok(parse_str("{\"id\":1,\"source\":{},\"source_type\":\"a\",\"source_name\":\"b\",\"tag\":\"c\",\"records\":[{}]}",
 		     &c, err) == 0 && c.followed, "a chunk with a source was followed upstream");
@@ -158,6 +161,18 @@ static void test_rebuild(void)
 	chunk_builder_free(&cb);
 	ok(rebuild("{\"id\":0,\"source_type\":\"a\",\"source_name\":\"b\",\"tag\":\"c\",\"records\":[[1]]}", STREAM_TRACES, &cb, err)
 	   == -EINVAL, "a traces record that is not an object: %s", err);
+	chunk_builder_free(&cb);
+	ok(rebuild("{\"id\":1,\"source_type\":\"a\",\"source_name\":\"b\",\"tag\":\"c\",\"records\":[[[1,{}],{\"m\":\"\xff\"}]]}",
+		   STREAM_LOGS, &cb, err) == -EINVAL, "invalid UTF-8 in a log record is refused: %s", err);
+	chunk_builder_free(&cb);
+	ok(rebuild("{\"id\":1,\"source_type\":\"a\",\"source_name\":\"b\",\"tag\":\"c\",\"records\":[{\"m\":\"\xc0\xaf\"}]}",
+		   STREAM_METRICS, &cb, err) == -EINVAL, "invalid UTF-8 in a metrics context is refused: %s", err);
+	chunk_builder_free(&cb);
+	ok(rebuild("{\"id\":1,\"source_type\":\"a\",\"source_name\":\"b\",\"tag\":\"c\",\"records\":[{\"m\":01}]}",
+		   STREAM_TRACES, &cb, err) == -EINVAL, "a bad number in a traces context is refused: %s", err);
+	chunk_builder_free(&cb);
+	ok(rebuild("{\"id\":1,\"source_type\":\"a\",\"source_name\":\"b\",\"tag\":\"c\",\"records\":[[[1,{\"q\":\"a\\\\\"}],{\"s\":\"]\\\"}\"}]]}",
+		   STREAM_LOGS, &cb, err) == 0 && cb.records == 1, "brackets and escaped quotes inside strings delimit right (%s)", err);
 	chunk_builder_free(&cb);
 }
 
