@@ -122,6 +122,13 @@ def lag(f):
     return sum(s["lag_chunks"] for s in info(f)["sources"])
 
 
+def caught_up(f, count, slack):
+    """Every upstream followed, each caught up within the last second, few chunks behind in all."""
+    src = info(f)["sources"]
+    return (len(src) == count and all(s["state"] == "following" and s["records"] > 0 and s["lag_seconds"] < 1 for s in src)
+            and sum(s["lag_chunks"] for s in src) <= slack)
+
+
 def scenario(name, how, batch, count):
     print("\n== %s: %d upstreams x %d records/s, %d record%s per chunk (%s)" % (
         name, count, RATE, batch, "" if batch == 1 else "s", "dummy input" if how == "dummy" else "HTTP posts"))
@@ -147,8 +154,7 @@ def scenario(name, how, batch, count):
         urls = ", ".join("http://127.0.0.1:%d" % u.ports["exporter"] for u in ups)
         f = stack.enter_context(Agent(config=FOLLOWER % urls, expect=("exporter", "ops"), timeout=30))
         t0 = time.time()
-        while time.time() - t0 < CATCH_UP and (sum(s["state"] == "following" for s in info(f)["sources"]) < count
-                                               or lag(f) > count * RATE // batch // 10):
+        while time.time() - t0 < CATCH_UP and not caught_up(f, count, count * RATE // batch // 10):
             time.sleep(0.5)
         print("upstreams ingest %.0f records/s in all (nobody following); the follower read their backlog in %.1f s, "
               "%d chunks behind when the window began" % (up_n / SECONDS, time.time() - t0, lag(f)))
