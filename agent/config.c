@@ -387,13 +387,14 @@ int config_load_file(const char *path, struct agent_config *cfg, char *err, size
 
 /* ---- command line ---------------------------------------------------------------- */
 
-enum flag_target { F_SERVICE, F_EXPORTER, F_INPUT, F_CONFIG, F_HELP, F_VERSION, F_REFERENCE };
+enum flag_target { F_SERVICE, F_EXPORTER, F_INPUT, F_FOLLOW, F_CONFIG, F_HELP, F_VERSION, F_REFERENCE };
 
 struct flag_def {
 	const char *flag;
 	const char *arg;           /* NULL for a switch (sets the key to "on") */
 	enum flag_target target;
 	const char *plugin;        /* F_INPUT: which plugin's instances it applies to */
+	/* key: the option set; for F_FOLLOW, the prefix put before the value */
 	const char *key;
 	const char *help;
 };
@@ -409,6 +410,8 @@ static const struct flag_def flags[] = {
 	{ "--http-port", "PORT", F_INPUT, "http", "port", "HTTP input port (default 9010)" },
 	{ "--forward-port", "PORT", F_INPUT, "forward", "port", "Forward input port (default 9000)" },
 	{ "--otlp-port", "PORT", F_INPUT, "opentelemetry", "port", "OTLP/HTTP input port (default 4318)" },
+	{ "--follow", "URL", F_FOLLOW, "vivo", "", "follow another agent's exporter, e.g. http://10.0.0.7:2025 (repeatable)" },
+	{ "--follow-dns", "NAME:PORT", F_FOLLOW, "vivo", "dns:", "follow every address NAME resolves to (A/AAAA), looked up every 10 s" },
 	{ "--stream-queue-size", "SIZE", F_EXPORTER, NULL, "stream_queue_size", "byte budget per stream (default 20M)" },
 	{ "--empty-stream-on-read", NULL, F_EXPORTER, NULL, "empty_stream_on_read", "a GET removes the chunks it returned" },
 	{ "--cors-allow-origin", "ORIGIN", F_EXPORTER, NULL, "http_cors_allow_origin", "send CORS headers with this origin (exporter and UI ports; lets the original Vivo frontend run from ORIGIN)" },
@@ -463,6 +466,31 @@ static void print_help(void)
 	       "SIGHUP reloads the config file; SIGTERM stops after in-flight requests.\n");
 }
 
+/* --follow and --follow-dns: an upstream for the first vivo input (one is added if the
+ * configuration has none). */
+static int apply_follow(struct agent_config *cfg, const struct flag_def *f, const char *value, char *err, size_t errlen)
+{
+	const struct input_plugin *p = input_plugin_find(f->plugin);
+	struct input_entry *e = NULL;
+	char reason[256], *full;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < cfg->ninputs && !e; i++)
+		if (cfg->inputs[i].plugin == p)
+			e = &cfg->inputs[i];
+	if (!e && !(e = add_input(cfg, p)))
+		return -ENOMEM;
+	if (!(full = malloc(strlen(f->key) + strlen(value) + 1)))
+		return -ENOMEM;
+	memcpy(full, f->key, strlen(f->key));
+	memcpy(full + strlen(f->key), value, strlen(value) + 1);
+	if ((rc = opts_set(opts_find(p->opts, "follow"), &e->conf, full, reason, sizeof(reason))) < 0)
+		snprintf(err, errlen, "%s: %s", f->flag, reason);
+	free(full);
+	return rc;
+}
+
 static int apply_flag(struct agent_config *cfg, const struct flag_def *f, const char *value, char *err, size_t errlen)
 {
 	const struct opt_def *t = f->target == F_SERVICE ? service_opts : exporter_opts;
@@ -474,6 +502,8 @@ static int apply_flag(struct agent_config *cfg, const struct flag_def *f, const 
 
 	if (!value)
 		value = strcmp(f->key, "ui") == 0 ? "off" : "on";
+	if (f->target == F_FOLLOW)
+		return apply_follow(cfg, f, value, err, errlen);
 	if (f->target == F_INPUT) {
 		for (i = 0; i < cfg->ninputs; i++) {
 			if (strcmp(cfg->inputs[i].plugin->name, f->plugin) != 0)

@@ -23,6 +23,7 @@ struct waiter {
 	struct httpd_req *req;
 	enum stream_kind kind;
 	uint64_t from;
+	bool local_only;            /* origin=local: only a local chunk answers it */
 	struct timespec deadline;
 	struct waiter *next;
 };
@@ -39,11 +40,24 @@ struct exporter {
 	char cors[256];
 	struct waiter *waiters;
 	atomic_int nwaiters;        /* suspended requests not yet answered */
+	atomic_int listed[STREAM_COUNT]; /* waiters in the list, per stream: appends elsewhere wake nobody */
+	struct append_hook { struct exporter *e; enum stream_kind kind; } hooks[STREAM_COUNT];
 	atomic_bool appended;       /* set by the store's notify hook */
 	uint16_t ports[PORT_COUNT];
 	char boot_id[33];           /* random per process: clients tell restarts apart */
 	uint64_t start_time_ns;
+	char *kube[3];              /* pod, namespace, node from the environment, or NULL */
+	struct info_source *sources; /* contributors to /api/v1/info "sources" (guarded by lock) */
 };
+
+struct info_source {
+	exporter_info_fn fn;
+	void *arg;
+	struct info_source *next;
+};
+
+static const char *const kube_env[3] = { "POD_NAME", "POD_NAMESPACE", "NODE_NAME" };
+static const char *const kube_keys[3] = { "pod", "namespace", "node" };
 
 /* Per-request state kept across a suspend. */
 struct req_state {
@@ -66,12 +80,14 @@ static bool ts_passed(const struct timespec *t)
 	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
 }
 
-/* Store hook: cheap when nobody waits. */
+/* Store hook: cheap when nobody waits on this stream (a follower holds polls on every
+ * stream; an append to a busy one must not wake the waker for the quiet ones). */
 static void on_append(void *arg)
 {
-	struct exporter *e = arg;
+	const struct append_hook *h = arg;
+	struct exporter *e = h->e;
 
-	if (atomic_load(&e->nwaiters) == 0)
+	if (atomic_load(&e->listed[h->kind]) == 0)
 		return;
 	pthread_mutex_lock(&e->lock);
 	atomic_store(&e->appended, true);
@@ -79,9 +95,14 @@ static void on_append(void *arg)
 	pthread_mutex_unlock(&e->lock);
 }
 
+static bool has_from(struct exporter *e, enum stream_kind k, uint64_t from, bool local_only)
+{
+	return local_only ? stream_has_local_from(e->streams[k], from) : stream_has_from(e->streams[k], from);
+}
+
 static bool waiter_ready(struct exporter *e, const struct waiter *w)
 {
-	return e->draining || stream_has_from(e->streams[w->kind], w->from) || ts_passed(&w->deadline);
+	return e->draining || has_from(e, w->kind, w->from, w->local_only) || ts_passed(&w->deadline);
 }
 
 static void *waker_main(void *arg)
@@ -97,6 +118,7 @@ static void *waker_main(void *arg)
 		while ((w = *pp)) {
 			if (waiter_ready(e, w)) {
 				*pp = w->next;
+				atomic_fetch_sub(&e->listed[w->kind], 1);
 				httpd_resume(w->req);
 				free(w);
 			} else {
@@ -152,14 +174,25 @@ int exporter_new(struct stream **streams, const struct exporter_settings *s, str
 	boot_identity(e);
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->cond, NULL);
+	for (k = 0; k < 3; k++) {
+		const char *v = getenv(kube_env[k]);
+
+		if (v && *v && !(e->kube[k] = strdup(v))) {
+			exporter_free(e);
+			return -ENOMEM;
+		}
+	}
 	exporter_configure(e, s);
 	if (pthread_create(&e->waker, NULL, waker_main, e) != 0) {
 		exporter_free(e);
 		return -EAGAIN;
 	}
 	e->waker_started = true;
-	for (k = 0; k < STREAM_COUNT; k++)
-		stream_set_notify(streams[k], on_append, e);
+	for (k = 0; k < STREAM_COUNT; k++) {
+		e->hooks[k].e = e;
+		e->hooks[k].kind = (enum stream_kind)k;
+		stream_set_notify(streams[k], on_append, &e->hooks[k]);
+	}
 	*out = e;
 	return 0;
 }
@@ -216,20 +249,67 @@ void exporter_free(struct exporter *e)
 		pthread_mutex_unlock(&e->lock);
 		pthread_join(e->waker, NULL);
 	}
+	while (e->sources) {
+		struct info_source *n = e->sources->next;
+
+		free(e->sources);
+		e->sources = n;
+	}
+	for (k = 0; k < 3; k++)
+		free(e->kube[k]);
 	pthread_cond_destroy(&e->cond);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
+}
+
+const char *exporter_boot_id(const struct exporter *e)
+{
+	return e->boot_id;
+}
+
+int exporter_add_info_source(struct exporter *e, exporter_info_fn fn, void *arg)
+{
+	struct info_source *n = calloc(1, sizeof(*n)), **pp;
+
+	if (!n)
+		return -ENOMEM;
+	n->fn = fn;
+	n->arg = arg;
+	pthread_mutex_lock(&e->lock);
+	for (pp = &e->sources; *pp; pp = &(*pp)->next)
+		;
+	*pp = n; /* in registration order: the list reads like the config */
+	pthread_mutex_unlock(&e->lock);
+	return 0;
+}
+
+void exporter_remove_info_source(struct exporter *e, void *arg)
+{
+	struct info_source **pp, *n;
+
+	pthread_mutex_lock(&e->lock);
+	for (pp = &e->sources; (n = *pp);) {
+		if (n->arg == arg) {
+			*pp = n->next;
+			free(n);
+		} else {
+			pp = &n->next;
+		}
+	}
+	pthread_mutex_unlock(&e->lock);
 }
 
 /* ---- response bodies ------------------------------------------------------------- */
 
 /* Streams the chunks of a view: legacy text as is, or v1 rendered chunk by chunk,
  * optionally through gzip. Holds chunk references, never the stream lock. */
+enum body_mode { BODY_LEGACY, BODY_V1, BODY_ENVELOPE };
+
 struct body {
 	struct stream_view view;
 	size_t ci;            /* next chunk */
 	size_t off;           /* offset in the current piece */
-	bool v1;
+	enum body_mode mode;
 	struct buf piece;     /* v1 rendering of the current chunk */
 	bool have_piece;
 	bool gzip;
@@ -260,10 +340,12 @@ static ssize_t body_plain(struct body *b, char *out, size_t max)
 		const char *src;
 		size_t len, n;
 
-		if (b->v1) {
+		if (b->mode != BODY_LEGACY) {
 			if (!b->have_piece) {
+				const struct chunk *c = b->view.chunks[b->ci];
+
 				buf_reset(&b->piece);
-				if (chunk_write_v1(b->view.chunks[b->ci], &b->piece) < 0)
+				if ((b->mode == BODY_V1 ? chunk_write_v1(c, &b->piece) : chunk_write_envelope(c, &b->piece)) < 0)
 					return -1;
 				b->have_piece = true;
 				b->off = 0;
@@ -367,7 +449,7 @@ static void add_common(struct exporter *e, struct MHD_Response *resp)
 	httpd_add_cors(resp, cors);
 }
 
-static enum MHD_Result reply_view(struct exporter *e, struct httpd_req *r, struct stream_view *v, bool v1)
+static enum MHD_Result reply_view(struct exporter *e, struct httpd_req *r, struct stream_view *v, enum body_mode mode)
 {
 	struct MHD_Response *resp;
 	char id[24];
@@ -389,7 +471,7 @@ static enum MHD_Result reply_view(struct exporter *e, struct httpd_req *r, struc
 		}
 		b->view = *v;
 		memset(v, 0, sizeof(*v));
-		b->v1 = v1;
+		b->mode = mode;
 		b->gzip = gzip;
 		buf_init(&b->piece, SIZE_MAX);
 		if (gzip) {
@@ -400,7 +482,7 @@ static enum MHD_Result reply_view(struct exporter *e, struct httpd_req *r, struc
 				return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "gzip init failed");
 			}
 			b->z_init = true;
-		} else if (!v1) {
+		} else if (mode == BODY_LEGACY) {
 			for (total = 0, i = 0; i < b->view.count; i++) {
 				chunk_text(b->view.chunks[i], &len);
 				total += len;
@@ -423,6 +505,8 @@ static enum MHD_Result reply_view(struct exporter *e, struct httpd_req *r, struc
 	}
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)next);
 	MHD_add_response_header(resp, "Vivo-Stream-Next-ID", id);
+	/* IDs count from 0 again in a new process: a follower tells them apart by this. */
+	MHD_add_response_header(resp, "Vivo-Boot-ID", e->boot_id);
 	if (gzip)
 		MHD_add_response_header(resp, "Content-Encoding", "gzip");
 	/* /vivo/... on the UI port is negotiated on Accept (page or stream): say so to caches. */
@@ -478,7 +562,7 @@ static enum MHD_Result serve_stream(struct exporter *e, struct httpd_req *r, enu
 		st->waited = false;
 		atomic_fetch_sub(&e->nwaiters, 1);
 	}
-	if (q.has_wait && q.wait > 0 && !stream_has_from(e->streams[k], q.has_from ? q.from : 0)) {
+	if (q.has_wait && q.wait > 0 && !has_from(e, k, q.has_from ? q.from : 0, q.local_only)) {
 		struct waiter *w;
 
 		if (!st) {
@@ -495,9 +579,11 @@ static enum MHD_Result serve_stream(struct exporter *e, struct httpd_req *r, enu
 			w->req = r;
 			w->kind = k;
 			w->from = q.has_from ? q.from : 0;
+			w->local_only = q.local_only;
 			w->deadline = st->deadline;
 			w->next = e->waiters;
 			e->waiters = w;
+			atomic_fetch_add(&e->listed[k], 1);
 			st->waited = true;
 			atomic_fetch_add(&e->nwaiters, 1);
 			httpd_suspend(r);
@@ -507,15 +593,16 @@ static enum MHD_Result serve_stream(struct exporter *e, struct httpd_req *r, enu
 		}
 		pthread_mutex_unlock(&e->lock);
 	}
-	if (stream_read(e->streams[k], q.has_from ? q.from : 0, q.has_to ? q.to : UINT64_MAX,
-			q.has_limit ? q.limit : 0, &v) < 0)
+	if (stream_read_filtered(e->streams[k], q.has_from ? q.from : 0, q.has_to ? q.to : UINT64_MAX,
+				 q.has_limit ? q.limit : 0, q.local_only, &v) < 0)
 		return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	pthread_mutex_lock(&e->lock);
 	empty_on_read = e->empty_on_read;
 	pthread_mutex_unlock(&e->lock);
-	if (empty_on_read && v.count > 0 && strcmp(r->method, "GET") == 0)
+	/* A filtered read did not get the chunks it skipped: it removes nothing. */
+	if (empty_on_read && v.count > 0 && strcmp(r->method, "GET") == 0 && !q.local_only)
 		stream_drop_through(e->streams[k], v.last_id);
-	return reply_view(e, r, &v, v1);
+	return reply_view(e, r, &v, q.envelope ? BODY_ENVELOPE : v1 ? BODY_V1 : BODY_LEGACY);
 }
 
 enum MHD_Result exporter_serve_legacy(struct exporter *e, struct httpd_req *r, enum stream_kind k)
@@ -565,28 +652,28 @@ static enum MHD_Result reply_json(struct exporter *e, struct httpd_req *r, struc
 	return httpd_queue(r, MHD_HTTP_OK, resp);
 }
 
-/* ,"kubernetes":{"pod_name":...} from the downward API variables a pod gives the agent
- * (POD_NAME, POD_NAMESPACE, NODE_NAME), when any is set. */
-static int info_kubernetes(struct buf *b)
+/* "pod", "namespace", "node" (those known) and "sources" (what followers report). */
+static int info_fleet(struct exporter *e, struct buf *b)
 {
-	static const char *const vars[3][2] = { { "POD_NAME", "pod_name" }, { "POD_NAMESPACE", "pod_namespace" },
-						{ "NODE_NAME", "node_name" } };
-	int k, n = 0, rc = 0;
+	struct info_source *n;
+	size_t count = 0;
+	int k, rc = 0;
 
 	for (k = 0; k < 3; k++) {
-		const char *v = getenv(vars[k][0]);
-
-		if (!v || !*v)
+		if (!e->kube[k])
 			continue;
-		rc |= buf_printf(b, "%s\"%s\":", n++ ? "," : ",\"kubernetes\":{", vars[k][1]);
-		rc |= mpjson_put_string(b, v, strlen(v));
+		rc |= buf_printf(b, ",\"%s\":", kube_keys[k]);
+		rc |= mpjson_put_string(b, e->kube[k], strlen(e->kube[k]));
 	}
-	if (n)
-		rc |= buf_putc(b, '}');
-	return rc;
+	rc |= buf_puts(b, ",\"sources\":[");
+	pthread_mutex_lock(&e->lock);
+	for (n = e->sources; n && rc == 0; n = n->next)
+		rc = n->fn(n->arg, b, &count);
+	pthread_mutex_unlock(&e->lock);
+	return rc | buf_putc(b, ']');
 }
 
-/* /api/v1/info: version, ports and buffer facts for the UI (and the pod, in Kubernetes). */
+/* /api/v1/info: version, ports and buffer facts for the UI, the pod in Kubernetes, the followed sources. */
 static enum MHD_Result h_info(struct httpd_req *r, void *ctx)
 {
 	static const char *const port_names[PORT_COUNT] = { "ui", "forward", "http", "exporter", "otlp", "ops" };
@@ -617,7 +704,7 @@ static enum MHD_Result h_info(struct httpd_req *r, void *ctx)
 				 (unsigned long long)st.records);
 	}
 	rc |= buf_putc(&b, '}');
-	rc |= info_kubernetes(&b);
+	rc |= info_fleet(e, &b);
 	rc |= buf_puts(&b, "}\n");
 	return reply_json(e, r, &b, rc);
 }

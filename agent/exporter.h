@@ -31,6 +31,19 @@ void exporter_drain(struct exporter *e);
 void exporter_undrain(struct exporter *e);
 /* Free; call after every server using the routes is stopped. NULL-safe. */
 void exporter_free(struct exporter *e);
+/* This process's boot ID (32 hex digits, random per start; sent as Vivo-Boot-ID on every
+ * stream response and as "boot_id" in /api/v1/info). Valid while `e` lives. */
+const char *exporter_boot_id(const struct exporter *e);
+
+/* Appends JSON objects to /api/v1/info's "sources" array: a ',' before each one when
+ * *count > 0, and *count incremented per object. Called with the exporter's lock held:
+ * it must not call back into the exporter. 0 or -errno. */
+typedef int (*exporter_info_fn)(void *arg, struct buf *out, size_t *count);
+/* Register a contributor (the vivo input: one object per upstream). 0 or -ENOMEM. */
+int exporter_add_info_source(struct exporter *e, exporter_info_fn fn, void *arg);
+/* Unregister every contributor registered with `arg`; after it returns, fn is not running
+ * and will not be called for `arg` again. */
+void exporter_remove_info_source(struct exporter *e, void *arg);
 
 /* Answer `r` as the legacy stream route of kind `k` does (/logs, /metrics, /traces):
  * the UI server's /vivo/logs... answer for clients that do not ask for HTML. */

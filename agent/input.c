@@ -8,6 +8,7 @@ extern const struct input_plugin input_http, input_dummy, input_self_metrics;
 extern const struct input_plugin input_forward;
 extern const struct input_plugin input_opentelemetry, input_demo_traces;
 extern const struct input_plugin input_prometheus_remote_write;
+extern const struct input_plugin input_vivo;
 
 /* Listening inputs in the order of the default pipeline (forward.0, http.1,
  * opentelemetry.2, as Fluent Bit numbers them), then the internal sources. */
@@ -19,6 +20,7 @@ const struct input_plugin *const input_plugins[] = {
 	&input_dummy,
 	&input_self_metrics,
 	&input_demo_traces,
+	&input_vivo,
 	NULL,
 };
 

@@ -45,6 +45,13 @@ struct input_conf {
 	bool tag_from_uri;
 	/* prometheus_remote_write */
 	char *uri;
+	/* vivo (follows other agents' exporters) */
+	struct opt_list follow;
+	double refresh;
+	double grace;
+	double linger;
+	long long wait;
+	long long limit;
 };
 
 /* Per-instance counters (self-metrics). */
@@ -56,6 +63,21 @@ struct input_stats {
 };
 
 struct input_instance;
+
+/* One self-metrics sample (spec agent.md 6): vivo_<ss>_<name>{label="lval",label2="lval2"}. */
+enum metric_type { METRIC_COUNTER = 0, METRIC_GAUGE = 1 };
+struct metric_sample {
+	const char *ss;       /* subsystem: input, stream, process, follow */
+	const char *name;     /* e.g. records_total */
+	const char *desc;
+	enum metric_type type;
+	const char *label;    /* label key or NULL */
+	const char *lval;
+	double value;
+	const char *label2;   /* a second label key or NULL */
+	const char *lval2;
+};
+typedef int (*metric_emit_fn)(const struct metric_sample *s, void *arg);
 
 struct input_plugin {
 	const char *name;          /* as written in configs */
@@ -69,6 +91,9 @@ struct input_plugin {
 	int (*start)(struct input_instance *in, char *err, size_t errlen);
 	/* Stop and free everything start made. Finishes in-flight work (bounded). */
 	void (*stop)(struct input_instance *in);
+	/* Extra self-metrics of the plugin's running instances, family by family (the
+	 * samples of one family adjacent), or NULL. 0 or the first error of emit. */
+	int (*metrics)(metric_emit_fn emit, void *arg);
 };
 
 struct input_instance {

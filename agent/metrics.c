@@ -11,19 +11,8 @@
 
 struct agent *agent_current;
 
-enum mtype { M_COUNTER = 0, M_GAUGE = 1 };
-
-struct sample {
-	const char *ss;       /* subsystem: input, stream, process */
-	const char *name;     /* e.g. records_total */
-	const char *desc;
-	enum mtype type;
-	const char *label;    /* label key or NULL */
-	const char *lval;
-	double value;
-};
-
-typedef int (*emit_fn)(const struct sample *s, void *arg);
+#define M_COUNTER METRIC_COUNTER
+#define M_GAUGE METRIC_GAUGE
 
 uint64_t agent_rss_bytes(void)
 {
@@ -39,7 +28,7 @@ uint64_t agent_rss_bytes(void)
 }
 
 /* Walk every sample, grouped by family (samples of one family are adjacent). */
-static int collect(struct agent *a, emit_fn emit, void *arg)
+static int collect(struct agent *a, metric_emit_fn emit, void *arg)
 {
 	static const struct { const char *name, *desc; size_t off; } in_fams[] = {
 		{ "records_total", "Records accepted by the input", offsetof(struct input_stats, records) },
@@ -47,7 +36,7 @@ static int collect(struct agent *a, emit_fn emit, void *arg)
 		{ "chunks_total", "Chunks the input appended to a stream", offsetof(struct input_stats, chunks) },
 		{ "errors_total", "Requests, frames or connections the input rejected", offsetof(struct input_stats, errors) },
 	};
-	static const struct { const char *name, *desc; enum mtype type; size_t off; } st_fams[] = {
+	static const struct { const char *name, *desc; enum metric_type type; size_t off; } st_fams[] = {
 		{ "chunks", "Chunks held by the stream", M_GAUGE, offsetof(struct stream_stats, chunks) },
 		{ "bytes_used", "Bytes held by the stream (legacy JSON text)", M_GAUGE, offsetof(struct stream_stats, bytes_used) },
 		{ "bytes_max", "Byte budget of the stream (stream_queue_size)", M_GAUGE, offsetof(struct stream_stats, bytes_max) },
@@ -59,7 +48,7 @@ static int collect(struct agent *a, emit_fn emit, void *arg)
 	};
 	struct stream_stats st[STREAM_COUNT];
 	struct timespec now;
-	struct sample s;
+	struct metric_sample s;
 	size_t f, i;
 	int k, rc;
 
@@ -69,8 +58,8 @@ static int collect(struct agent *a, emit_fn emit, void *arg)
 		for (i = 0; i < a->ninputs; i++) {
 			const atomic_ullong *v = (const atomic_ullong *)(const void *)((const char *)&a->inputs[i]->stats + in_fams[f].off);
 
-			s = (struct sample){ "input", in_fams[f].name, in_fams[f].desc, M_COUNTER, "name",
-					     a->inputs[i]->name, (double)atomic_load(v) };
+			s = (struct metric_sample){ "input", in_fams[f].name, in_fams[f].desc, M_COUNTER, "name",
+					     a->inputs[i]->name, (double)atomic_load(v), NULL, NULL };
 			if ((rc = emit(&s, arg)) < 0)
 				return rc;
 		}
@@ -79,19 +68,22 @@ static int collect(struct agent *a, emit_fn emit, void *arg)
 		for (k = 0; k < STREAM_COUNT; k++) {
 			const uint64_t *v = (const uint64_t *)(const void *)((const char *)&st[k] + st_fams[f].off);
 
-			s = (struct sample){ "stream", st_fams[f].name, st_fams[f].desc, st_fams[f].type, "stream",
-					     stream_kind_name((enum stream_kind)k), (double)*v };
+			s = (struct metric_sample){ "stream", st_fams[f].name, st_fams[f].desc, st_fams[f].type, "stream",
+					     stream_kind_name((enum stream_kind)k), (double)*v, NULL, NULL };
 			if ((rc = emit(&s, arg)) < 0)
 				return rc;
 		}
 	}
-	s = (struct sample){ "process", "resident_memory_bytes", "Resident set size", M_GAUGE, NULL, NULL,
-			     (double)agent_rss_bytes() };
+	for (i = 0; input_plugins[i]; i++)
+		if (input_plugins[i]->metrics && (rc = input_plugins[i]->metrics(emit, arg)) < 0)
+			return rc;
+	s = (struct metric_sample){ "process", "resident_memory_bytes", "Resident set size", M_GAUGE, NULL, NULL,
+			     (double)agent_rss_bytes(), NULL, NULL };
 	if ((rc = emit(&s, arg)) < 0)
 		return rc;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	s = (struct sample){ "process", "uptime_seconds", "Seconds since the agent started", M_GAUGE, NULL, NULL,
-			     (double)(now.tv_sec - a->started.tv_sec) };
+	s = (struct metric_sample){ "process", "uptime_seconds", "Seconds since the agent started", M_GAUGE, NULL, NULL,
+			     (double)(now.tv_sec - a->started.tv_sec), NULL, NULL };
 	return emit(&s, arg);
 }
 
@@ -100,7 +92,7 @@ struct prom_state {
 	const char *last_ss, *last_name;
 };
 
-static int prom_emit(const struct sample *s, void *arg)
+static int prom_emit(const struct metric_sample *s, void *arg)
 {
 	struct prom_state *p = arg;
 	int rc = 0;
@@ -111,7 +103,10 @@ static int prom_emit(const struct sample *s, void *arg)
 		p->last_ss = s->ss;
 		p->last_name = s->name;
 	}
-	if (rc == 0 && s->label)
+	if (rc == 0 && s->label && s->label2)
+		rc = buf_printf(p->out, "vivo_%s_%s{%s=\"%s\",%s=\"%s\"} %.17g\n", s->ss, s->name, s->label, s->lval,
+				s->label2, s->lval2, s->value);
+	else if (rc == 0 && s->label)
 		rc = buf_printf(p->out, "vivo_%s_%s{%s=\"%s\"} %.17g\n", s->ss, s->name, s->label, s->lval, s->value);
 	else if (rc == 0)
 		rc = buf_printf(p->out, "vivo_%s_%s %.17g\n", s->ss, s->name, s->value);
@@ -127,12 +122,17 @@ int agent_metrics_prometheus(struct agent *a, struct buf *out)
 
 /* FNV-1a 64 over the label values, each followed by a 0 byte (documented in
  * docs/streams.md; cmetrics uses xxh64, which no client depends on). */
-static uint64_t label_hash(const char *v)
+static uint64_t label_hash(const char *v, const char *v2)
 {
 	uint64_t h = 1469598103934665603ULL;
 
 	for (; v && *v; v++)
 		h = (h ^ (unsigned char)*v) * 1099511628211ULL;
+	h = (h ^ 0) * 1099511628211ULL;
+	if (!v2)
+		return h;
+	for (; *v2; v2++)
+		h = (h ^ (unsigned char)*v2) * 1099511628211ULL;
 	return (h ^ 0) * 1099511628211ULL;
 }
 
@@ -143,7 +143,7 @@ struct cm_state {
 	uint64_t ts;
 };
 
-static int cm_emit(const struct sample *s, void *arg)
+static int cm_emit(const struct metric_sample *s, void *arg)
 {
 	struct cm_state *c = arg;
 	int rc = 0;
@@ -154,8 +154,9 @@ static int cm_emit(const struct sample *s, void *arg)
 		rc |= buf_printf(c->out, "{\"meta\":{\"ver\":2,\"type\":%d,\"opts\":{\"ns\":\"vivo\",\"ss\":\"%s\","
 				 "\"name\":\"%s\",\"desc\":", (int)s->type, s->ss, s->name);
 		rc |= mpjson_put_string(c->out, s->desc, strlen(s->desc));
-		rc |= buf_printf(c->out, "},\"labels\":[%s%s%s],\"aggregation_type\":%d},\"values\":[",
+		rc |= buf_printf(c->out, "},\"labels\":[%s%s%s%s%s%s],\"aggregation_type\":%d},\"values\":[",
 				 s->label ? "\"" : "", s->label ? s->label : "", s->label ? "\"" : "",
+				 s->label2 ? ",\"" : "", s->label2 ? s->label2 : "", s->label2 ? "\"" : "",
 				 s->type == M_COUNTER ? 2 : 0);
 		c->last_ss = s->ss;
 		c->last_name = s->name;
@@ -168,9 +169,13 @@ static int cm_emit(const struct sample *s, void *arg)
 	if (s->label) {
 		rc |= buf_puts(c->out, ",\"labels\":[");
 		rc |= mpjson_put_string(c->out, s->lval, strlen(s->lval));
+		if (s->label2) {
+			rc |= buf_putc(c->out, ',');
+			rc |= mpjson_put_string(c->out, s->lval2, strlen(s->lval2));
+		}
 		rc |= buf_putc(c->out, ']');
 	}
-	rc |= buf_printf(c->out, ",\"hash\":%llu}", (unsigned long long)label_hash(s->lval));
+	rc |= buf_printf(c->out, ",\"hash\":%llu}", (unsigned long long)label_hash(s->lval, s->label2 ? s->lval2 : NULL));
 	return rc ? -ENOSPC : 0;
 }
 
@@ -196,7 +201,7 @@ int agent_metrics_cmetrics(struct agent *a, struct buf *out)
  * 5.1.1 serves it (tests/fixtures/fluent-bit-5.1.1/exporter-internal-metrics-01.txt). */
 struct fb_family {
 	const char *ss, *name, *desc;
-	enum mtype type;
+	enum metric_type type;
 	const char *labels[3];
 	size_t nlabels;
 };

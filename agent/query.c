@@ -1,4 +1,4 @@
-/* query.c: strict query parsing: exact keys, unsigned decimal values, no repeats. */
+/* query.c: strict query parsing: exact keys, bounded values, no repeats. */
 #include "query.h"
 
 #include <errno.h>
@@ -17,9 +17,36 @@ static bool decode(const char *p, size_t n, char *out, size_t cap)
 	return true;
 }
 
+/* Parse the value of key k (index in keys[]) into q. false when it is not valid. */
+static bool set_value(struct query *q, size_t k, const char *val)
+{
+	uint64_t *dst[] = { &q->from, &q->to, &q->limit, &q->wait };
+	uint64_t v;
+
+	switch (k) {
+	case 4: /* origin */
+		if (strcmp(val, "local") != 0 && strcmp(val, "all") != 0)
+			return false;
+		q->local_only = strcmp(val, "local") == 0;
+		return true;
+	case 5: /* envelope */
+		if (opts_parse_u64(val, 1, &v) < 0)
+			return false;
+		q->envelope = v == 1;
+		return true;
+	default:
+		return opts_parse_u64(val, UINT64_MAX, dst[k]) == 0;
+	}
+}
+
 int query_parse(const char *raw, size_t n, struct query *q, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "from", "to", "limit", "wait" };
+	static const char *const keys[] = { "from", "to", "limit", "wait", "origin", "envelope" };
+	static const char *const want[] = {
+		"an unsigned decimal integer", "an unsigned decimal integer", "an unsigned decimal integer",
+		"an unsigned decimal integer", "'local' or 'all'", "0 or 1",
+	};
+	const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
 	size_t i = 0;
 
 	memset(q, 0, sizeof(*q));
@@ -27,8 +54,7 @@ int query_parse(const char *raw, size_t n, struct query *q, char *err, size_t er
 		const char *pair = raw + i, *amp = memchr(pair, '&', n - i), *eq;
 		size_t plen = amp ? (size_t)(amp - pair) : n - i;
 		char key[16], val[32];
-		bool *has[] = { &q->has_from, &q->has_to, &q->has_limit, &q->has_wait };
-		uint64_t *dst[] = { &q->from, &q->to, &q->limit, &q->wait };
+		bool *has[] = { &q->has_from, &q->has_to, &q->has_limit, &q->has_wait, &q->has_origin, &q->has_envelope };
 		size_t k, klen;
 
 		i += plen + 1;
@@ -38,18 +64,17 @@ int query_parse(const char *raw, size_t n, struct query *q, char *err, size_t er
 		klen = eq ? (size_t)(eq - pair) : plen;
 		if (!decode(pair, klen, key, sizeof(key)))
 			continue; /* longer than any key we know */
-		for (k = 0; k < 4; k++)
+		for (k = 0; k < nkeys; k++)
 			if (strcmp(key, keys[k]) == 0)
 				break;
-		if (k == 4)
+		if (k == nkeys)
 			continue;
 		if (*has[k]) {
 			snprintf(err, errlen, "parameter '%s' is repeated", keys[k]);
 			return -EINVAL;
 		}
-		if (!eq || !decode(eq + 1, plen - klen - 1, val, sizeof(val)) ||
-		    opts_parse_u64(val, UINT64_MAX, dst[k]) < 0) {
-			snprintf(err, errlen, "parameter '%s' must be an unsigned decimal integer", keys[k]);
+		if (!eq || !decode(eq + 1, plen - klen - 1, val, sizeof(val)) || !set_value(q, k, val)) {
+			snprintf(err, errlen, "parameter '%s' must be %s", keys[k], want[k]);
 			return -EINVAL;
 		}
 		if (k == 3 && q->wait > QUERY_WAIT_MAX) {

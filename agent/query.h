@@ -1,4 +1,4 @@
-/* query.h: the exporter's query string parser (from, to, limit, wait). */
+/* query.h: the exporter's query string parser (from, to, limit, wait, origin, envelope). */
 #ifndef VIVO_QUERY_H
 #define VIVO_QUERY_H
 
@@ -9,13 +9,17 @@
 #define QUERY_WAIT_MAX 60
 
 struct query {
-	bool has_from, has_to, has_limit, has_wait;
+	bool has_from, has_to, has_limit, has_wait, has_origin, has_envelope;
 	uint64_t from, to, limit, wait;
+	bool local_only;  /* origin=local: only chunks this agent's own inputs took in */
+	bool envelope;    /* envelope=1: one JSON object per chunk on every stream */
 };
 
 /* Parse a raw query string (without '?'; n bytes, need not be NUL-terminated). Keys
- * match exactly after percent-decoding; unknown keys are ignored. 0, or -EINVAL with a
- * reason naming the parameter in `err` (not an unsigned integer, repeated, wait > 60). */
+ * match exactly after percent-decoding; unknown keys are ignored. from, to, limit and
+ * wait are unsigned decimal integers, origin is `local` or `all`, envelope is 0 or 1.
+ * 0, or -EINVAL with a reason naming the parameter in `err` (a bad value, repeated,
+ * wait > 60). */
 int query_parse(const char *raw, size_t n, struct query *q, char *err, size_t errlen);
 
 #endif

@@ -20,6 +20,8 @@ struct chunk {
 	char *source_type;
 	char *source_name;
 	char *v1_extra;    /* JSON member for the v1 object, or NULL */
+	char *source;      /* followed chunks: the upstream's source object; NULL = local */
+	uint64_t local_seq; /* local chunks: how many local chunks the stream had before */
 	char *text;
 };
 
@@ -34,6 +36,8 @@ struct stream {
 	size_t used;
 	size_t budget;
 	uint64_t appended, records, evicted, dropped, reads;
+	uint64_t local_appended; /* local chunks ever appended: the next local_seq */
+	uint64_t local_last;     /* ID of the newest local chunk, valid when local_appended > 0 */
 	void (*notify)(void *);
 	void *notify_arg;
 };
@@ -184,25 +188,37 @@ void chunk_builder_free(struct chunk_builder *cb)
 	free(cb->source_type);
 	free(cb->source_name);
 	free(cb->v1_extra);
-	cb->tag = cb->source_type = cb->source_name = cb->v1_extra = NULL;
-	cb->v1_extra_len = 0;
+	free(cb->source);
+	cb->tag = cb->source_type = cb->source_name = cb->v1_extra = cb->source = NULL;
+	cb->v1_extra_len = cb->source_len = 0;
 	cb->records = 0;
 }
 
-int chunk_builder_set_v1_extra(struct chunk_builder *cb, const char *member, size_t n)
+/* Replace an owned copy of n bytes (n = 0: none). */
+static int set_copy(char **dst, size_t *dlen, const char *src, size_t n)
 {
 	char *m = NULL;
 
 	if (n && !(m = malloc(n + 1)))
 		return -ENOMEM;
 	if (n) {
-		memcpy(m, member, n);
+		memcpy(m, src, n);
 		m[n] = '\0';
 	}
-	free(cb->v1_extra);
-	cb->v1_extra = m;
-	cb->v1_extra_len = n;
+	free(*dst);
+	*dst = m;
+	*dlen = n;
 	return 0;
+}
+
+int chunk_builder_set_source(struct chunk_builder *cb, const char *json, size_t n)
+{
+	return set_copy(&cb->source, &cb->source_len, json, n);
+}
+
+int chunk_builder_set_v1_extra(struct chunk_builder *cb, const char *member, size_t n)
+{
+	return set_copy(&cb->v1_extra, &cb->v1_extra_len, member, n);
 }
 
 static _Atomic(chunk_filter_fn) log_filter;
@@ -247,6 +263,25 @@ int chunk_add_log(struct chunk_builder *cb, int64_t ts_ns, struct mp_cur *meta, 
 	return 0;
 }
 
+int chunk_add_log_line(struct chunk_builder *cb, const char *line, size_t n, size_t mark_off, size_t mark_len)
+{
+	size_t mark = cb->text.len;
+	uint32_t m[2];
+	int rc;
+
+	if (mark_off > n || mark_len > n - mark_off || n > UINT32_MAX)
+		return -EINVAL;
+	m[0] = (uint32_t)mark_off;
+	m[1] = (uint32_t)mark_len;
+	if ((rc = buf_append(&cb->text, line, n)) < 0 || (rc = buf_putc(&cb->text, '\n')) < 0 ||
+	    (rc = buf_append(&cb->marks, m, sizeof(m))) < 0) {
+		cb->text.len = mark;
+		return rc;
+	}
+	cb->records++;
+	return 0;
+}
+
 int chunk_add_line(struct chunk_builder *cb, const char *json, size_t n)
 {
 	size_t mark = cb->text.len;
@@ -266,7 +301,8 @@ static struct chunk *chunk_from_builder(struct chunk_builder *cb)
 	size_t tl = strlen(cb->tag) + 1, sl = strlen(cb->source_type) + 1;
 	size_t nl = strlen(cb->source_name) + 1, ml = cb->marks.len;
 	size_t xl = cb->v1_extra ? cb->v1_extra_len + 1 : 0;
-	size_t total = sizeof(struct chunk) + ml + cb->text.len + 1 + tl + sl + nl + xl;
+	size_t ol = cb->source ? cb->source_len + 1 : 0;
+	size_t total = sizeof(struct chunk) + ml + cb->text.len + 1 + tl + sl + nl + xl + ol;
 	struct chunk *c = malloc(total);
 	char *p;
 
@@ -292,6 +328,9 @@ static struct chunk *chunk_from_builder(struct chunk_builder *cb)
 	c->source_name = memcpy(p, cb->source_name, nl);
 	p += nl;
 	c->v1_extra = xl ? memcpy(p, cb->v1_extra, xl) : NULL;
+	p += xl;
+	c->source = ol ? memcpy(p, cb->source, ol) : NULL;
+	c->local_seq = 0;
 	return c;
 }
 
@@ -332,6 +371,10 @@ int stream_append(struct stream *s, struct chunk_builder *cb, uint64_t *id)
 		return rc;
 	}
 	c->id = s->next_id++;
+	if (!c->source) {
+		c->local_seq = s->local_appended++;
+		s->local_last = c->id;
+	}
 	s->ring[(s->head + s->count) % s->cap] = c;
 	s->count++;
 	s->used += c->len;
@@ -347,6 +390,7 @@ int stream_append(struct stream *s, struct chunk_builder *cb, uint64_t *id)
 	buf_reset(&cb->marks);
 	cb->records = 0;
 	chunk_builder_set_v1_extra(cb, NULL, 0);
+	chunk_builder_set_source(cb, NULL, 0);
 	if (notify)
 		notify(arg);
 	return 0;
@@ -354,7 +398,13 @@ int stream_append(struct stream *s, struct chunk_builder *cb, uint64_t *id)
 
 int stream_read(struct stream *s, uint64_t from, uint64_t to, uint64_t limit, struct stream_view *v)
 {
-	uint64_t oldest, first, last, n, i;
+	return stream_read_filtered(s, from, to, limit, false, v);
+}
+
+int stream_read_filtered(struct stream *s, uint64_t from, uint64_t to, uint64_t limit, bool local_only,
+			 struct stream_view *v)
+{
+	uint64_t oldest, first, last, n, i, got = 0;
 
 	memset(v, 0, sizeof(*v));
 	pthread_mutex_lock(&s->lock);
@@ -365,6 +415,8 @@ int stream_read(struct stream *s, uint64_t from, uint64_t to, uint64_t limit, st
 	last = s->next_id ? s->next_id - 1 : 0;
 	if (to < last)
 		last = to;
+	if (local_only && (s->local_appended == 0 || s->local_last < first))
+		first = last + 1; /* no local chunk in the range: skip the scan */
 	if (s->count == 0 || first > last || first >= s->next_id) {
 		pthread_mutex_unlock(&s->lock);
 		return 0;
@@ -376,16 +428,24 @@ int stream_read(struct stream *s, uint64_t from, uint64_t to, uint64_t limit, st
 		pthread_mutex_unlock(&s->lock);
 		return -ENOMEM;
 	}
-	for (i = 0; i < n; i++) {
-		struct chunk *c = s->ring[(s->head + (first - oldest) + i) % s->cap];
+	/* IDs are contiguous in the ring: position = id - oldest. */
+	for (i = first - oldest; i <= last - oldest && got < n; i++) {
+		struct chunk *c = s->ring[(s->head + i) % s->cap];
 
+		if (local_only && c->source)
+			continue;
 		atomic_fetch_add(&c->refs, 1);
-		v->chunks[i] = c;
+		v->chunks[got++] = c;
 	}
 	pthread_mutex_unlock(&s->lock);
-	v->count = n;
-	v->first_id = first;
-	v->last_id = first + n - 1;
+	if (got == 0) {
+		free(v->chunks);
+		v->chunks = NULL;
+		return 0;
+	}
+	v->count = got;
+	v->first_id = v->chunks[0]->id;
+	v->last_id = v->chunks[got - 1]->id;
 	return 0;
 }
 
@@ -411,6 +471,18 @@ void stream_drop_through(struct stream *s, uint64_t last_id)
 	}
 	pthread_mutex_unlock(&s->lock);
 	popped_release(&p);
+}
+
+bool stream_has_local_from(struct stream *s, uint64_t from)
+{
+	bool yes;
+
+	pthread_mutex_lock(&s->lock);
+	/* The newest local chunk is held when its ID is not older than the oldest held. */
+	yes = s->count > 0 && s->local_appended > 0 && s->local_last >= from &&
+	      s->local_last >= s->next_id - s->count;
+	pthread_mutex_unlock(&s->lock);
+	return yes;
 }
 
 bool stream_has_from(struct stream *s, uint64_t from)
@@ -439,39 +511,100 @@ const char *chunk_text(const struct chunk *c, size_t *len)
 	return c->text;
 }
 
-int chunk_write_v1(const struct chunk *c, struct buf *out)
+bool chunk_is_local(const struct chunk *c)
 {
-	const char *p = c->text, *end = c->text + c->len;
-	uint32_t r = 0;
+	return c->source == NULL;
+}
+
+/* "source_type","source_name","tag" members, then "source" and the extra member if any. */
+static int write_members(const struct chunk *c, struct buf *out)
+{
 	int rc;
 
-	if (c->kind != STREAM_LOGS)
-		return buf_append(out, c->text, c->len);
-	if ((rc = buf_puts(out, "{\"source_type\":")) < 0 ||
+	if ((rc = buf_puts(out, "\"source_type\":")) < 0 ||
 	    (rc = mpjson_put_string(out, c->source_type, strlen(c->source_type))) < 0 ||
 	    (rc = buf_puts(out, ",\"source_name\":")) < 0 ||
 	    (rc = mpjson_put_string(out, c->source_name, strlen(c->source_name))) < 0 ||
 	    (rc = buf_puts(out, ",\"tag\":")) < 0 ||
 	    (rc = mpjson_put_string(out, c->tag, strlen(c->tag))) < 0 ||
-	    (c->v1_extra && ((rc = buf_putc(out, ',')) < 0 || (rc = buf_puts(out, c->v1_extra)) < 0)) ||
-	    (rc = buf_puts(out, ",\"records\":[")) < 0)
+	    (c->source && ((rc = buf_puts(out, ",\"source\":")) < 0 || (rc = buf_puts(out, c->source)) < 0)) ||
+	    (c->v1_extra && ((rc = buf_putc(out, ',')) < 0 || (rc = buf_puts(out, c->v1_extra)) < 0)))
 		return rc;
+	return 0;
+}
+
+/* The records as a comma-separated list: log lines without their marked span, other
+ * lines as they are; with `source`, "source" is added first in each line (metrics, traces). */
+static int write_records(const struct chunk *c, struct buf *out, const char *source)
+{
+	const char *p = c->text, *end = c->text + c->len;
+	uint32_t r = 0;
+	int rc;
+
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t line = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		uint32_t off = c->marks ? c->marks[2 * r] : 0, len = c->marks ? c->marks[2 * r + 1] : 0;
 
-		if (r && (rc = buf_putc(out, ',')) < 0)
+		if (r && (rc = buf_putc(out, c->kind == STREAM_LOGS ? ',' : '\n')) < 0)
 			return rc;
 		if (len && off + len <= line) {
 			if ((rc = buf_append(out, p, off)) < 0 ||
 			    (rc = buf_append(out, p + off + len, line - off - len)) < 0)
+				return rc;
+		} else if (source && line >= 2 && p[0] == '{') {
+			if ((rc = buf_puts(out, "{\"source\":")) < 0 || (rc = buf_puts(out, source)) < 0 ||
+			    (p[1] != '}' && (rc = buf_putc(out, ',')) < 0) || (rc = buf_append(out, p + 1, line - 1)) < 0)
 				return rc;
 		} else if ((rc = buf_append(out, p, line)) < 0) {
 			return rc;
 		}
 		p += line + 1;
 		r++;
+	}
+	return 0;
+}
+
+int chunk_write_v1(const struct chunk *c, struct buf *out)
+{
+	int rc;
+
+	if (c->kind != STREAM_LOGS) {
+		if (!c->source)
+			return buf_append(out, c->text, c->len);
+		if ((rc = write_records(c, out, c->source)) < 0)
+			return rc;
+		return buf_putc(out, '\n');
+	}
+	if ((rc = buf_putc(out, '{')) < 0 || (rc = write_members(c, out)) < 0 ||
+	    (rc = buf_puts(out, ",\"records\":[")) < 0 || (rc = write_records(c, out, NULL)) < 0)
+		return rc;
+	return buf_append(out, "]}\n", 3);
+}
+
+int chunk_write_envelope(const struct chunk *c, struct buf *out)
+{
+	const char *p = c->text, *end = c->text + c->len;
+	int rc;
+
+	if ((rc = buf_printf(out, "{\"id\":%llu", (unsigned long long)c->id)) < 0 ||
+	    (!c->source && (rc = buf_printf(out, ",\"local_seq\":%llu", (unsigned long long)c->local_seq)) < 0) ||
+	    (rc = buf_putc(out, ',')) < 0 || (rc = write_members(c, out)) < 0 ||
+	    (rc = buf_puts(out, ",\"records\":[")) < 0)
+		return rc;
+	if (c->kind == STREAM_LOGS) {
+		if ((rc = write_records(c, out, NULL)) < 0)
+			return rc;
+	} else {
+		/* Every line is one JSON value without a newline inside: join them with commas. */
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t line = nl ? (size_t)(nl - p) : (size_t)(end - p);
+
+			if ((p != c->text && (rc = buf_putc(out, ',')) < 0) || (rc = buf_append(out, p, line)) < 0)
+				return rc;
+			p += line + 1;
+		}
 	}
 	return buf_append(out, "]}\n", 3);
 }
@@ -489,5 +622,6 @@ void stream_get_stats(struct stream *s, struct stream_stats *st)
 	st->evicted = s->evicted;
 	st->dropped = s->dropped;
 	st->reads = s->reads;
+	st->local = s->local_appended;
 	pthread_mutex_unlock(&s->lock);
 }

@@ -40,6 +40,8 @@ struct chunk_builder {
 	char *v1_extra;   /* optional JSON member added to the v1 object (owned), or NULL */
 	size_t v1_extra_len;
 	struct buf filtered; /* a log record's body as the [FILTER]s rewrote it */
+	char *source;     /* followed chunks: the upstream's source object (owned), or NULL */
+	size_t source_len;
 };
 
 /* Start a chunk for `kind` with the input's tag and names (copied). `limit` bounds the
@@ -62,6 +64,15 @@ int chunk_add_line(struct chunk_builder *cb, const char *json, size_t n);
  * logs chunk adds after "tag", e.g. OTLP's shared resource and scope. The store does not
  * look inside it. n = 0 clears it. 0 or -ENOMEM. */
 int chunk_builder_set_v1_extra(struct chunk_builder *cb, const char *member, size_t n);
+/* Mark the chunk as followed from another agent (not taken in by this agent's own inputs)
+ * and set its source: a JSON object (copied, not looked into) that the v1 and envelope
+ * renderings add as "source". n = 0 makes it a local chunk again. 0 or -ENOMEM. */
+int chunk_builder_set_source(struct chunk_builder *cb, const char *json, size_t n);
+/* Add one log record already rendered as its legacy line (`n` bytes, no newline), with the
+ * byte span [mark_off, mark_off + mark_len) that the v1 form leaves out (the injected
+ * "_tag" and "_source" pairs; mark_len 0 = none). The caller guarantees valid JSON.
+ * 0, -EINVAL (mark outside the line), -ENOSPC over the limit, -ENOMEM. */
+int chunk_add_log_line(struct chunk_builder *cb, const char *line, size_t n, size_t mark_off, size_t mark_len);
 
 /* --- writing and reading ----------------------------------------------------------- */
 
@@ -82,19 +93,32 @@ struct stream_view {
 /* Reference chunks with from <= id <= to, at most `limit` of them (0 = no limit); a
  * `from` older than the oldest chunk starts at the oldest. 0 or -ENOMEM. */
 int stream_read(struct stream *s, uint64_t from, uint64_t to, uint64_t limit, struct stream_view *v);
+/* The same, keeping only local chunks (taken in by this agent's inputs, not followed)
+ * when `local_only`: IDs in the view may then have gaps; `limit` counts chunks returned. */
+int stream_read_filtered(struct stream *s, uint64_t from, uint64_t to, uint64_t limit, bool local_only,
+			 struct stream_view *v);
 void stream_view_release(struct stream_view *v);
 /* Remove every chunk with ID <= `last_id` (empty_stream_on_read). */
 void stream_drop_through(struct stream *s, uint64_t last_id);
-/* True when a chunk with ID >= from exists. */
+/* True when a chunk with ID >= from exists (only a local one when `local_only`). */
 bool stream_has_from(struct stream *s, uint64_t from);
+bool stream_has_local_from(struct stream *s, uint64_t from);
 
 /* Chunk accessors for readers. */
 uint64_t chunk_id(const struct chunk *c);
 /* The legacy text (every line ends in '\n') and its length. */
 const char *chunk_text(const struct chunk *c, size_t *len);
-/* Render the chunk in the v1 format (one JSON object + '\n') into `out`. */
+/* Render the chunk in the v1 format into `out`: logs as one JSON object + '\n'; metrics
+ * and traces as their lines, with "source" added first in each when the chunk was followed. */
 int chunk_write_v1(const struct chunk *c, struct buf *out);
+/* Render the chunk as one JSON object + '\n' whatever its stream (the exporter's
+ * envelope=1): {"id","local_seq" (local chunks only),"source_type","source_name","tag",
+ * "source" (followed chunks only), the v1 extra member, "records":[...]}, where records
+ * are the v1 log records or the metrics/traces lines. */
+int chunk_write_envelope(const struct chunk *c, struct buf *out);
 uint32_t chunk_records(const struct chunk *c);
+/* False for a chunk followed from another agent. */
+bool chunk_is_local(const struct chunk *c);
 
 /* Counters and facts for self-metrics and /api/v1/info. */
 struct stream_stats {
@@ -108,6 +132,7 @@ struct stream_stats {
 	uint64_t evicted;     /* chunks dropped for room */
 	uint64_t dropped;     /* chunks removed by empty_stream_on_read */
 	uint64_t reads;
+	uint64_t local;       /* local chunks ever appended (the next local_seq) */
 };
 void stream_get_stats(struct stream *s, struct stream_stats *st);
 

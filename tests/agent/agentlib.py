@@ -20,7 +20,7 @@ PORT_FLAGS = ["--ui-port", "0", "--http-port", "0", "--exporter-port", "0", "--o
 class Agent:
     """A running vivo-agent; ports maps listener names (http, exporter, ui, ops, ...) to ports."""
 
-    def __init__(self, args=(), config=None, expect=("http", "exporter", "ui", "ops"), timeout=10):
+    def __init__(self, args=(), config=None, expect=("http", "exporter", "ui", "ops"), timeout=10, env=None):
         self.tmp = tempfile.mkdtemp(prefix="vivo-test-")
         self.config_path = None
         argv = list(WRAPPER) + [AGENT, "--listen", "127.0.0.1"] + PORT_FLAGS
@@ -32,7 +32,8 @@ class Agent:
         argv += list(args)
         self.stderr_path = os.path.join(self.tmp, "stderr.log")
         self.errf = open(self.stderr_path, "w+")
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self.errf, stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=self.errf, stdin=subprocess.DEVNULL,
+                                     env=None if env is None else dict(os.environ, **env))
         self.ports = {}
         deadline = time.time() + timeout * (5 if WRAPPER else 1)
         while time.time() < deadline:

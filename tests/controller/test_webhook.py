@@ -433,7 +433,7 @@ def test_agent_runs(c, tmp):
         if pt:
             with urllib.request.urlopen("http://127.0.0.1:%d/api/v1/info" % pt, timeout=5) as r:
                 info = json.loads(r.read())
-        ok(info.get("kubernetes") == {"pod_name": "web-1", "pod_namespace": NS, "node_name": "node-test"},
+        ok({k: info.get(k) for k in ("pod", "namespace", "node")} == {"pod": "web-1", "namespace": NS, "node": "node-test"},
            "vivo-agent runs the sidecar's args (%s) with the mounted config and reports POD_NAME/POD_NAMESPACE/"
            "NODE_NAME in /api/v1/info" % " ".join(side["args"]), lambda: json.dumps(info) + "\n" + open(log.name).read())
     finally:

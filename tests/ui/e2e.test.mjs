@@ -13,6 +13,7 @@ import {
   UI_DIST,
   agentServesUi,
   launchBrowser,
+  openLivePage,
   postLogs,
   postOtlp,
   sleep,
@@ -54,20 +55,7 @@ async function startStack(opts = {}) {
 let browser;
 let main; // the shared agent for the logs tests
 
-/**
- * Opens the UI in a new tab, closed when the test ends (pass or fail): a page left open keeps
- * its long-poll, and the browser's per-host connection limit would stall the next tests.
- */
-async function openPage(t, base, path = '/') {
-  const page = await browser.context.newPage();
-  t.after(() => page.close().catch(() => {}));
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.errors = errors;
-  await page.goto(`${base}${path}`);
-  await page.waitForSelector('[data-testid=conn][data-state=live]', { timeout: 10_000 });
-  return page;
-}
+const openPage = (t, base, path = '/') => openLivePage(browser, t, base, path);
 
 const rowSel = '.log-list .row[data-seq]';
 const countText = (page) => page.textContent('[data-testid=match-count]');

@@ -21,14 +21,13 @@ const PORT_NAMES = ['ui', 'http', 'exporter', 'forward', 'otlp', 'ops'];
  * Starts the agent with --listen 127.0.0.1 and every port 0 (or the given ports, to restart
  * on the same ones), and resolves once its listeners are announced on stderr.
  */
-export async function startAgent({ ports = {}, args = [] } = {}) {
+export async function startAgent({ ports = {}, args = [], env = null } = {}) {
   const argv = ['--listen', '127.0.0.1'];
   for (const n of PORT_NAMES) argv.push(`--${n}-port`, String(ports[n] ?? 0));
   argv.push(...args);
   // A .mjs "agent" is the UI's development test double (mock-agent.mjs), run with node.
-  const proc = AGENT.endsWith('.mjs')
-    ? spawn(process.execPath, [AGENT, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
-    : spawn(AGENT, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const opts = { stdio: ['ignore', 'ignore', 'pipe'], env: env ? { ...process.env, ...env } : process.env };
+  const proc = AGENT.endsWith('.mjs') ? spawn(process.execPath, [AGENT, ...argv], opts) : spawn(AGENT, argv, opts);
   // Never leave an agent behind, even when the test process dies.
   const reap = () => proc.kill('SIGKILL');
   process.once('exit', reap);
@@ -146,6 +145,22 @@ export async function launchBrowser() {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Opens the UI in a new tab of `browser` and waits until it is live; the tab is closed when
+ * the test ends (pass or fail): a page left open keeps its long-poll, and the browser's
+ * per-host connection limit would stall the next tests. page.errors collects page errors.
+ */
+export async function openLivePage(browser, t, base, path = '/') {
+  const page = await browser.context.newPage();
+  t.after(() => page.close().catch(() => {}));
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.errors = errors;
+  await page.goto(`${base}${path}`);
+  await page.waitForSelector('[data-testid=conn][data-state=live]', { timeout: 10_000 });
+  return page;
 }
 
 /** POSTs a JSON body (object or array of records) to the agent's HTTP input under a tag. */

@@ -54,7 +54,7 @@ cat "$OUT/unit.tap"
 
 say "end-to-end tests (Chromium against vivo-agent)"
 set +e
-(cd "$HERE" && node --test --test-concurrency=1 --test-reporter=tap e2e.test.mjs frontend.test.mjs) >"$OUT/e2e.tap" 2>&1
+(cd "$HERE" && node --test --test-concurrency=1 --test-reporter=tap e2e.test.mjs frontend.test.mjs fleet.test.mjs) >"$OUT/e2e.tap" 2>&1
 e2e_rc=$?
 set -e
 cat "$OUT/e2e.tap"

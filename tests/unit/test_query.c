@@ -29,5 +29,14 @@ int main(void)
 	ok(parse("from=%34", &q, err) == 0 && q.from == 4, "percent-encoded value");
 	ok(parse("a=b&&c&from=1&", &q, err) == 0 && q.from == 1, "unknown and empty pairs are ignored");
 	ok(parse("from= 1", &q, err) < 0, "spaces are not digits");
+	ok(parse("origin=local&envelope=1", &q, err) == 0 && q.local_only && q.envelope && q.has_origin &&
+	   q.has_envelope, "origin=local and envelope=1");
+	ok(parse("origin=all&envelope=0", &q, err) == 0 && !q.local_only && !q.envelope, "origin=all, envelope=0");
+	ok(parse("", &q, err) == 0 && !q.local_only && !q.envelope, "by default every chunk, no envelope");
+	ok(parse("origin=remote", &q, err) < 0 && strstr(err, "'origin'") && strstr(err, "local"),
+	   "origin other than local/all: %s", err);
+	ok(parse("origin=local&origin=local", &q, err) < 0 && strstr(err, "repeated"), "origin repeated: %s", err);
+	ok(parse("envelope=2", &q, err) < 0 && strstr(err, "'envelope'"), "envelope other than 0/1: %s", err);
+	ok(parse("origin=%6cocal", &q, err) == 0 && q.local_only, "percent-encoded origin value");
 	return tap_done();
 }

@@ -1,4 +1,5 @@
 /* test_store.c: unit tests for the stream store: IDs, eviction, reads, v1, concurrency. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -124,6 +125,113 @@ static void test_ranges(void)
 	stream_free(s);
 }
 
+/* Append a followed logs chunk: one pre-rendered line with its mark, and a source. */
+static void append_followed(struct stream *s, const char *line, size_t mark_off, size_t mark_len, const char *src)
+{
+	struct chunk_builder cb;
+
+	chunk_builder_init(&cb, STREAM_LOGS, "app", "http", "http.0", 1 << 20);
+	chunk_builder_set_source(&cb, src, strlen(src));
+	ok(chunk_add_log_line(&cb, line, strlen(line), mark_off, mark_len) == 0, "a pre-rendered line is added");
+	stream_append(s, &cb, NULL);
+	chunk_builder_free(&cb);
+}
+
+static char *render(const struct chunk *c, int (*fn)(const struct chunk *, struct buf *))
+{
+	struct buf b;
+	size_t n;
+
+	buf_init(&b, 1 << 20);
+	fn(c, &b);
+	return buf_steal(&b, &n);
+}
+
+static void test_followed(void)
+{
+	static const char src[] = "{\"instance\":\"127.0.0.1:2025\",\"boot_id\":\"ab\"}";
+	static const char inj[] = "\"_tag\":\"app\",\"_source\":{\"instance\":\"127.0.0.1:2025\",\"boot_id\":\"ab\"},";
+	struct stream *s = stream_new(STREAM_LOGS, 1 << 20);
+	struct stream_stats st;
+	struct stream_view v;
+	struct chunk_builder bad;
+	char line[512], *out;
+	size_t len;
+
+	append(s, 0, 1, NULL);                               /* 0: local, local_seq 0 */
+	snprintf(line, sizeof(line), "[[7,{%s\"k\":1}],{\"m\":\"x\"}]", inj);
+	append_followed(s, line, 5, strlen(inj), src);       /* 1: followed */
+	append(s, 2, 1, NULL);                               /* 2: local, local_seq 1 */
+	chunk_builder_init(&bad, STREAM_LOGS, "t", "x", "x.0", 1024);
+	ok(chunk_add_log_line(&bad, "[[1,{}],{}]", 11, 10, 5) == -EINVAL && bad.records == 0,
+	   "a mark outside the line is refused");
+	chunk_builder_free(&bad);
+
+	stream_read(s, 1, 1, 0, &v);
+	ok(v.count == 1 && !chunk_is_local(v.chunks[0]), "the followed chunk is not local");
+	is_str(chunk_text(v.chunks[0], &len), "[[7,{\"_tag\":\"app\",\"_source\":{\"instance\":\"127.0.0.1:2025\","
+	       "\"boot_id\":\"ab\"},\"k\":1}],{\"m\":\"x\"}]\n", "legacy text keeps _tag and _source in the metadata");
+	out = render(v.chunks[0], chunk_write_v1);
+	is_str(out, "{\"source_type\":\"http\",\"source_name\":\"http.0\",\"tag\":\"app\",\"source\":{\"instance\":"
+	       "\"127.0.0.1:2025\",\"boot_id\":\"ab\"},\"records\":[[[7,{\"k\":1}],{\"m\":\"x\"}]]}\n",
+	       "v1: the upstream record byte for byte, the source as a member");
+	free(out);
+	out = render(v.chunks[0], chunk_write_envelope);
+	ok(strncmp(out, "{\"id\":1,\"source_type\":\"http\"", strlen("{\"id\":1,\"source_type\":\"http\"")) == 0 && strstr(out, "\"source\":{") &&
+	   !strstr(out, "local_seq"), "envelope of a followed chunk: id, source, no local_seq: %s", out);
+	free(out);
+	stream_view_release(&v);
+
+	stream_read(s, 2, 2, 0, &v);
+	out = render(v.chunks[0], chunk_write_envelope);
+	is_str(out, "{\"id\":2,\"local_seq\":1,\"source_type\":\"test\",\"source_name\":\"test.0\",\"tag\":\"t\","
+	       "\"records\":[[[1,{}],{\"n\":2,\"pad\":\"x\"}]]}\n", "envelope of a local chunk counts local chunks only");
+	free(out);
+	stream_view_release(&v);
+
+	stream_read_filtered(s, 0, UINT64_MAX, 0, true, &v);
+	ok(v.count == 2 && v.first_id == 0 && v.last_id == 2 && chunk_id(v.chunks[1]) == 2 && v.next_id == 3,
+	   "origin=local skips the followed chunk");
+	stream_view_release(&v);
+	stream_read_filtered(s, 0, UINT64_MAX, 1, true, &v);
+	ok(v.count == 1 && v.last_id == 0, "limit counts the chunks returned");
+	stream_view_release(&v);
+	stream_read_filtered(s, 1, 1, 0, true, &v);
+	ok(v.count == 0 && v.next_id == 3, "a range of followed chunks only is empty for origin=local");
+	ok(stream_has_local_from(s, 2) && !stream_has_local_from(s, 3) && stream_has_from(s, 2),
+	   "has_local_from sees the newest local chunk");
+	append_followed(s, line, 5, strlen(inj), src);       /* 3: followed */
+	ok(stream_has_from(s, 3) && !stream_has_local_from(s, 3), "a followed chunk does not wake origin=local");
+	stream_get_stats(s, &st);
+	ok(st.local == 2 && st.appended == 4, "stats count local chunks (%llu of %llu)",
+	   (unsigned long long)st.local, (unsigned long long)st.appended);
+	stream_free(s);
+
+	/* Metrics: the source goes first into each line of the v1 rendering. */
+	s = stream_new(STREAM_METRICS, 1 << 20);
+	{
+		struct chunk_builder cb;
+
+		chunk_builder_init(&cb, STREAM_METRICS, "m", "self_metrics", "self_metrics.0", 1 << 20);
+		chunk_builder_set_source(&cb, src, strlen(src));
+		chunk_add_line(&cb, "{\"meta\":1}", 10);
+		chunk_add_line(&cb, "{}", 2);
+		stream_append(s, &cb, NULL);
+		chunk_builder_free(&cb);
+	}
+	stream_read(s, 0, UINT64_MAX, 0, &v);
+	out = render(v.chunks[0], chunk_write_v1);
+	is_str(out, "{\"source\":{\"instance\":\"127.0.0.1:2025\",\"boot_id\":\"ab\"},\"meta\":1}\n"
+	       "{\"source\":{\"instance\":\"127.0.0.1:2025\",\"boot_id\":\"ab\"}}\n", "v1 metrics lines carry the source");
+	free(out);
+	out = render(v.chunks[0], chunk_write_envelope);
+	ok(strstr(out, "\"records\":[{\"meta\":1},{}]}\n") != NULL, "envelope of metrics: lines as records: %s", out);
+	free(out);
+	is_str(chunk_text(v.chunks[0], &len), "{\"meta\":1}\n{}\n", "legacy metrics text is the upstream's lines");
+	stream_view_release(&v);
+	stream_free(s);
+}
+
 /* ---- concurrency: 8 writers, 8 readers, bounded time ---------------------------- */
 
 #define WRITERS 8
@@ -238,6 +346,7 @@ int main(void)
 {
 	test_ids_and_eviction();
 	test_ranges();
+	test_followed();
 	test_concurrency();
 	return tap_done();
 }

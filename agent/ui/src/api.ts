@@ -1,6 +1,7 @@
 // Talking to the agent: follow a stream with from=<Next-ID>&wait=... long-polls, reconnect with backoff, detect restarts.
 
 import { splitLines } from './lib/json';
+import type { UpstreamInfo } from './lib/source';
 
 export type StreamName = 'logs' | 'metrics' | 'traces';
 
@@ -38,6 +39,12 @@ export interface AgentInfo {
   boot_id?: string;
   start_time?: number | string;
   started_at?: number | string;
+  /** This agent's pod, namespace and node when it runs in Kubernetes. */
+  pod?: string;
+  namespace?: string;
+  node?: string;
+  /** The agents this one follows (the vivo input), with their state, counters and lag. */
+  sources?: UpstreamInfo[];
 }
 
 export const WAIT_SECONDS = 25;

@@ -3,6 +3,7 @@
 import { batch, effect } from '@preact/signals';
 import { Follower, bootIdentity, fetchInfo, type Batch, type StreamName } from './api';
 import { logAdapter, parseLogLine, type LogRecord } from './lib/logs';
+import { upstreamRates, type UpstreamInfo } from './lib/source';
 import {
   clearFrom,
   conn,
@@ -19,6 +20,7 @@ import {
   pendingCount,
   rates,
   selectedSeq,
+  sourceRates,
   tab,
   traceStore,
   tracesVersion,
@@ -34,6 +36,7 @@ let tracesDirty = false;
 const arrivals: Record<StreamName, { t: number; n: number }[]> = { logs: [], metrics: [], traces: [] };
 const followers: Partial<Record<StreamName, Follower>> = {};
 const evictedBase: Partial<Record<StreamName, number>> = {};
+let lastSources: { at: number; list: UpstreamInfo[] } | null = null;
 
 function noteArrival(b: Batch, n: number): void {
   // What the buffer held when the page opened is history, not a rate.
@@ -154,9 +157,14 @@ async function pollInfo(): Promise<void> {
     if (evictedBase[s] === undefined || e < evictedBase[s]!) evictedBase[s] = evictedBase[s] === undefined ? e : 0;
     ev[s] = e - evictedBase[s]!;
   }
+  const now = performance.now();
+  const list = Array.isArray(i.sources) ? i.sources : [];
+  const sr = upstreamRates(lastSources?.list ?? null, list, lastSources ? now - lastSources.at : 0);
+  lastSources = { at: now, list };
   batch(() => {
     info.value = i;
     evictedSinceOpen.value = ev;
+    sourceRates.value = sr;
   });
 }
 

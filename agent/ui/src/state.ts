@@ -32,6 +32,10 @@ export const conn = signal<Record<StreamName, { state: ConnState; detail: string
 export const rates = signal<Record<StreamName, number>>({ logs: 0, metrics: 0, traces: 0 });
 /** Whether the first read of each stream has finished. */
 export const loaded = signal<Record<StreamName, boolean>>({ logs: false, metrics: false, traces: false });
+/** The sources panel (followed agents) is open. */
+export const sourcesOpen = signal(false);
+/** Records per second of each followed upstream (by instance), from /api/v1/info readings. */
+export const sourceRates = signal<Record<string, number>>({});
 /** Chunks evicted since the page opened, from /api/v1/info. */
 export const evictedSinceOpen = signal<Record<StreamName, number>>({ logs: 0, metrics: 0, traces: 0 });
 export const toast = signal('');

@@ -21,6 +21,7 @@ const SYNTAX: [string, string][] = [
   ['/err(or)?\\s\\d+/i', 'a regular expression'],
   ['level:error', 'a field equals (any case); dotted keys reach nested fields'],
   ['_tag:app*', 'wildcards * and ?; _tag is the record tag'],
+  ['source:web-1', 'the agent a record was followed from: pod, instance (10.0.0.7:2025), namespace/pod, node; source:local for this one'],
   ['-level:debug', 'exclude; also -word'],
   ['msg:/^GET /', 'a field matches a regex'],
 ];

@@ -2,6 +2,7 @@
 
 import { compileFilter, lookup, type CompiledFilter, type FilterAdapter } from './filter';
 import { isObject, nsToMs, parseJson, toJson, type Json, type JsonObject } from './json';
+import { parseSource, sourceLabel, sourceValues, type Source } from './source';
 
 export type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | '';
 
@@ -15,8 +16,13 @@ export interface LogRecord {
   /** Index of the record inside its chunk. */
   idx: number;
   tag: string;
+  /** The input that took the record in (source_name, e.g. "http.0") and its type. */
   source: string;
   sourceType: string;
+  /** The agent it was followed from (the vivo input), or null when this agent took it in. */
+  origin?: Source | null;
+  /** The source column: the upstream's pod, or its instance; '' when local. */
+  from?: string;
   /** Timestamp as sent (nanoseconds), exact. */
   ts: Json;
   /** Milliseconds since the epoch, NaN when unknown. */
@@ -127,6 +133,7 @@ interface ChunkCtx {
   tag: string;
   source: string;
   sourceType: string;
+  origin?: Source | null;
   otlp?: Json;
 }
 
@@ -139,6 +146,8 @@ function makeRecord(ctx: ChunkCtx, idx: number, seq: number, r: Json): LogRecord
     tag: ctx.tag,
     source: ctx.source,
     sourceType: ctx.sourceType,
+    origin: ctx.origin ?? null,
+    from: sourceLabel(ctx.origin ?? null),
     otlp: ctx.otlp,
   };
   // [[ts, meta], body] (Fluent Bit v2 events) or [ts, body] (v1 events).
@@ -157,7 +166,13 @@ function makeRecord(ctx: ChunkCtx, idx: number, seq: number, r: Json): LogRecord
     const msg = messageOf(body);
     let tag = base.tag;
     if (!tag && isObject(meta) && typeof meta._tag === 'string') tag = meta._tag;
-    return { ...base, tag, ts, ms: tsToMs(ts), meta, body, msg, level: inferLevel(body, meta, msg) };
+    // A legacy /logs line says where a followed record came from in its metadata.
+    let { origin, from } = base;
+    if (!origin && isObject(meta) && meta._source !== undefined) {
+      origin = parseSource(meta._source);
+      from = sourceLabel(origin);
+    }
+    return { ...base, tag, origin, from, ts, ms: tsToMs(ts), meta, body, msg, level: inferLevel(body, meta, msg) };
   }
   return unparsable(base, toJson(r), 'record is not [[time, metadata], body]');
 }
@@ -183,6 +198,7 @@ export function parseLogLine(line: string, chunk: number, session: number, nextS
     ctx.source = typeof v.source_name === 'string' ? v.source_name : '';
     ctx.sourceType = typeof v.source_type === 'string' ? v.source_type : '';
     if (v.otlp !== undefined) ctx.otlp = v.otlp;
+    ctx.origin = parseSource(v.source);
     return v.records.map((r, i) => makeRecord(ctx, i, nextSeq(), r));
   }
   if (Array.isArray(v)) return [makeRecord(ctx, 0, nextSeq(), v)];
@@ -200,12 +216,13 @@ function flatText(v: Json, out: string[], prefix: string): void {
   }
 }
 
-/** Searchable text of a record: tag, then body and metadata as key=value words (raw, unescaped). */
+/** Searchable text of a record: tag, source, then body and metadata as key=value words (raw, unescaped). */
 export function recordText(r: LogRecord): string {
   if (r._text === undefined) {
     if (r.raw !== undefined) r._text = `${r.tag} ${r.raw}`;
     else {
       const parts: string[] = [r.tag];
+      if (r.from) parts.push(r.from);
       flatText(r.body, parts, '');
       if (r.meta && (!isObject(r.meta) || Object.keys(r.meta).length)) flatText(r.meta, parts, '');
       r._text = parts.join(' ');
@@ -222,13 +239,15 @@ function recordLower(r: LogRecord): string {
 const SPECIAL: Record<string, ((r: LogRecord) => unknown) | undefined> = Object.assign(Object.create(null), {
   _tag: (r: LogRecord) => r.tag,
   tag: (r: LogRecord) => r.tag,
-  _source: (r: LogRecord) => r.source,
+  _input: (r: LogRecord) => r.source,
   _level: (r: LogRecord) => r.level,
   _chunk: (r: LogRecord) => r.chunk,
 });
 
 /** Field lookup for key:value terms: special keys, then body, then metadata (also as `meta.x`). */
 export function recordField(r: LogRecord, key: string, test: (v: unknown) => boolean): boolean {
+  // source: the agent a record was followed from (pod, instance, namespace/pod, node), or "local".
+  if (key === 'source' || key === '_source') return sourceValues(r.origin ?? null).some(test);
   const sp = SPECIAL[key];
   if (sp) return test(sp(r));
   const b = r.body;
@@ -282,6 +301,8 @@ export class LogStore {
   highlightOnly = false;
   /** Records dropped at the front because of the cap, over the store's life. */
   dropped = 0;
+  /** Some record was followed from another agent (the source column is shown). */
+  hasOrigins = false;
   private seq = 0;
   private notes = 0;
 
@@ -296,6 +317,7 @@ export class LogStore {
     for (const r of recs) {
       this.records.push(r);
       if (r.note) this.notes++;
+      if (r.origin) this.hasOrigins = true;
     }
     let shown = 0;
     const filtering = !this.filter.empty && !this.highlightOnly;
@@ -342,6 +364,7 @@ export class LogStore {
     this.records = [];
     this.visible = [];
     this.notes = 0;
+    this.hasOrigins = false;
   }
 
   /** Records held, not counting the UI's own marker rows. */

@@ -1,6 +1,7 @@
 // Metrics: cmetrics JSON contexts folded into families and series, reset-aware rates, Prometheus-style quantiles.
 
 import { isObject, nsToMs, parseJson, toNumber, type Json, type JsonObject } from './json';
+import { parseSource, sourceLabel } from './source';
 
 export const TYPE_NAMES = ['counter', 'gauge', 'histogram', 'summary', 'untyped', 'exp-histogram'] as const;
 export type TypeName = (typeof TYPE_NAMES)[number];
@@ -197,15 +198,17 @@ export class MetricStore {
       return 0;
     }
     const ctxMeta = isObject(p.value.meta) ? p.value.meta : {};
+    // Followed from another agent: its series stay apart from this agent's (a source label).
+    const from = sourceLabel(parseSource(p.value.source));
     let n = 0;
     for (const m of p.value.metrics) {
       if (!isObject(m) || !isObject(m.meta)) continue;
-      n += this.ingestMetric(m, ctxMeta);
+      n += this.ingestMetric(m, ctxMeta, from);
     }
     return n;
   }
 
-  private ingestMetric(m: JsonObject, ctxMeta: JsonObject): number {
+  private ingestMetric(m: JsonObject, ctxMeta: JsonObject, from: string): number {
     const meta = m.meta as JsonObject;
     const opts = isObject(meta.opts) ? meta.opts : {};
     const name = fullName(opts) || '(unnamed)';
@@ -243,6 +246,7 @@ export class MetricStore {
       for (const s of static_) {
         if (Array.isArray(s) && s.length >= 2) labels.push([str(s[0]), str(s[1])]);
       }
+      if (from) labels.push(['source', from]);
       const key = labels.map(([k, x]) => `${k}=${x}`).join('\u0001');
       let ser = fam.series.get(key);
       if (!ser) {

@@ -1,6 +1,7 @@
 // Traces: spans from traces contexts grouped by trace_id across chunks, and span trees with orphans and loops.
 
 import { isObject, nsToMs, parseJson, toBigInt, type Json, type JsonObject } from './json';
+import { parseSource, sourceLabel } from './source';
 
 export interface SpanEvent {
   time: bigint;
@@ -25,6 +26,8 @@ export interface Span {
   scope: Json;
   traceState: Json;
   chunk: number;
+  /** The agent the span was followed from (pod, or instance); '' or absent when local. */
+  from?: string;
 }
 
 export const KIND_NAMES = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
@@ -95,6 +98,7 @@ export function parseTraceLine(line: string, chunk: number): Span[] | null {
   if (!p.ok || !isObject(p.value)) return null;
   const rs = p.value.resourceSpans ?? p.value.resource_spans;
   if (!Array.isArray(rs)) return null;
+  const from = sourceLabel(parseSource(p.value.source));
   const out: Span[] = [];
   for (const r of rs) {
     if (!isObject(r)) continue;
@@ -138,6 +142,7 @@ export function parseTraceLine(line: string, chunk: number): Span[] | null {
           scope,
           traceState: s.trace_state ?? s.traceState ?? null,
           chunk,
+          from,
         });
       }
     }
@@ -274,6 +279,8 @@ export interface TraceSummary {
   rootName: string;
   rootService: string;
   services: string[];
+  /** The agents its spans were followed from (empty when all are local). */
+  sources: string[];
   errors: number;
   /** No span without a parent: the root has not arrived (or never will). */
   incomplete: boolean;
@@ -301,7 +308,7 @@ export class TraceStore {
     for (const s of spans) {
       let t = this.traces.get(s.traceId);
       if (!t) {
-        t = { id: s.traceId, spans: new Map(), start: s.start, end: s.end, startMs: 0, rootName: '', rootService: '', services: [], errors: 0, incomplete: true, seen: 0 };
+        t = { id: s.traceId, spans: new Map(), start: s.start, end: s.end, startMs: 0, rootName: '', rootService: '', services: [], sources: [], errors: 0, incomplete: true, seen: 0 };
         this.traces.set(s.traceId, t);
       }
       t.spans.set(s.spanId, s);
@@ -326,6 +333,7 @@ export class TraceStore {
     let end: bigint | null = null;
     let errors = 0;
     const services = new Set<string>();
+    const sources = new Set<string>();
     let root: Span | null = null;
     let firstOrphan: Span | null = null;
     for (const s of t.spans.values()) {
@@ -333,6 +341,7 @@ export class TraceStore {
       if (end === null || s.end > end) end = s.end;
       if (s.status.code === 2) errors++;
       if (s.service) services.add(s.service);
+      if (s.from) sources.add(s.from);
       if (!s.parentId) {
         if (!root || s.start < root.start) root = s;
       } else if (!t.spans.has(s.parentId) && (!firstOrphan || s.start < firstOrphan.start)) firstOrphan = s;
@@ -343,6 +352,7 @@ export class TraceStore {
     t.startMs = nsToMs(t.start);
     t.errors = errors;
     t.services = [...services].sort();
+    t.sources = [...sources].sort();
     t.rootName = shown.name;
     t.rootService = shown.service;
     t.incomplete = root === null;

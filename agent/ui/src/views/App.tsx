@@ -5,6 +5,7 @@ import { fmtBytes, fmtRate } from '../lib/format';
 import type { StreamName } from '../api';
 import { conn, evictedSinceOpen, helpOpen, info, infoMissing, paused, rates, tab, TABS, theme, toast, utc } from '../state';
 import { LogsView } from './LogsView';
+import { SourcesButton, SourcesPanel } from './SourcesPanel';
 import { MetricsView } from './MetricsView';
 import { TracesView } from './TracesView';
 
@@ -69,6 +70,7 @@ export function App() {
           ))}
         </nav>
         <div class="top-right">
+          <SourcesButton />
           <ConnBadge />
           <button type="button" class="btn btn-small" data-testid="tz" onClick={() => (utc.value = !utc.value)} title="Show times in local time or UTC (t)">
             {utc.value ? 'UTC' : 'Local'}
@@ -91,6 +93,7 @@ export function App() {
         <BufferFacts stream={t} />
         <span class="muted keys-hint"><kbd>/</kbd> search <kbd>j</kbd><kbd>k</kbd> move <kbd>space</kbd> pause <kbd>?</kbd> help</span>
       </footer>
+      <SourcesPanel />
       <Help />
       {toast.value ? <div class="toast" role="status">{toast.value}</div> : null}
     </div>

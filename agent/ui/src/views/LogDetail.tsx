@@ -56,7 +56,18 @@ export function LogDetail({ seq, onContext }: { seq: number; onContext: (seq: nu
             <tr><th>time</th><td>{fmtDateTime(r.ms, utc.value)}</td></tr>
             {r.ts !== null ? <tr><th>timestamp</th><td class="mono">{shortValue(r.ts)}</td></tr> : null}
             <tr><th>tag</th><td>{r.tag || '–'}</td></tr>
-            {r.source ? <tr><th>source</th><td>{r.sourceType ? `${r.sourceType} · ` : ''}{r.source}</td></tr> : null}
+            {r.source ? <tr><th>input</th><td>{r.sourceType ? `${r.sourceType} · ` : ''}{r.source}</td></tr> : null}
+            {r.origin ? (
+              <tr>
+                <th>followed from</th>
+                <td data-testid="detail-origin">
+                  {r.origin.pod ? `${r.origin.namespace ? `${r.origin.namespace}/` : ''}${r.origin.pod} · ` : ''}
+                  {r.origin.instance}
+                  {r.origin.node ? ` · node ${r.origin.node}` : ''}
+                  <span class="muted small"> run {r.origin.bootId.slice(0, 8)}</span>
+                </td>
+              </tr>
+            ) : null}
             <tr><th>chunk</th><td data-testid="detail-chunk">#{r.chunk} · record {r.idx}</td></tr>
             {r.level ? <tr><th>level</th><td><span class={`lvl-${r.level}`}>{r.level}</span></td></tr> : null}
           </tbody>
@@ -85,6 +96,14 @@ export function LogDetail({ seq, onContext }: { seq: number; onContext: (seq: nu
             <h4>Fields</h4>
             <table class="fields">
               <tbody>
+                <tr>
+                  <td class="fk">source</td>
+                  <td class="fv">{r.from || 'local'}</td>
+                  <td class="fa">
+                    <button type="button" class="btn btn-tiny" title="Only records from this source" onClick={() => addChip(chipFor('source', r.from || 'local', false))}>+</button>
+                    <button type="button" class="btn btn-tiny" title="Hide records from this source" onClick={() => addChip(chipFor('source', r.from || 'local', true))}>−</button>
+                  </td>
+                </tr>
                 <tr>
                   <td class="fk">_tag</td>
                   <td class="fv">{r.tag}</td>

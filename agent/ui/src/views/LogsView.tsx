@@ -7,6 +7,7 @@ import { EmptyState } from '../components/EmptyState';
 import { VirtualList, type VirtualListApi } from '../components/VirtualList';
 import { clearLogs, flush } from '../ingest';
 import { viewKeys, togglePause } from '../keys';
+import { chipFor } from '../lib/filter';
 import { fmtTime, hueFor, plural } from '../lib/format';
 import { isObject, shortValue } from '../lib/json';
 import { messageKey, recordNdjson, type LogRecord } from '../lib/logs';
@@ -15,6 +16,7 @@ import {
   detailOpen,
   flashSeq,
   highlightOnly,
+  info,
   loaded,
   logChips,
   logQuery,
@@ -120,7 +122,29 @@ export function showInContext(seq: number, api: VirtualListApi | null): void {
   }, 2500);
 }
 
-function Row({ r, hl, selected, flash }: { r: LogRecord; hl: RegExp | null; selected: boolean; flash: boolean }) {
+/** The source cell: the agent a record was followed from; a click keeps only that source. */
+function SourceCell({ r }: { r: LogRecord }) {
+  if (!r.from) return <span class="c-src local" title="taken in by this agent">local</span>;
+  const o = r.origin!;
+  return (
+    <span class="c-src" title={`followed from ${o.instance}${o.pod ? ` (pod ${o.namespace ? `${o.namespace}/` : ''}${o.pod})` : ''}`}>
+      <button
+        type="button"
+        class="chip src"
+        style={{ '--h': hueFor(r.from) }}
+        onClick={(e) => {
+          e.stopPropagation();
+          const chip = chipFor('source', r.from, false);
+          if (!logChips.value.includes(chip)) logChips.value = [...logChips.value, chip];
+        }}
+      >
+        {r.from}
+      </button>
+    </span>
+  );
+}
+
+function Row({ r, hl, selected, flash, sources }: { r: LogRecord; hl: RegExp | null; selected: boolean; flash: boolean; sources: boolean }) {
   if (r.note) {
     return <div class="row row-note" role="listitem" data-seq={r.seq}>— {r.msg} —</div>;
   }
@@ -128,6 +152,7 @@ function Row({ r, hl, selected, flash }: { r: LogRecord; hl: RegExp | null; sele
   return (
     <div class={cls} role="listitem" data-seq={r.seq} data-chunk={r.chunk} onClick={() => selectSeq(r.seq, true)}>
       <span class="c-time">{fmtTime(r.ms, utc.value)}</span>
+      {sources ? <SourceCell r={r} /> : null}
       <span class="c-tag">{r.tag ? <span class="chip" style={{ '--h': hueFor(r.tag) }}>{r.tag}</span> : null}</span>
       <span class={`c-lvl${r.level ? ` lvl-${r.level}` : ''}`}>{r.raw !== undefined ? 'unparsable' : r.level}</span>
       <span class="c-msg">
@@ -152,7 +177,7 @@ function Toolbar({ inputRef }: { inputRef: { current: HTMLInputElement | null } 
           id="log-filter"
           data-search
           type="search"
-          placeholder="Filter: text, /regex/, key:value, -key:value   ( / )"
+          placeholder="Filter: text, /regex/, key:value, -key:value, source:pod   ( / )"
           value={logQuery.value}
           spellcheck={false}
           autocomplete="off"
@@ -261,9 +286,11 @@ export function LogsView() {
   };
   const newRows = !following.value ? Math.max(0, count - countAtUnfollow.value) : 0;
   const empty = store.records.length === 0 && pendingCount.value === 0;
+  // The source column: once a record followed from another agent is held, or this agent follows some.
+  const sources = store.hasOrigins || (info.value?.sources?.length ?? 0) > 0;
 
   return (
-    <div class={`view logs${detailOpen.value && sel !== null ? ' with-detail' : ''}`}>
+    <div class={`view logs${detailOpen.value && sel !== null ? ' with-detail' : ''}${sources ? ' with-sources' : ''}`}>
       <Toolbar inputRef={input} />
       <div class="logs-body">
         <div class="logs-main">
@@ -288,6 +315,7 @@ export function LogsView() {
             <>
               <div class="row row-head" aria-hidden="true">
                 <span class="c-time">time{utc.value ? ' (UTC)' : ''}</span>
+                {sources ? <span class="c-src">source</span> : null}
                 <span class="c-tag">tag</span>
                 <span class="c-lvl">level</span>
                 <span class="c-msg">message</span>
@@ -303,7 +331,7 @@ export function LogsView() {
                 api={api}
                 renderRow={(i) => {
                   const r = store.records[store.visible[i]];
-                  return <Row key={r.seq} r={r} hl={hl} selected={r.seq === sel} flash={r.seq === flashSeq.value} />;
+                  return <Row key={r.seq} r={r} hl={hl} selected={r.seq === sel} flash={r.seq === flashSeq.value} sources={sources} />;
                 }}
               />
               {count === 0 ? <div class="no-match">No record matches the filter.</div> : null}

@@ -39,6 +39,7 @@ export function SpanDetail({ node, t0 }: { node: TreeNode; t0: bigint }) {
         <table class="kv facts">
           <tbody>
             <tr><th>service</th><td>{s.service || '–'}</td></tr>
+            {s.from ? <tr><th>followed from</th><td>{s.from}</td></tr> : null}
             <tr><th>kind</th><td>{KIND_NAMES[s.kind]}</td></tr>
             <tr>
               <th>status</th>

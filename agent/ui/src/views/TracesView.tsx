@@ -15,7 +15,8 @@ function sortedTraces(): TraceSummary[] {
   const q = traceQuery.value.trim().toLowerCase();
   const list: TraceSummary[] = [];
   for (const t of traceStore.traces.values()) {
-    if (q && !t.id.includes(q) && !t.rootName.toLowerCase().includes(q) && !t.services.some((s) => s.toLowerCase().includes(q))) continue;
+    if (q && !t.id.includes(q) && !t.rootName.toLowerCase().includes(q) && !t.services.some((s) => s.toLowerCase().includes(q)) &&
+        !t.sources.some((s) => s.toLowerCase().includes(q))) continue;
     list.push(t);
   }
   const dur = (t: TraceSummary) => t.end - t.start;
@@ -53,6 +54,11 @@ function TraceRow({ t, maxDur, selected }: { t: TraceSummary; maxDur: number; se
         {t.services.map((s) => (
           <span class="chip" key={s} style={{ '--h': hueFor(s) }}>{s}</span>
         ))}
+        {t.sources.length ? (
+          <span class="t-sources" data-testid="trace-sources" title="the agents its spans were followed from">
+            {' '}via {t.sources.join(', ')}
+          </span>
+        ) : null}
       </span>
       <span class="t-dur">
         <span class="dur-bar" style={{ width: `${maxDur > 0 ? Math.max(2, (d / maxDur) * 100) : 0}%` }} />

@@ -82,6 +82,7 @@ function SpanRow(props: {
         {n.error ? <span class="err-mark" title="error">●</span> : n.descendantError ? <span class="err-mark hollow" title="a descendant has an error">○</span> : null}
         <span class="sp-name">{s.name}</span>
         {s.service ? <span class="sp-svc">{s.service}</span> : null}
+        {s.from ? <span class="sp-src" data-testid="span-source" title="followed from this agent">@{s.from}</span> : null}
         {n.orphan ? <span class="badge warn" title={`parent ${s.parentId} is missing`}>orphan</span> : null}
         {n.loop ? <span class="badge err" title="its parent chain loops back; the loop was cut here">loop</span> : null}
         {isCollapsed ? <span class="badge">+{countDesc(n)}</span> : null}
