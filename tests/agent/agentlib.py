@@ -14,7 +14,7 @@ WRAPPER = os.environ.get("VIVO_WRAPPER", "").split()
 FIXTURES = os.environ.get("FIXTURES") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "fluent-bit-5.1.1")
 LISTEN_RE = re.compile(r"listening (\w+) on [0-9a-f.:]+:(\d+)")
 PORT_FLAGS = ["--ui-port", "0", "--http-port", "0", "--exporter-port", "0", "--ops-port", "0",
-              "--forward-port", "0", "--otlp-port", "0"]
+              "--forward-port", "0", "--otlp-port", "0", "--otlp-grpc-port", "0"]
 
 
 class Agent:

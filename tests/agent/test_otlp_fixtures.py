@@ -17,6 +17,8 @@ def fixtures():
         body = base + ".pb.gz" if os.path.exists(base + ".pb.gz") else base + ".pb"
         with open(txt, "rb") as f:
             lines = f.read().decode("latin-1").split("\r\n")
+        if not lines[0].endswith(" HTTP/1.1") or not os.path.exists(body):
+            continue  # HTTP/2 header lists (test_h2.py, test_grpc.py) or another encoding
         method, path, _ = lines[0].split(" ")
         headers = {}
         for l in lines[1:]:

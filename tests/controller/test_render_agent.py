@@ -19,7 +19,7 @@ CONTROLLER = os.environ.get("VIVO_CONTROLLER") or os.path.join(os.path.dirname(A
                                                                  "vivo-controller")
 # Every port to 0 and every listener on 127.0.0.1: flags override the file, the rest is the file's.
 PORT_FLAGS = ["--listen", "127.0.0.1", "--ui-port", "0", "--http-port", "0", "--exporter-port", "0", "--ops-port", "0",
-              "--forward-port", "0", "--otlp-port", "0"]
+              "--forward-port", "0", "--otlp-port", "0", "--otlp-grpc-port", "0"]
 LISTEN_RE = re.compile(r"listening (\w+) on ([0-9.]+):(\d+)")
 
 n = 0

@@ -151,7 +151,7 @@ fi
 healthcheck() {
 	local log=$work/hc-agent.log port rc=0
 	"$AGENT" --listen 127.0.0.1 --ui-port 0 --exporter-port 0 --ops-port 0 --http-port 0 \
-		--forward-port 0 --otlp-port 0 >"$log" 2>&1 &
+		--forward-port 0 --otlp-port 0 --otlp-grpc-port 0 >"$log" 2>&1 &
 	local pid=$!
 	pids+=("$pid")
 	wait_for 10 grep -q 'listening ops on' "$log" || { cat "$log"; return 1; }
