@@ -1,7 +1,7 @@
 /* listener.c: a server's listening socket and event loops: accept, sniff the HTTP/2
  * preface with MSG_PEEK (or read TLS ALPN), run HTTP/2 sessions, relay TLS HTTP/1.1 and
  * hand plain HTTP/1.1 connections to libmicrohttpd. */
-#include "listener.h"
+#include "listener_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,76 +26,9 @@
 #include "httpd_int.h"
 #include "log.h"
 
-#define MAX_CONNS 4096         /* connections a server holds in its loops */
-#define SNIFF_TIMEOUT 90       /* seconds for the first bytes (libmicrohttpd's idle timeout) */
-#define TLS_TIMEOUT 30         /* seconds for a TLS handshake */
-#define H2_IDLE_TIMEOUT 300    /* seconds an HTTP/2 connection may sit without streams */
-#define IO_BLOCK 16384
-
 static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-enum tag_kind { T_LISTEN, T_EVENT, T_SOCK, T_PAIR };
-enum cstate { CS_SNIFF, CS_TLS, CS_H2, CS_RELAY, CS_DEAD };
-
-struct tag {
-	enum tag_kind kind;
-	struct lsn_conn *c;
-};
-
-struct relay {                 /* TLS HTTP/1.1: bytes between SSL and libmicrohttpd */
-	int fd;                /* our end of the socketpair */
-	uint8_t up[IO_BLOCK], down[IO_BLOCK];
-	size_t up_len, up_off, down_len, down_off;
-	bool up_eof, down_eof;
-	uint32_t ev;
-};
-
-struct lsn_conn {
-	struct loop *lp;
-	int fd;
-	SSL *ssl;
-	enum cstate st;
-	struct sockaddr_storage addr;
-	socklen_t alen;
-	char peer[64];
-	time_t deadline;       /* sniff or handshake; idle for HTTP/2 */
-	struct h2_session *h2;
-	uint8_t *out;          /* bytes the client has not taken yet */
-	size_t out_len, out_off, out_cap;
-	bool ssl_wants_write;  /* SSL_read needs the socket writable */
-	struct relay *relay;
-	uint32_t ev;
-	struct tag tag_sock, tag_pair;
-	bool wake_queued;
-	struct lsn_conn *wnext;
-	struct lsn_conn *prev, *next;
-};
-
-struct loop {
-	struct lsn *l;
-	pthread_t th;
-	bool started;
-	int ep, efd;
-	pthread_mutex_t mu;    /* guards wakes */
-	struct lsn_conn *wakes;
-	struct lsn_conn *conns;
-	struct lsn_conn *grave; /* closed, freed after the events of this round */
-	bool drained;          /* this loop has told its sessions about the drain */
-};
-
-struct lsn {
-	struct httpd *h;
-	int fd;
-	SSL_CTX *tls;
-	unsigned nloops;
-	struct loop *loops;
-	struct tag tag_listen, tag_event;
-	atomic_bool draining, stopping;
-	atomic_int nconns;     /* connections held by the loops */
-	atomic_int nh2;        /* of which HTTP/2 */
-};
-
-static time_t now_s(void)
+time_t lsn_now(void)
 {
 	struct timespec ts;
 
@@ -103,7 +36,7 @@ static time_t now_s(void)
 	return ts.tv_sec;
 }
 
-static void set_events(struct lsn_conn *c, int fd, struct tag *t, uint32_t *cur, uint32_t ev)
+void lsn_set_events(struct lsn_conn *c, int fd, struct tag *t, uint32_t *cur, uint32_t ev)
 {
 	struct epoll_event e = { .events = ev, .data.ptr = t };
 
@@ -138,7 +71,7 @@ static void conn_unlink(struct lsn_conn *c)
 }
 
 /* Close the sockets; free the connection unless its session still holds requests. */
-static void conn_close(struct lsn_conn *c)
+void lsn_conn_close(struct lsn_conn *c)
 {
 	struct lsn *l = c->lp->l;
 	bool can_free = true;
@@ -199,59 +132,6 @@ void lsn_conn_wake(struct lsn_conn *c)
 		log_debug("listener: cannot wake a loop: %s", strerror(errno));
 }
 
-/* ---- socket I/O, plain or TLS ------------------------------------------------------------ */
-
-/* >0 bytes, 0 at the end, -EAGAIN, or -EIO. */
-static ssize_t conn_read(struct lsn_conn *c, void *p, size_t n)
-{
-	ssize_t k;
-	int e;
-
-	if (!c->ssl) {
-		k = recv(c->fd, p, n, 0);
-		if (k < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -EAGAIN : -EIO;
-		return k;
-	}
-	c->ssl_wants_write = false;
-	k = SSL_read(c->ssl, p, (int)n);
-	if (k > 0)
-		return k;
-	e = SSL_get_error(c->ssl, (int)k);
-	if (e == SSL_ERROR_WANT_READ)
-		return -EAGAIN;
-	if (e == SSL_ERROR_WANT_WRITE) {
-		c->ssl_wants_write = true;
-		return -EAGAIN;
-	}
-	if (e == SSL_ERROR_ZERO_RETURN)
-		return 0;
-	ERR_clear_error();
-	return -EIO;
-}
-
-/* Bytes written (maybe 0 when the socket is full), or -EIO. */
-static ssize_t conn_write(struct lsn_conn *c, const void *p, size_t n)
-{
-	ssize_t k;
-	int e;
-
-	if (!c->ssl) {
-		k = send(c->fd, p, n, MSG_NOSIGNAL);
-		if (k < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -EIO;
-		return k;
-	}
-	k = SSL_write(c->ssl, p, (int)n);
-	if (k > 0)
-		return k;
-	e = SSL_get_error(c->ssl, (int)k);
-	if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
-		return 0;
-	ERR_clear_error();
-	return -EIO;
-}
-
 /* ---- HTTP/2 connections ------------------------------------------------------------------- */
 
 /* Write pending bytes, then what the session produces. 0, or -1 when the socket failed. */
@@ -262,7 +142,7 @@ static int h2_flush(struct lsn_conn *c)
 
 	for (;;) {
 		if (c->out_off < c->out_len) {
-			k = conn_write(c, c->out + c->out_off, c->out_len - c->out_off);
+			k = lsn_write(c, c->out + c->out_off, c->out_len - c->out_off);
 			if (k < 0)
 				return -1;
 			c->out_off += (size_t)k;
@@ -272,7 +152,7 @@ static int h2_flush(struct lsn_conn *c)
 		c->out_off = c->out_len = 0;
 		if ((n = h2_session_send(c->h2, &p)) <= 0)
 			return n < 0 ? -1 : 0;
-		k = conn_write(c, p, (size_t)n);
+		k = lsn_write(c, p, (size_t)n);
 		if (k < 0)
 			return -1;
 		if (k < n) {
@@ -307,14 +187,14 @@ static void h2_io(struct lsn_conn *c)
 			lsn_conn_wake(c); /* be fair to the other connections; come back soon */
 			break;
 		}
-		n = conn_read(c, buf, sizeof(buf));
+		n = lsn_read(c, buf, sizeof(buf));
 		if (n == -EAGAIN)
 			break;
 		if (n == 0)
 			h2_flush(c); /* the client is done sending: answers already queued still go */
 		if (n <= 0)
 			goto dead;
-		c->deadline = now_s() + H2_IDLE_TIMEOUT;
+		c->deadline = lsn_now() + H2_IDLE_TIMEOUT;
 		if (h2_session_recv(c->h2, buf, (size_t)n) < 0) {
 			h2_flush(c); /* the GOAWAY, when the protocol allows one */
 			goto dead;
@@ -324,159 +204,33 @@ static void h2_io(struct lsn_conn *c)
 	}
 	if (!h2_session_active(c->h2) && c->out_off == c->out_len)
 		goto dead;
-	set_events(c, c->fd, &c->tag_sock, &c->ev,
+	lsn_set_events(c, c->fd, &c->tag_sock, &c->ev,
 		   (c->out_off < c->out_len || c->ssl_wants_write ? EPOLLOUT : 0) |
 			   (c->out_off == c->out_len && h2_session_want_read(c->h2) ? EPOLLIN : 0) | EPOLLRDHUP);
 	return;
 dead:
-	conn_close(c);
+	lsn_conn_close(c);
 }
 
-static void to_h2(struct lsn_conn *c)
+void lsn_to_h2(struct lsn_conn *c)
 {
 	struct lsn *l = c->lp->l;
 
 	if (h2_session_new(l->h, c, c->peer, &c->h2) < 0) {
 		log_warn("%s: out of memory for an HTTP/2 session from %s", l->h->name, c->peer);
-		conn_close(c);
+		lsn_conn_close(c);
 		return;
 	}
 	c->st = CS_H2;
 	atomic_fetch_add(&l->nh2, 1);
-	c->deadline = now_s() + H2_IDLE_TIMEOUT;
+	c->deadline = lsn_now() + H2_IDLE_TIMEOUT;
 	if (atomic_load(&l->draining))
 		h2_session_drain(c->h2, false);
 	h2_io(c);
 }
 
-/* ---- TLS HTTP/1.1: a byte relay into libmicrohttpd ------------------------------------- */
-
-static int relay_start(struct lsn_conn *c)
-{
-	struct epoll_event e = { .events = EPOLLIN, .data.ptr = &c->tag_pair };
-	int sp[2];
-
-	if (!(c->relay = calloc(1, sizeof(*c->relay))))
-		return -ENOMEM;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0)
-		return -errno;
-	c->relay->fd = sp[0];
-	c->relay->ev = EPOLLIN;
-	if (epoll_ctl(c->lp->ep, EPOLL_CTL_ADD, sp[0], &e) < 0) {
-		close(sp[1]);
-		return -errno;
-	}
-	c->st = CS_RELAY;
-	return httpd_add_http1(c->lp->l->h, sp[1], (struct sockaddr *)&c->addr, c->alen);
-}
-
-/* Client to server: decrypt into `up`, write it to the pair. */
-static int relay_up(struct lsn_conn *c, struct relay *rl)
-{
-	ssize_t n;
-
-	while (!rl->up_eof || rl->up_off < rl->up_len) {
-		if (rl->up_off == rl->up_len && !rl->up_eof) {
-			n = conn_read(c, rl->up, sizeof(rl->up));
-			if (n == -EAGAIN)
-				return 0;
-			if (n <= 0) {
-				rl->up_eof = true;
-				shutdown(rl->fd, SHUT_WR);
-				return 0;
-			}
-			rl->up_off = 0;
-			rl->up_len = (size_t)n;
-		}
-		n = send(rl->fd, rl->up + rl->up_off, rl->up_len - rl->up_off, MSG_NOSIGNAL);
-		if (n < 0)
-			return errno == EAGAIN || errno == EINTR ? 0 : -1;
-		rl->up_off += (size_t)n;
-	}
-	return 0;
-}
-
-/* Server to client: read the pair into `down`, encrypt it to the client. */
-static int relay_down(struct lsn_conn *c, struct relay *rl)
-{
-	ssize_t n;
-
-	while (!rl->down_eof || rl->down_off < rl->down_len) {
-		if (rl->down_off == rl->down_len && !rl->down_eof) {
-			n = recv(rl->fd, rl->down, sizeof(rl->down), 0);
-			if (n < 0)
-				return errno == EAGAIN || errno == EINTR ? 0 : -1;
-			if (n == 0) {
-				rl->down_eof = true;
-				return 0;
-			}
-			rl->down_off = 0;
-			rl->down_len = (size_t)n;
-		}
-		n = conn_write(c, rl->down + rl->down_off, rl->down_len - rl->down_off);
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			return 0;
-		rl->down_off += (size_t)n;
-	}
-	return 0;
-}
-
-static void relay_io(struct lsn_conn *c)
-{
-	struct relay *rl = c->relay;
-	bool up_full, down_full;
-
-	if (relay_up(c, rl) < 0 || relay_down(c, rl) < 0 || (rl->down_eof && rl->down_off == rl->down_len)) {
-		if (c->ssl)
-			SSL_shutdown(c->ssl);
-		conn_close(c);
-		return;
-	}
-	up_full = rl->up_off < rl->up_len;
-	down_full = rl->down_off < rl->down_len;
-	set_events(c, c->fd, &c->tag_sock, &c->ev,
-		   (!up_full && !rl->up_eof ? EPOLLIN : 0) | (down_full || c->ssl_wants_write ? EPOLLOUT : 0));
-	set_events(c, rl->fd, &c->tag_pair, &rl->ev, (up_full ? EPOLLOUT : 0) | (!down_full && !rl->down_eof ? EPOLLIN : 0));
-}
-
 /* ---- new connections: TLS handshake, sniffing --------------------------------------------- */
 
-static void tls_step(struct lsn_conn *c)
-{
-	const unsigned char *alpn = NULL;
-	unsigned alpn_len = 0;
-	int k = SSL_do_handshake(c->ssl), e;
-
-	if (k == 1) {
-		SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
-		if (alpn_len == 2 && memcmp(alpn, "h2", 2) == 0) {
-			to_h2(c);
-			return;
-		}
-		if (relay_start(c) < 0) {
-			log_warn("%s: cannot relay the TLS connection from %s: %s", c->lp->l->h->name, c->peer,
-				 strerror(errno));
-			conn_close(c);
-			return;
-		}
-		relay_io(c);
-		return;
-	}
-	e = SSL_get_error(c->ssl, k);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		set_events(c, c->fd, &c->tag_sock, &c->ev, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
-		return;
-	}
-	log_warn("%s: TLS handshake with %s failed: %s", c->lp->l->h->name, c->peer,
-		 ERR_reason_error_string(ERR_peek_last_error()) ? ERR_reason_error_string(ERR_peek_last_error())
-								  : "connection closed");
-	ERR_clear_error();
-	conn_close(c);
-}
-
-/* Peek at the first bytes: the HTTP/2 client preface, or anything else for HTTP/1.1. */
 static void sniff(struct lsn_conn *c)
 {
 	char buf[sizeof(preface) - 1];
@@ -487,21 +241,21 @@ static void sniff(struct lsn_conn *c)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		conn_close(c);
+		lsn_conn_close(c);
 		return;
 	}
 	if (memcmp(buf, preface, (size_t)n) == 0) {
 		if ((size_t)n < sizeof(buf))
 			return; /* more of the preface to come (edge-triggered until then) */
-		set_events(c, c->fd, &c->tag_sock, &c->ev, EPOLLIN | EPOLLRDHUP);
-		to_h2(c);
+		lsn_set_events(c, c->fd, &c->tag_sock, &c->ev, EPOLLIN | EPOLLRDHUP);
+		lsn_to_h2(c);
 		return;
 	}
 	fd = c->fd;
 	epoll_ctl(c->lp->ep, EPOLL_CTL_DEL, fd, NULL);
 	c->fd = -1;
 	httpd_add_http1(l->h, fd, (struct sockaddr *)&c->addr, c->alen);
-	conn_close(c);
+	lsn_conn_close(c);
 }
 
 static void peer_string(const struct sockaddr_storage *ss, char *out, size_t n)
@@ -548,11 +302,11 @@ static int conn_add(struct loop *lp, int fd, const struct sockaddr_storage *ss, 
 		}
 		SSL_set_accept_state(c->ssl);
 		c->st = CS_TLS;
-		c->deadline = now_s() + TLS_TIMEOUT;
+		c->deadline = lsn_now() + TLS_TIMEOUT;
 		c->ev = EPOLLIN;
 	} else {
 		c->st = CS_SNIFF;
-		c->deadline = now_s() + SNIFF_TIMEOUT;
+		c->deadline = lsn_now() + SNIFF_TIMEOUT;
 		c->ev = EPOLLIN | EPOLLET | EPOLLRDHUP;
 	}
 	e.events = c->ev;
@@ -568,7 +322,7 @@ static int conn_add(struct loop *lp, int fd, const struct sockaddr_storage *ss, 
 	lp->conns = c;
 	atomic_fetch_add(&l->nconns, 1);
 	if (c->st == CS_TLS)
-		tls_step(c);
+		lsn_tls_step(c);
 	else
 		sniff(c);
 	return 0;
@@ -613,13 +367,13 @@ static void conn_event(struct tag *t, uint32_t ev)
 		sniff(c);
 		break;
 	case CS_TLS:
-		tls_step(c);
+		lsn_tls_step(c);
 		break;
 	case CS_H2:
 		h2_io(c);
 		break;
 	case CS_RELAY:
-		relay_io(c);
+		lsn_relay_io(c);
 		break;
 	case CS_DEAD:
 		break;
@@ -648,9 +402,9 @@ static void run_wakes(struct loop *lp)
 		} else if (c->st == CS_DEAD) {
 			h2_session_wake(c->h2);
 			if (h2_session_idle(c->h2))
-				conn_close(c);
+				lsn_conn_close(c);
 		} else if (c->st == CS_RELAY) {
-			relay_io(c);
+			lsn_relay_io(c);
 		}
 	}
 }
@@ -659,7 +413,7 @@ static void run_wakes(struct loop *lp)
 static void run_timers(struct loop *lp)
 {
 	bool draining = atomic_load(&lp->l->draining);
-	time_t now = now_s();
+	time_t now = lsn_now();
 	struct lsn_conn *c, *next;
 
 	if (draining && !lp->drained)
@@ -669,7 +423,7 @@ static void run_timers(struct loop *lp)
 		if (c->st == CS_SNIFF || c->st == CS_TLS) {
 			if (draining || now >= c->deadline) {
 				log_debug("%s: closing %s: nothing arrived in time", lp->l->h->name, c->peer);
-				conn_close(c);
+				lsn_conn_close(c);
 			}
 		} else if (c->st == CS_H2) {
 			if (draining && !lp->drained)
@@ -690,7 +444,7 @@ static void *loop_main(void *arg)
 	struct loop *lp = arg;
 	struct lsn *l = lp->l;
 	struct epoll_event evs[64];
-	time_t last = now_s();
+	time_t last = lsn_now();
 	int i, n;
 
 	while (!atomic_load(&l->stopping)) {
@@ -705,8 +459,8 @@ static void *loop_main(void *arg)
 			else
 				conn_event(t, evs[i].events);
 		}
-		if (now_s() != last || atomic_load(&l->draining)) {
-			last = now_s();
+		if (lsn_now() != last || atomic_load(&l->draining)) {
+			last = lsn_now();
 			run_timers(lp);
 		}
 		bury(lp);
@@ -715,13 +469,13 @@ static void *loop_main(void *arg)
 		struct lsn_conn *c = lp->conns;
 
 		if (c->st != CS_DEAD)
-			conn_close(c);
+			lsn_conn_close(c);
 		if (lp->conns == c) {
 			/* Requests still held at exit (the exporter answers its polls before the
 			 * servers stop, so this is a bounded-wait leftover): free them now. */
 			h2_session_free(c->h2);
 			c->h2 = NULL;
-			conn_close(c);
+			lsn_conn_close(c);
 		}
 	}
 	bury(lp);
@@ -729,49 +483,6 @@ static void *loop_main(void *arg)
 }
 
 /* ---- start and stop ------------------------------------------------------------------------- */
-
-static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
-		       unsigned int inlen, void *arg)
-{
-	static const unsigned char want[] = "\x02h2\x08http/1.1";
-
-	(void)ssl;
-	(void)arg;
-	if (SSL_select_next_proto((unsigned char **)out, outlen, want, sizeof(want) - 1, in, inlen) !=
-	    OPENSSL_NPN_NEGOTIATED)
-		return SSL_TLSEXT_ERR_NOACK;
-	return SSL_TLSEXT_ERR_OK;
-}
-
-static int tls_setup(struct lsn *l, const struct lsn_opts *o, char *err, size_t errlen)
-{
-	const char *why;
-
-	if (!o->tls_crt_file || !o->tls_key_file || !*o->tls_crt_file || !*o->tls_key_file) {
-		snprintf(err, errlen, "%s: tls on needs tls.crt_file and tls.key_file", l->h->name);
-		return -EINVAL;
-	}
-	if (!(l->tls = SSL_CTX_new(TLS_server_method()))) {
-		snprintf(err, errlen, "%s: cannot create a TLS context", l->h->name);
-		return -ENOMEM;
-	}
-	SSL_CTX_set_min_proto_version(l->tls, TLS1_2_VERSION);
-	SSL_CTX_set_mode(l->tls, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-	SSL_CTX_set_alpn_select_cb(l->tls, alpn_select, NULL);
-	if (SSL_CTX_use_certificate_chain_file(l->tls, o->tls_crt_file) != 1) {
-		why = ERR_reason_error_string(ERR_peek_last_error());
-		snprintf(err, errlen, "%s: tls.crt_file %s: %s", l->h->name, o->tls_crt_file, why ? why : "unreadable");
-		return -EINVAL;
-	}
-	if (SSL_CTX_use_PrivateKey_file(l->tls, o->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(l->tls) != 1) {
-		why = ERR_reason_error_string(ERR_peek_last_error());
-		snprintf(err, errlen, "%s: tls.key_file %s: %s", l->h->name, o->tls_key_file, why ? why : "unreadable");
-		return -EINVAL;
-	}
-	ERR_clear_error();
-	return 0;
-}
 
 static int bind_listen(struct lsn *l, const struct lsn_opts *o, uint16_t *port, char *err, size_t errlen)
 {
@@ -842,7 +553,7 @@ int lsn_start(struct httpd *h, const struct lsn_opts *o, struct lsn **out, uint1
 	l->fd = -1;
 	l->tag_listen.kind = T_LISTEN;
 	l->tag_event.kind = T_EVENT;
-	if ((o->tls_crt_file || o->tls_key_file) && (rc = tls_setup(l, o, err, errlen)) < 0)
+	if ((o->tls_crt_file || o->tls_key_file) && (rc = lsn_tls_setup(l, o, err, errlen)) < 0)
 		goto fail;
 	if ((rc = bind_listen(l, o, port, err, errlen)) < 0)
 		goto fail;
