@@ -73,7 +73,7 @@ bool grpc_prefix_over(const char *held, size_t held_len, const char *data, size_
 		return false; /* already checked, or not all of it yet */
 	for (i = 0; i < 5; i++)
 		pre[i] = (unsigned char)(i < held_len ? held[i] : data[i - held_len]);
-	return 5 + (uint64_t)be32(pre) > max;
+	return 5 + (uint64_t)be32(pre + 1) > max;
 }
 
 int grpc_unframe(const char *body, size_t n, const char *encoding, struct buf *plain, const char **msg,

@@ -107,6 +107,46 @@ class Wire:
         self.s.close()
 
 
+class Raw(Wire):
+    """A hand-driven HTTP/2 client: frames as the test writes them (hostile or after GOAWAY,
+    where a well-behaved client library would refuse to send)."""
+
+    def __init__(self, port, tls=False, timeout=10, settings=b""):
+        super().__init__(port, tls, timeout)
+        self.enc = hpack.Encoder()
+        self.send(PREFACE + frame(SETTINGS, 0, 0, settings))
+        self.read(lambda f: f["type"] == SETTINGS and not f["flags"] & ACK)
+        self.send(frame(SETTINGS, ACK, 0))
+
+    def block(self, method, path, extra=()):
+        return self.enc.encode([(":method", method), (":scheme", "http"), (":authority", "127.0.0.1"),
+                                (":path", path)] + list(extra))
+
+    def headers(self, sid, method, path, extra=(), end=False):
+        self.send(frame(HEADERS, END_HEADERS | (END_STREAM if end else 0), sid, self.block(method, path, extra)))
+
+    def data(self, sid, data, end=False):
+        self.send(frame(DATA, END_STREAM if end else 0, sid, data))
+
+    def grpc_headers(self, sid, signal, extra=()):
+        self.headers(sid, "POST", GRPC_PATHS.get(signal, signal),
+                     [("content-type", "application/grpc"), ("te", "trailers")] + list(extra))
+
+    def until_end(self, sid, timeout=5.0):
+        """This stream's frames until it ends (END_STREAM or RST_STREAM) or the connection does."""
+        frames = self.read(lambda f: f["sid"] == sid and (f["type"] == RST_STREAM or (
+            f["type"] in (HEADERS, DATA) and f["flags"] & END_STREAM)), timeout)
+        return [f for f in frames if f["sid"] in (sid, 0)]
+
+
+def grpc_status_of(frames):
+    """(grpc-status, grpc-message) of a stream's frames (trailers or trailers-only HEADERS)."""
+    for f in reversed(frames):
+        if f["type"] == HEADERS and "grpc-status" in f.get("headers", {}):
+            return int(f["headers"]["grpc-status"]), f["headers"].get("grpc-message")
+    return None, None
+
+
 class Response:
     def __init__(self):
         self.headers, self.data, self.trailers, self.reset, self.ended = {}, b"", {}, None, False
