@@ -17,7 +17,7 @@
 #include "listener.h"
 #include "log.h"
 
-#define FLOOD_BURST 1000.0     /* cheap frames (SETTINGS, PING, RST_STREAM, PRIORITY, empty DATA) */
+#define FLOOD_BURST 500.0      /* cheap frames (SETTINGS, PING, RST_STREAM, PRIORITY, empty DATA) */
 #define FLOOD_RATE 100.0       /* ... allowed per second after the burst */
 #define CARRY_MAX (1u << 20)   /* bytes of a finished session still to send at a restart */
 
@@ -286,6 +286,11 @@ static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const u
 static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
 {
 	struct h2_stream *st = stream_of(ud, frame->hd.stream_id);
+	struct h2_session *s = ud;
+
+	if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR)
+		log_warn("%s: GOAWAY(%s) to %s after stream %d", s->h->name,
+			 nghttp2_http2_strerror(frame->goaway.error_code), s->peer, frame->goaway.last_stream_id);
 
 	if (st && st->early && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
 	    (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA))
@@ -551,12 +556,25 @@ int h2_session_new(struct httpd *h, struct lsn_conn *c, const char *peer, struct
 	return 0;
 }
 
+/* nghttp2's own flood verdicts (too many queued ACKs, too many CONTINUATION frames). */
+static bool flood_error(ssize_t k)
+{
+#if HAVE_DECL_NGHTTP2_OPTION_SET_MAX_CONTINUATIONS
+	if (k == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS)
+		return true;
+#endif
+	return k == NGHTTP2_ERR_FLOODED;
+}
+
 static int feed(struct h2_session *s, const uint8_t *p, size_t n)
 {
 	ssize_t k = nghttp2_session_mem_recv(s->ng, p, n);
 
 	if (k < 0) {
 		log_warn("%s: HTTP/2 error from %s: %s", s->h->name, s->peer, nghttp2_strerror((int)k));
+		/* Say why before closing, when the session can still send. */
+		nghttp2_session_terminate_session(s->ng, flood_error(k) ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
+		s->kill = true;
 		return -1;
 	}
 	return s->kill ? -1 : 0;

@@ -65,6 +65,7 @@ class Wire:
         self.buf = b""
         self.dec = hpack.Decoder()
         self.eof = False
+        self.pending = []  # frames read but not yet returned
 
     def send(self, data):
         self.s.sendall(data)
@@ -82,6 +83,9 @@ class Wire:
                 if t == HEADERS and fl & END_HEADERS:
                     f["headers"] = {k.decode() if isinstance(k, bytes) else k: v.decode() if isinstance(v, bytes) else v
                                     for k, v in self.dec.decode(p[5:] if fl & 0x20 else p)}
+                self.pending.append(f)
+            while self.pending:
+                f = self.pending.pop(0)
                 got.append(f)
                 if stop(f):
                     return got
@@ -111,10 +115,15 @@ class Raw(Wire):
     """A hand-driven HTTP/2 client: frames as the test writes them (hostile or after GOAWAY,
     where a well-behaved client library would refuse to send)."""
 
-    def __init__(self, port, tls=False, timeout=10, settings=b""):
+    def __init__(self, port, tls=False, timeout=10, settings=None):
         super().__init__(port, tls, timeout)
         self.enc = hpack.Encoder()
-        self.send(PREFACE + frame(SETTINGS, 0, 0, settings))
+        # Windows wide open (this client reads everything): INITIAL_WINDOW_SIZE and the
+        # connection's window at 2^31-1, so answers never wait for WINDOW_UPDATEs.
+        if settings is None:
+            settings = struct.pack(">HI", 4, 0x7FFFFFFF)
+        self.send(PREFACE + frame(SETTINGS, 0, 0, settings) +
+                  frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 0x7FFFFFFF - 65535)))
         self.read(lambda f: f["type"] == SETTINGS and not f["flags"] & ACK)
         self.send(frame(SETTINGS, ACK, 0))
 
