@@ -111,11 +111,11 @@ def main():
         if not os.access(path, os.X_OK):
             print("1..0 # SKIP %s not built at %s" % (what, path))
             return 0
-    check("defaults", {}, ["http", "forward", "exporter", "ui", "ops", "otlp"])
+    check("defaults", {}, ["http", "forward", "exporter", "ui", "ops", "otlp", "otlp_grpc"])
     check("spec values", {"streamQueueSize": "5M", "emptyStreamOnRead": True, "corsAllowOrigin": "https://x.example",
                           "otlp": {"enabled": False}}, ["http", "forward", "exporter", "ui", "ops"])
     data = check("with Fluent Bit", {"fluentBit": {"enabled": True, "pipeline": {"inputs": [{"name": "cpu"}]}}},
-                 ["forward", "exporter", "ui", "ops", "otlp"])
+                 ["forward", "exporter", "ui", "ops", "otlp", "otlp_grpc"])
     ok("fluent-bit.yaml" in data, "fluent-bit.yaml rendered beside it")
     r = subprocess.run([CONTROLLER, "--render", "/nonexistent.yaml"], capture_output=True, text=True)
     ok(r.returncode != 0 and "nonexistent" in r.stderr, "--render of a missing file fails with its name")
