@@ -113,6 +113,7 @@ static void bury(struct loop *lp)
 		free(c->out);
 		free(c);
 		atomic_fetch_sub(&lp->l->nconns, 1);
+		atomic_fetch_sub(&lp->load, 1);
 	}
 }
 
@@ -321,11 +322,42 @@ static int conn_add(struct loop *lp, int fd, const struct sockaddr_storage *ss, 
 		lp->conns->prev = c;
 	lp->conns = c;
 	atomic_fetch_add(&l->nconns, 1);
+	atomic_fetch_add(&lp->load, 1);
 	if (c->st == CS_TLS)
 		lsn_tls_step(c);
 	else
 		sniff(c);
 	return 0;
+}
+
+/* Give a new connection to the loop holding the fewest (this one on a tie): every loop
+ * thread works, however the kernel spreads the accepts. */
+static void dispatch(struct loop *lp, int fd, const struct sockaddr_storage *ss, socklen_t alen)
+{
+	struct lsn *l = lp->l;
+	struct loop *to = lp;
+	struct incoming *in;
+	uint64_t one = 1;
+	unsigned i;
+
+	for (i = 0; i < l->nloops; i++)
+		if (atomic_load(&l->loops[i].load) < atomic_load(&to->load))
+			to = &l->loops[i];
+	if (to != lp && (in = malloc(sizeof(*in)))) {
+		in->fd = fd;
+		in->addr = *ss;
+		in->alen = alen;
+		atomic_fetch_add(&to->load, 1); /* counted at once, so the next accept looks elsewhere */
+		pthread_mutex_lock(&to->mu);
+		in->next = to->incoming;
+		to->incoming = in;
+		pthread_mutex_unlock(&to->mu);
+		if (write(to->efd, &one, sizeof(one)) < 0)
+			log_debug("listener: cannot wake a loop: %s", strerror(errno));
+		return;
+	}
+	if (conn_add(lp, fd, ss, alen) < 0)
+		close(fd);
 }
 
 static void do_accept(struct loop *lp)
@@ -351,8 +383,7 @@ static void do_accept(struct loop *lp)
 			close(fd);
 			continue;
 		}
-		if (conn_add(lp, fd, &ss, alen) < 0)
-			close(fd);
+		dispatch(lp, fd, &ss, alen);
 	}
 }
 
@@ -384,6 +415,7 @@ static void conn_event(struct tag *t, uint32_t ev)
 static void run_wakes(struct loop *lp)
 {
 	struct lsn_conn *list, *c;
+	struct incoming *in;
 	uint64_t v;
 
 	if (read(lp->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
@@ -393,7 +425,18 @@ static void run_wakes(struct loop *lp)
 	lp->wakes = NULL;
 	for (c = list; c; c = c->wnext)
 		c->wake_queued = false;
+	in = lp->incoming;
+	lp->incoming = NULL;
 	pthread_mutex_unlock(&lp->mu);
+	while (in) {
+		struct incoming *next = in->next;
+
+		atomic_fetch_sub(&lp->load, 1); /* conn_add counts it again */
+		if (conn_add(lp, in->fd, &in->addr, in->alen) < 0)
+			close(in->fd);
+		free(in);
+		in = next;
+	}
 	while ((c = list)) {
 		list = c->wnext;
 		if (c->st == CS_H2) {
@@ -615,6 +658,13 @@ void lsn_stop(struct lsn *l)
 
 			if (lp->started)
 				pthread_join(lp->th, NULL);
+			while (lp->incoming) {
+				struct incoming *in = lp->incoming;
+
+				lp->incoming = in->next;
+				close(in->fd);
+				free(in);
+			}
 			if (lp->ep >= 0)
 				close(lp->ep);
 			if (lp->efd >= 0)

@@ -58,13 +58,22 @@ struct lsn_conn {
 	struct lsn_conn *prev, *next;
 };
 
+struct incoming {               /* an accepted socket handed to another loop */
+	int fd;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	struct incoming *next;
+};
+
 struct loop {
 	struct lsn *l;
 	pthread_t th;
 	bool started;
 	int ep, efd;
-	pthread_mutex_t mu;    /* guards wakes */
+	atomic_int load;       /* connections this loop holds */
+	pthread_mutex_t mu;    /* guards wakes and incoming */
 	struct lsn_conn *wakes;
+	struct incoming *incoming;
 	struct lsn_conn *conns;
 	struct lsn_conn *grave; /* closed, freed after the events of this round */
 	bool drained;          /* this loop has told its sessions about the drain */
