@@ -6,8 +6,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "gz.h"
 #include "body.h"
+#include "decompress.h"
 #include "httpd.h"
 #include "input.h"
 #include "log.h"
@@ -73,6 +73,7 @@ static enum MHD_Result h_post(struct httpd_req *r, void *ctx)
 	const char *body = r->body.data ? r->body.data : "";
 	size_t n = r->body.len;
 	struct chunk_builder cb;
+	enum dc_codec codec;
 	struct buf plain;
 	char tag[256], err[256];
 	enum MHD_Result ret;
@@ -80,27 +81,20 @@ static enum MHD_Result h_post(struct httpd_req *r, void *ctx)
 
 	buf_init(&plain, in->conf.buffer_max_size);
 	atomic_fetch_add(&in->stats.bytes, n);
-	if (enc && *enc && strcasecmp(enc, "identity") != 0) {
-		if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "x-gzip") != 0) {
-			atomic_fetch_add(&in->stats.errors, 1);
-			return httpd_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
-						 "unsupported Content-Encoding '%.40s': use gzip", enc);
-		}
-		rc = gz_inflate(body, n, &plain);
-		if (rc == -ENOSPC) {
-			buf_free(&plain);
-			atomic_fetch_add(&in->stats.errors, 1);
-			log_warn("%s: gzip body from %s inflates past %llu bytes", in->name, r->peer,
-				 (unsigned long long)in->conf.buffer_max_size);
-			return httpd_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
-						 "gzip body inflates past the limit of %llu bytes",
-						 (unsigned long long)in->conf.buffer_max_size);
-		}
+	if (dc_codec_parse(enc, &codec) < 0) {
+		atomic_fetch_add(&in->stats.errors, 1);
+		return httpd_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+					 "unsupported Content-Encoding '%.40s': use %s", enc, dc_supported());
+	}
+	if (codec != DC_IDENTITY) {
+		rc = dc_decode(codec, body, n, in->conf.buffer_max_size, &plain, err, sizeof(err));
 		if (rc < 0) {
 			buf_free(&plain);
 			atomic_fetch_add(&in->stats.errors, 1);
-			log_warn("%s: bad gzip body from %s", in->name, r->peer);
-			return httpd_reply_error(r, MHD_HTTP_BAD_REQUEST, "body is not valid gzip");
+			log_warn("%s: %s body from %s refused: %s", in->name, dc_codec_name(codec), r->peer, err);
+			return httpd_reply_error(r, rc == -ENOSPC ? MHD_HTTP_CONTENT_TOO_LARGE
+					       : rc == -ENOMEM ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_BAD_REQUEST,
+						 "%s", rc == -ENOMEM ? "out of memory" : err);
 		}
 		body = plain.data ? plain.data : "";
 		n = plain.len;
@@ -194,7 +188,7 @@ static const struct opt_def http_opts[] = {
 	{ "alias", OPT_STRING, NULL, 0, 0, OFF(alias), "instance name in metrics and the v1 source_name" },
 	{ "listen", OPT_STRING, NULL, 0, 0, OFF(listen), "address to bind (default: the agent's --listen)" },
 	{ "port", OPT_INT, "9010", 0, 65535, OFF(port), "TCP port (0 = ephemeral)" },
-	{ "buffer_max_size", OPT_SIZE, "4M", 1, 1000000000, OFF(buffer_max_size), "largest request body, also after gzip (413 above)" },
+	{ "buffer_max_size", OPT_SIZE, "4M", 1, 1000000000, OFF(buffer_max_size), "largest request body, also after gzip, zstd or snappy (413 above)" },
 	{ "buffer_chunk_size", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit read size; Vivo sizes reads itself" },
 	{ "successful_response_code", OPT_INT, "201", 200, 204, OFF(successful_response_code), "status on success: 200, 201 or 204" },
 	{ "success_header", OPT_LIST, NULL, 0, 0, OFF(success_header), "'Name value' header added to successful responses (repeatable)" },

@@ -8,7 +8,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "gz.h"
+#include "decompress.h"
 #include "httpd.h"
 #include "input.h"
 #include "log.h"
@@ -139,6 +139,7 @@ static enum MHD_Result handle(struct httpd_req *r, struct input_instance *in, en
 	const char *body = r->body.data ? r->body.data : "";
 	size_t n = r->body.len;
 	enum otlp_format fmt = OTLP_JSON;
+	enum dc_codec codec;
 	struct buf plain;
 	uint64_t records = 0;
 	char err[300], msg[400];
@@ -154,25 +155,22 @@ static enum MHD_Result handle(struct httpd_req *r, struct input_instance *in, en
 				    "unsupported Content-Type: use application/x-protobuf or application/json");
 	}
 	buf_init(&plain, in->conf.buffer_max_size);
-	if (enc && *enc && strcasecmp(enc, "identity") != 0) {
-		if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "x-gzip") != 0) {
-			atomic_fetch_add(&in->stats.errors, 1);
-			return reply_status(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, RPC_INVALID_ARGUMENT, fmt,
-					    "unsupported Content-Encoding: use gzip");
-		}
-		rc = gz_inflate(body, n, &plain);
+	if (dc_codec_parse(enc, &codec) < 0) {
+		atomic_fetch_add(&in->stats.errors, 1);
+		snprintf(msg, sizeof(msg), "unsupported Content-Encoding: use %s", dc_supported());
+		return reply_status(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, RPC_INVALID_ARGUMENT, fmt, msg);
+	}
+	if (codec != DC_IDENTITY) {
+		rc = dc_decode(codec, body, n, in->conf.buffer_max_size, &plain, msg, sizeof(msg));
 		if (rc < 0) {
 			buf_free(&plain);
 			atomic_fetch_add(&in->stats.errors, 1);
-			if (rc == -ENOSPC) {
-				log_warn("%s: gzip body from %s inflates past %llu bytes", in->name, r->peer,
-					 (unsigned long long)in->conf.buffer_max_size);
-				snprintf(msg, sizeof(msg), "gzip body inflates past the limit of %llu bytes",
-					 (unsigned long long)in->conf.buffer_max_size);
+			log_warn("%s: %s body from %s refused: %s", in->name, dc_codec_name(codec), r->peer, msg);
+			if (rc == -ENOSPC)
 				return reply_status(r, MHD_HTTP_CONTENT_TOO_LARGE, RPC_RESOURCE_EXHAUSTED, fmt, msg);
-			}
-			log_warn("%s: bad gzip body from %s", in->name, r->peer);
-			return reply_status(r, MHD_HTTP_BAD_REQUEST, RPC_INVALID_ARGUMENT, fmt, "body is not valid gzip");
+			if (rc == -ENOMEM)
+				return reply_status(r, MHD_HTTP_SERVICE_UNAVAILABLE, RPC_INTERNAL, fmt, "out of memory");
+			return reply_status(r, MHD_HTTP_BAD_REQUEST, RPC_INVALID_ARGUMENT, fmt, msg);
 		}
 		body = plain.data ? plain.data : "";
 		n = plain.len;
@@ -283,7 +281,7 @@ static const struct opt_def otlp_opts[] = {
 	{ "listen", OPT_STRING, NULL, 0, 0, OFF(listen), "address to bind (default: the agent's --listen)" },
 	{ "port", OPT_INT, "4318", 0, 65535, OFF(port), "TCP port: OTLP/HTTP, h2c and gRPC (0 = ephemeral)" },
 	{ "grpc_port", OPT_INT, "4317", -1, 65535, OFF(grpc_port), "OTLP/gRPC port (Vivo; also serves OTLP/HTTP; -1 = none, 0 = ephemeral)" },
-	{ "buffer_max_size", OPT_SIZE, "4M", 1, 1000000000, OFF(buffer_max_size), "largest request body, also after gzip (413 above)" },
+	{ "buffer_max_size", OPT_SIZE, "4M", 1, 1000000000, OFF(buffer_max_size), "largest request body, also after gzip, zstd or snappy (413 above)" },
 	{ "tag_from_uri", OPT_BOOL, "on", 0, 0, OFF(tag_from_uri), "tag records v1_logs, v1_metrics, v1_traces after the URI" },
 	{ "buffer_chunk_size", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit read size; Vivo sizes reads itself" },
 	{ "successful_response_code", OPT_COMPAT, NULL, 0, 0, 0, "OTLP answers 200 with an empty Export*ServiceResponse" },

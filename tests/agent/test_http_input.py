@@ -164,7 +164,10 @@ def test_fluent_bit_replays(t):
             name = os.path.basename(base)
             t.ok(out.startswith(b"HTTP/1.1 201"), "%s: 201" % name, out[:200])
             recs, h = logs(a, "/logs?from=%d" % next_id)
+            # zstd and snappy captures come with their decompressed body as the .json sidecar.
             plain = gzip.decompress(body) if b"gzip" in head else body
+            if b"Content-Encoding: zstd" in head or b"Content-Encoding: snappy" in head:
+                plain = open(base + ".json", "rb").read()
             if "msgpack" in name:
                 want = json.load(open(base + ".json"))["objects"]
                 ok = len(recs) == len(want) and all(

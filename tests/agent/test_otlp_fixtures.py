@@ -14,7 +14,7 @@ def fixtures():
     out = []
     for txt in sorted(glob.glob(os.path.join(FIXTURES, "otlp-*.txt"))):
         base = txt[:-4]
-        body = base + ".pb.gz" if os.path.exists(base + ".pb.gz") else base + ".pb"
+        body = next(base + ext for ext in (".pb.gz", ".pb.zst", ".pb") if os.path.exists(base + ext))
         with open(txt, "rb") as f:
             lines = f.read().decode("latin-1").split("\r\n")
         if not lines[0].endswith(" HTTP/1.1") or not os.path.exists(body):
