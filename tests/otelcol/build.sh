@@ -2,7 +2,7 @@
 # build.sh: builds, once per version, the OpenTelemetry Collector test binary (tests/otelcol/main.go) into a cache outside the repo; prints the binary's path as its last line.
 #
 # The version comes from go.mod (go.opentelemetry.io/collector/otelcol). Cache:
-# ${VIVO_OTELCOL_CACHE:-$HOME/.cache/vivo-otelcol}/otelcol-<v>/bin/otelcol. Everything but the last
+# ${VIVO_OTELCOL_CACHE:-$HOME/.cache/vivo-otelcol}/otelcol-<v>-<hash of main.go, go.mod, go.sum>/bin/otelcol. Everything but the last
 # line goes to stderr. When the binary exists it runs no go command at all.
 set -euo pipefail
 
@@ -15,7 +15,9 @@ VERSION=$(awk '$1 == "go.opentelemetry.io/collector/otelcol" && $2 ~ /^v[0-9]/ {
 [[ -n $VERSION ]] || die "cannot read the collector version from go.mod"
 
 cache=${VIVO_OTELCOL_CACHE:-${HOME:-/tmp}/.cache/vivo-otelcol}
-dir=$cache/otelcol-$VERSION
+# The sources are part of the key: a changed main.go or go.sum gets its own entry.
+key=$(cat "$here/main.go" "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-12)
+dir=$cache/otelcol-$VERSION-$key
 bin=$dir/bin/otelcol
 
 # The binary is stamped with the version; a stale or broken one is rebuilt.
