@@ -1,4 +1,4 @@
-/* grpc.c: the gRPC length-prefixed message framer with bounded gzip, HTTP-to-gRPC status
+/* grpc.c: the gRPC length-prefixed message framer with bounded decompression, HTTP-to-gRPC status
  * mapping and the OK / trailers-only answers. */
 #include "grpc.h"
 
@@ -9,7 +9,16 @@
 #include <string.h>
 #include <strings.h>
 
-#include "gz.h"
+#include "decompress.h"
+
+const char *grpc_accept_encoding(void)
+{
+#ifdef HAVE_ZSTD
+	return "identity,gzip,zstd,snappy";
+#else
+	return "identity,gzip,snappy";
+#endif
+}
 
 int grpc_code_for_http(unsigned status)
 {
@@ -80,6 +89,7 @@ int grpc_unframe(const char *body, size_t n, const char *encoding, struct buf *p
 		 size_t *len, char *err, size_t errlen)
 {
 	const unsigned char *p = (const unsigned char *)body;
+	enum dc_codec codec;
 	uint64_t mlen;
 	int rc;
 
@@ -108,22 +118,18 @@ int grpc_unframe(const char *body, size_t n, const char *encoding, struct buf *p
 		*len = (size_t)mlen;
 		return 0;
 	}
-	if (!encoding || !*encoding || strcasecmp(encoding, "identity") == 0) {
+	if (dc_codec_parse(encoding, &codec) < 0) {
+		snprintf(err, errlen, "grpc-encoding %.40s is not supported (supported: %s)", encoding,
+			 grpc_accept_encoding());
+		return -ENOTSUP;
+	}
+	if (codec == DC_IDENTITY) {
 		snprintf(err, errlen, "compressed message without a grpc-encoding");
 		return -EINVAL;
 	}
-	if (strcasecmp(encoding, "gzip") != 0) {
-		snprintf(err, errlen, "grpc-encoding %.40s is not supported (supported: " GRPC_ACCEPT_ENCODING ")",
-			 encoding);
-		return -ENOTSUP;
-	}
-	if ((rc = gz_inflate(body + 5, (size_t)mlen, plain)) < 0) {
-		if (rc == -ENOSPC)
-			snprintf(err, errlen, "gzip message inflates past the limit of %zu bytes", plain->max);
-		else if (rc == -EINVAL)
-			snprintf(err, errlen, "message is not valid gzip");
+	/* The same bounded decoders, and limit, as the HTTP bodies' Content-Encoding. */
+	if ((rc = dc_decode(codec, body + 5, (size_t)mlen, plain->max, plain, err, errlen)) < 0)
 		return rc;
-	}
 	*msg = plain->data ? plain->data : "";
 	*len = plain->len;
 	return 0;
@@ -134,7 +140,7 @@ static struct httpd_resp *grpc_resp(const void *data, size_t n)
 	struct httpd_resp *resp = httpd_resp_buffer(data, n, true);
 
 	if (!resp || httpd_resp_header(resp, "content-type", "application/grpc") < 0 ||
-	    httpd_resp_header(resp, "grpc-accept-encoding", GRPC_ACCEPT_ENCODING) < 0) {
+	    httpd_resp_header(resp, "grpc-accept-encoding", grpc_accept_encoding()) < 0) {
 		httpd_resp_free(resp);
 		return NULL;
 	}

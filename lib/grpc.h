@@ -22,8 +22,9 @@ enum grpc_code {
 	GRPC_UNAUTHENTICATED = 16,
 };
 
-/* The encodings a message may be compressed with (grpc-accept-encoding). */
-#define GRPC_ACCEPT_ENCODING "identity,gzip"
+/* The encodings a message may be compressed with, for grpc-accept-encoding
+ * ("identity,gzip,zstd,snappy"; zstd only in builds with libzstd). */
+const char *grpc_accept_encoding(void);
 
 /* The gRPC status for an HTTP status this server answers with (400 INVALID_ARGUMENT,
  * 404/405 UNIMPLEMENTED, 413 RESOURCE_EXHAUSTED, 503 UNAVAILABLE, ...). */
@@ -35,7 +36,8 @@ bool grpc_prefix_over(const char *held, size_t held_len, const char *data, size_
 
 /* The one message of a unary request body (5-byte prefix: compressed flag, big-endian
  * u32 length, then the message). `encoding` is the grpc-encoding header (NULL =
- * identity); a compressed message is inflated into `plain`, whose limit bounds it.
+ * identity); a compressed message (gzip, zstd, snappy: lib/decompress) is decoded into
+ * `plain`, whose limit bounds it.
  * *msg, *len point into `body` or `plain`. Returns 0; -EINVAL (truncated or extra bytes,
  * a bad flag, undecodable data; a reason in `err`), -ENOSPC (over the limit), -ENOTSUP
  * (an encoding this server does not speak), -ENOMEM. */

@@ -8,6 +8,9 @@ import subprocess
 import tempfile
 import time
 
+import snappy  # Debian python3-snappy
+import zstandard  # Debian python3-zstandard
+
 import h2lib
 import otlp_ref
 from agentlib import FIXTURES, Agent, curl, run
@@ -83,6 +86,10 @@ def test_status_codes(t):
         t.ok("grpc-accept-encoding" in r.headers, "the answer says which encodings it takes", r.headers)
         r = c.grpc("logs", gzip.compress(log_request("zipped")), compressed=True, encoding="gzip")
         t.eq(r.grpc_status(), (0, None), "a gzip-compressed message (grpc-encoding gzip): OK")
+        r = c.grpc("logs", zstandard.ZstdCompressor().compress(log_request("zstd")), compressed=True, encoding="zstd")
+        t.eq(r.grpc_status(), (0, None), "a zstd-compressed message (grpc-encoding zstd): OK")
+        r = c.grpc("logs", snappy.compress(log_request("snappy")), compressed=True, encoding="snappy")
+        t.eq(r.grpc_status(), (0, None), "a snappy-compressed message (grpc-encoding snappy): OK")
         stored = next_id(a)
         cases = [
             ("garbage protobuf", dict(msg=b"\x0a\x05abc"), 3, "invalid protobuf request"),
@@ -94,6 +101,9 @@ def test_status_codes(t):
             ("grpc-encoding x%y", dict(msg=good, compressed=True, encoding="x%y"), 12, "x%25y is not supported"),
             ("a gzip bomb", dict(msg=gzip.compress(b"\x0a" + b"\x00" * 5000000), compressed=True, encoding="gzip"), 8,
              "inflates past"),
+            ("a zstd bomb", dict(msg=zstandard.ZstdCompressor().compress(b"\x0a" + b"\x00" * 5000000), compressed=True,
+                                 encoding="zstd"), 8, "limit"),
+            ("bad zstd", dict(msg=b"\x28\xb5\x2f\xfdnope", compressed=True, encoding="zstd"), 3, "zstd"),
             ("a message over buffer_max_size", dict(msg=good + b"\x00" * 0 + otlp_ref.to_protobuf(
                 {"resource_logs": [{"scope_logs": [{"log_records": [{"body": {"string_value": "x" * 150000}}]}]}]},
                 "LogsReq")), 8, "limit"),
@@ -114,9 +124,9 @@ def test_status_codes(t):
         t.eq(r.grpc_status(), (0, None), "the connection still serves exports after every refusal")
         t.ok(c.ping(b"keep-ali"), "a keepalive PING is answered with its payload")
         c.close()
-        # The server itself answers unknown methods and oversize bodies; the other 9 reach
+        # The server itself answers unknown methods and oversize bodies; the other 11 reach
         # the input, which counts them.
-        t.eq(errors_total(a), 9.0, "refusals that reach the input are counted in its errors_total")
+        t.eq(errors_total(a), 11.0, "refusals that reach the input are counted in its errors_total")
         t.ok("rejected OTLP/gRPC logs export from 127.0.0.1:" in a.log(), "and logged with the peer address")
         st, _, body = curl("-XPOST", "-H", "Content-Type: application/grpc", a.url("otlp", h2lib.GRPC_PATHS["logs"]),
                            data=h2lib.grpc_frame(good))

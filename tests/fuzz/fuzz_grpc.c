@@ -1,5 +1,5 @@
 /* fuzz_grpc.c: libFuzzer target for the gRPC message framer (lib/grpc): the first byte picks
- * the grpc-encoding, the rest is a unary request body; the early length check must give the
+ * the grpc-encoding (none, identity, gzip, zstd, snappy, br), the rest is a unary request body; the early length check must give the
  * same verdict however the prefix is split across reads. */
 #include <errno.h>
 #include <stdbool.h>
@@ -17,7 +17,7 @@ static bool within(const char *p, size_t len, const char *base, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const enc[] = { NULL, "identity", "gzip", "zstd" };
+	static const char *const enc[] = { NULL, "identity", "gzip", "zstd", "snappy", "br" };
 	const char *body = (const char *)data + 1, *msg = NULL;
 	size_t n = size ? size - 1 : 0, len = 0, i;
 	struct buf plain;
@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	buf_init(&plain, 1 << 20);
-	rc = grpc_unframe(body, n, enc[data[0] & 3], &plain, &msg, &len, err, sizeof(err));
+	rc = grpc_unframe(body, n, enc[data[0] % 6], &plain, &msg, &len, err, sizeof(err));
 	/* A message found lies in the body (after its prefix) or in the inflated buffer. */
 	if (rc == 0 && len && !within(msg, len, body + 5, n - 5) && !within(msg, len, plain.data, plain.len))
 		__builtin_trap();
