@@ -138,7 +138,7 @@ static int zstd_frame(ZSTD_DCtx *dc, const char *p, size_t fsize, size_t limit, 
 	cap = fcs == ZSTD_CONTENTSIZE_UNKNOWN ? room : (size_t)fcs;
 	if ((rc = buf_reserve(out, cap)) < 0)
 		return rc == -ENOSPC ? say(err, errlen, rc, "zstd body inflates past the limit of %zu bytes", limit) : rc;
-	r = ZSTD_decompressDCtx(dc, out->data + out->len, cap, p, fsize);
+	r = ZSTD_decompressDCtx(dc, out->data ? out->data + out->len : NULL, cap, p, fsize);
 	if (ZSTD_isError(r)) {
 		switch (ZSTD_getErrorCode(r)) {
 		case ZSTD_error_dstSize_tooSmall:
@@ -285,7 +285,7 @@ static int snappy_framed(const char *p, size_t n, size_t limit, struct buf *out,
 				return rc;
 			if (out->len - at > 65536)
 				return say(err, errlen, -EINVAL, "body is not valid snappy: chunk over 65536 bytes");
-			if (snappy_masked_crc(out->data + at, out->len - at) != crc)
+			if (snappy_masked_crc(out->data ? out->data + at : "", out->len - at) != crc)
 				return say(err, errlen, -EINVAL, "body is not valid snappy: chunk checksum mismatch");
 		} else if (type < 0x80) {
 			return say(err, errlen, -EINVAL, "body is not valid snappy: reserved chunk type 0x%02x", type);
