@@ -240,8 +240,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint
 	}
 	if (frame->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0; /* request trailers: counted, not kept */
-	if (memchr(name, 0, namelen) || memchr(value, 0, valuelen) || name[namelen] || value[valuelen] ||
-	    httpd_fields_add(&st->hdrs, (const char *)name, (const char *)value) < 0)
+	if (httpd_fields_addn(&st->hdrs, (const char *)name, namelen, (const char *)value, valuelen) < 0)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	return 0;
 }

@@ -82,16 +82,24 @@ struct httpd_resp *httpd_resp_reader(uint64_t total, size_t block, httpd_reader 
 	return resp;
 }
 
-int httpd_fields_add(struct httpd_fields *f, const char *name, const char *value)
+int httpd_fields_addn(struct httpd_fields *f, const char *name, size_t nl, const char *value, size_t vl)
 {
 	size_t keep = f->list.len;
 
-	if (buf_append(&f->list, name, strlen(name) + 1) < 0 || buf_append(&f->list, value, strlen(value) + 1) < 0) {
+	if (memchr(name, 0, nl) || memchr(value, 0, vl))
+		return -EINVAL;
+	if (buf_append(&f->list, name, nl) < 0 || buf_putc(&f->list, '\0') < 0 ||
+	    buf_append(&f->list, value, vl) < 0 || buf_putc(&f->list, '\0') < 0) {
 		f->list.len = keep;
 		return -ENOMEM;
 	}
 	f->n++;
 	return 0;
+}
+
+int httpd_fields_add(struct httpd_fields *f, const char *name, const char *value)
+{
+	return httpd_fields_addn(f, name, strlen(name), value, strlen(value));
 }
 
 int httpd_resp_header(struct httpd_resp *resp, const char *name, const char *value)

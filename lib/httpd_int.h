@@ -39,8 +39,9 @@ struct httpd_resp {
 	struct httpd_fields trailers;
 };
 
-/* Add a pair (copied). 0 or -ENOMEM (also over the list's limit). */
+/* Add a pair (copied). 0, -ENOMEM (also over the list's limit), -EINVAL for a NUL inside. */
 int httpd_fields_add(struct httpd_fields *f, const char *name, const char *value);
+int httpd_fields_addn(struct httpd_fields *f, const char *name, size_t nl, const char *value, size_t vl);
 /* Walk `f`: `*off` starts at 0; returns the next name (value in *value) or NULL. */
 const char *httpd_fields_next(const struct httpd_fields *f, size_t *off, const char **value);
 

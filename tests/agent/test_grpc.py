@@ -4,7 +4,6 @@ import gzip
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 
@@ -13,7 +12,7 @@ import zstandard  # Debian python3-zstandard
 
 import h2lib
 import otlp_ref
-from agentlib import FIXTURES, Agent, curl, run
+from agentlib import FIXTURES, Agent, curl, run, self_signed_cert
 from test_h2 import SIGNAL_PATH, h2c_fixtures, reuse_sidecars, same_as_http1
 from test_otlp_fixtures import Reader, check
 
@@ -167,11 +166,7 @@ def test_draining(t):
 
 def test_tls(t):
     d = tempfile.mkdtemp(prefix="vivo-grpc-tls-")
-    crt, key = os.path.join(d, "crt.pem"), os.path.join(d, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    crt, key = self_signed_cert(d)
     conf = ("pipeline:\n  inputs:\n    - name: opentelemetry\n      tls: on\n      tls.crt_file: %s\n"
             "      tls.key_file: %s\n" % (crt, key))
     try:

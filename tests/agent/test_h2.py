@@ -9,7 +9,7 @@ import tempfile
 import time
 
 import h2lib
-from agentlib import FIXTURES, Agent, curl, run
+from agentlib import FIXTURES, Agent, curl, run, self_signed_cert
 from test_otlp_fixtures import Reader, check
 
 SIGNAL_PATH = {"logs": "/v1/logs", "metrics": "/v1/metrics", "traces": "/v1/traces"}
@@ -244,11 +244,7 @@ def test_longpoll(t):
 
 def test_tls(t):
     d = tempfile.mkdtemp(prefix="vivo-h2-tls-")
-    crt, key = os.path.join(d, "crt.pem"), os.path.join(d, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    crt, key = self_signed_cert(d)
     conf = ("pipeline:\n  inputs:\n    - name: opentelemetry\n      tls: on\n      tls.crt_file: %s\n"
             "      tls.key_file: %s\n" % (crt, key))
     with open(os.path.join(FIXTURES, "otlp-logs-otlpjson-01.pb"), "rb") as f:

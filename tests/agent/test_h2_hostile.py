@@ -14,14 +14,6 @@ GOOD = otlp_ref.to_protobuf({"resource_logs": [{"scope_logs": [{"log_records": [
     {"time_unix_nano": 1700000000000000000, "body": {"string_value": "fine"}}]}]}]}, "LogsReq")
 
 
-def rss_kb(a):
-    with open("/proc/%d/status" % a.proc.pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 class Bystander(threading.Thread):
     """Another client exporting over gRPC all along: it must never be refused."""
 
@@ -119,7 +111,7 @@ def test_settings_flood(t):
 def test_length_prefix_4gb(t):
     with Agent(expect=("otlp_grpc", "exporter", "ops")) as a:
         w = h2lib.Raw(a.ports["otlp_grpc"])
-        before = rss_kb(a)
+        before = a.rss_kb()
         w.grpc_headers(1, "logs")
         w.data(1, b"\x00\xff\xff\xff\xff" + b"x" * 1000)
         frames = w.until_end(1)
@@ -131,7 +123,7 @@ def test_length_prefix_4gb(t):
         w.grpc_headers(3, "logs")
         w.data(3, h2lib.grpc_frame(GOOD), end=True)
         t.eq(h2lib.grpc_status_of(w.until_end(3)), (0, None), "the same connection then exports fine")
-        t.ok(rss_kb(a) - before < 20000, "no memory was set aside for the announced 4 GB (%d kB)" % (rss_kb(a) - before))
+        t.ok(a.rss_kb() - before < 20000, "no memory was set aside for the announced 4 GB (%d kB)" % (a.rss_kb() - before))
         w.close()
 
 
@@ -216,7 +208,7 @@ def test_garbage(t):
 def test_body_budget(t):
     """Uploads past the process-wide 32 MB budget get 503 (gRPC UNAVAILABLE) at once on h2."""
     with Agent(expect=("otlp", "otlp_grpc", "exporter", "ops")) as a:
-        before = rss_kb(a)
+        before = a.rss_kb()
         clients, sids, answers = [], [], []
         body = b"\x00" + struct.pack(">I", 3900000) + b"\x0a" * 3500000
         for i in range(3):
@@ -234,7 +226,7 @@ def test_body_budget(t):
         t.ok(refused >= 5 and answers.count(None) + refused == 15,
              "15 uploads of 3.5 MB held open: %d refused UNAVAILABLE at once, the rest still open" % refused, answers)
         t.ok("request bodies in flight" in a.log(), "the refusals are logged", a.log()[-400:])
-        grown = rss_kb(a) - before
+        grown = a.rss_kb() - before
         t.ok(grown < 120000, "memory grew by %d kB: within the 32 MB body budget plus allocator slack" % grown)
         for c in clients:
             c.close()
