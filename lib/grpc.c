@@ -1,5 +1,6 @@
-/* grpc.c: the gRPC length-prefixed message framer with bounded decompression, HTTP-to-gRPC status
- * mapping and the OK / trailers-only answers. */
+/* grpc.c: gRPC answers over lib/httpd: the HTTP-to-gRPC status mapping, the early length
+ * check of a message prefix, and the OK and trailers-only responses (the framer, with its
+ * decoders, is lib/grpc_frame.c, so servers that never read gRPC do not link them). */
 #include "grpc.h"
 
 #include <errno.h>
@@ -9,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "decompress.h"
 
 const char *grpc_accept_encoding(void)
 {
@@ -52,22 +52,6 @@ int grpc_code_for_http(unsigned status)
 	}
 }
 
-int grpc_code_for_errno(int rc)
-{
-	switch (rc) {
-	case 0:
-		return GRPC_OK;
-	case -ENOSPC:
-		return GRPC_RESOURCE_EXHAUSTED;
-	case -ENOTSUP:
-		return GRPC_UNIMPLEMENTED;
-	case -ENOMEM:
-		return GRPC_RESOURCE_EXHAUSTED;
-	default:
-		return GRPC_INVALID_ARGUMENT;
-	}
-}
-
 static uint32_t be32(const unsigned char *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -83,56 +67,6 @@ bool grpc_prefix_over(const char *held, size_t held_len, const char *data, size_
 	for (i = 0; i < 5; i++)
 		pre[i] = (unsigned char)(i < held_len ? held[i] : data[i - held_len]);
 	return 5 + (uint64_t)be32(pre + 1) > max;
-}
-
-int grpc_unframe(const char *body, size_t n, const char *encoding, struct buf *plain, const char **msg,
-		 size_t *len, char *err, size_t errlen)
-{
-	const unsigned char *p = (const unsigned char *)body;
-	enum dc_codec codec;
-	uint64_t mlen;
-	int rc;
-
-	if (n < 5) {
-		snprintf(err, errlen, "%s", n ? "truncated message prefix" : "no message");
-		return -EINVAL;
-	}
-	mlen = be32(p + 1);
-	if (mlen + 5 > plain->max) {
-		snprintf(err, errlen, "message of %llu bytes is over the limit of %zu", (unsigned long long)mlen,
-			 plain->max);
-		return -ENOSPC;
-	}
-	if (mlen != n - 5) {
-		snprintf(err, errlen, mlen > n - 5 ? "message of %llu bytes is truncated (%zu bytes)"
-						  : "message of %llu bytes followed by %zu more bytes (unary call)",
-			 (unsigned long long)mlen, mlen > n - 5 ? n - 5 : n - 5 - (size_t)mlen);
-		return -EINVAL;
-	}
-	if (p[0] > 1) {
-		snprintf(err, errlen, "compressed flag %u is neither 0 nor 1", p[0]);
-		return -EINVAL;
-	}
-	if (p[0] == 0) {
-		*msg = body + 5;
-		*len = (size_t)mlen;
-		return 0;
-	}
-	if (dc_codec_parse(encoding, &codec) < 0) {
-		snprintf(err, errlen, "grpc-encoding %.40s is not supported (supported: %s)", encoding,
-			 grpc_accept_encoding());
-		return -ENOTSUP;
-	}
-	if (codec == DC_IDENTITY) {
-		snprintf(err, errlen, "compressed message without a grpc-encoding");
-		return -EINVAL;
-	}
-	/* The same bounded decoders, and limit, as the HTTP bodies' Content-Encoding. */
-	if ((rc = dc_decode(codec, body + 5, (size_t)mlen, plain->max, plain, err, errlen)) < 0)
-		return rc;
-	*msg = plain->data ? plain->data : "";
-	*len = plain->len;
-	return 0;
 }
 
 static struct httpd_resp *grpc_resp(const void *data, size_t n)

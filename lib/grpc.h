@@ -1,5 +1,6 @@
-/* grpc.h: unary gRPC over lib/httpd's HTTP/2: the length-prefixed message framer (with
- * bounded decompression) and the answers with grpc-status trailers (docs/http2.md). */
+/* grpc.h: unary gRPC over lib/httpd's HTTP/2: the answers with grpc-status trailers
+ * (lib/grpc.c) and the length-prefixed message framer with bounded decompression
+ * (lib/grpc_frame.c) (docs/http2.md). */
 #ifndef VIVO_GRPC_H
 #define VIVO_GRPC_H
 
