@@ -409,7 +409,8 @@ static const struct flag_def flags[] = {
 	{ "--ops-port", "PORT", F_SERVICE, NULL, "http_port", "health and self-metrics port (default 2020)" },
 	{ "--http-port", "PORT", F_INPUT, "http", "port", "HTTP input port (default 9010)" },
 	{ "--forward-port", "PORT", F_INPUT, "forward", "port", "Forward input port (default 9000)" },
-	{ "--otlp-port", "PORT", F_INPUT, "opentelemetry", "port", "OTLP/HTTP input port (default 4318)" },
+	{ "--otlp-port", "PORT", F_INPUT, "opentelemetry", "port", "OTLP input port: HTTP/1.1, h2c and gRPC (default 4318)" },
+	{ "--otlp-grpc-port", "PORT", F_INPUT, "opentelemetry", "grpc_port", "OTLP/gRPC port, h2c (default 4317; -1 = none)" },
 	{ "--follow", "URL", F_FOLLOW, "vivo", "", "follow another agent's exporter, e.g. http://10.0.0.7:2025 (repeatable)" },
 	{ "--follow-dns", "NAME:PORT", F_FOLLOW, "vivo", "dns:", "follow every address NAME resolves to (A/AAAA), looked up every 10 s" },
 	{ "--stream-queue-size", "SIZE", F_EXPORTER, NULL, "stream_queue_size", "byte budget per stream (default 20M)" },
@@ -461,8 +462,9 @@ static void print_help(void)
 		printf("  %-30s %s\n", left, flags[i].help);
 	}
 	printf("\nWith no --config the agent runs the forward (9000), http (9010) and opentelemetry\n"
-	       "(4318) inputs, the exporter on 2025, the UI on 8000 and health on 2020, all on\n"
-	       "127.0.0.1. Configuration keys: vivo-agent --print-config-reference.\n"
+	       "(OTLP/HTTP and gRPC on 4318, OTLP/gRPC on 4317) inputs, the exporter on 2025, the\n"
+	       "UI on 8000 and health on 2020, all on 127.0.0.1. Every HTTP port speaks HTTP/1.1 and\n"
+	       "HTTP/2 (h2c, prior knowledge). Configuration keys: vivo-agent --print-config-reference.\n"
 	       "SIGHUP reloads the config file; SIGTERM stops after in-flight requests.\n");
 }
 

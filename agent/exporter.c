@@ -376,11 +376,11 @@ static ssize_t body_read(void *cls, uint64_t pos, char *out, size_t max)
 	if (!b->gzip) {
 		n = body_plain(b, out, max);
 		if (n < 0)
-			return MHD_CONTENT_READER_END_WITH_ERROR;
-		return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
+			return HTTPD_READER_ERROR;
+		return n == 0 ? HTTPD_READER_END : n;
 	}
 	if (b->z_done)
-		return MHD_CONTENT_READER_END_OF_STREAM;
+		return HTTPD_READER_END;
 	b->z.next_out = (Bytef *)out;
 	b->z.avail_out = (uInt)max;
 	while (b->z.avail_out > 0 && !b->z_done) {
@@ -389,7 +389,7 @@ static ssize_t body_read(void *cls, uint64_t pos, char *out, size_t max)
 		if (b->z.avail_in == 0) {
 			n = body_plain(b, b->zin, BODY_BLOCK);
 			if (n < 0)
-				return MHD_CONTENT_READER_END_WITH_ERROR;
+				return HTTPD_READER_ERROR;
 			b->z.next_in = (Bytef *)b->zin;
 			b->z.avail_in = (uInt)n;
 			if (n == 0)
@@ -401,13 +401,13 @@ static ssize_t body_read(void *cls, uint64_t pos, char *out, size_t max)
 		if (rc == Z_STREAM_END)
 			b->z_done = true;
 		else if (rc != Z_OK && rc != Z_BUF_ERROR)
-			return MHD_CONTENT_READER_END_WITH_ERROR;
+			return HTTPD_READER_ERROR;
 		if (flush != Z_FINISH && b->z.avail_in == 0 && b->z.avail_out > 0 && (size_t)b->z.avail_out < max)
 			break; /* send what we have rather than wait for more input */
 	}
 	n = (ssize_t)(max - b->z.avail_out);
 	if (n == 0 && b->z_done)
-		return MHD_CONTENT_READER_END_OF_STREAM;
+		return HTTPD_READER_END;
 	return n;
 }
 
@@ -439,7 +439,7 @@ static bool accepts_gzip(struct httpd_req *r)
 	return false;
 }
 
-static void add_common(struct exporter *e, struct MHD_Response *resp)
+static void add_common(struct exporter *e, struct httpd_resp *resp)
 {
 	char cors[256];
 
@@ -451,18 +451,18 @@ static void add_common(struct exporter *e, struct MHD_Response *resp)
 
 static enum MHD_Result reply_view(struct exporter *e, struct httpd_req *r, struct stream_view *v, enum body_mode mode)
 {
-	struct MHD_Response *resp;
+	struct httpd_resp *resp;
 	char id[24];
 	bool gzip = v->count > 0 && accepts_gzip(r);
 	uint64_t next = v->next_id, first = v->first_id, last = v->last_id;
 	size_t count = v->count;
 
 	if (count == 0) {
-		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		resp = httpd_resp_buffer("", 0, false);
 		stream_view_release(v);
 	} else {
 		struct body *b = calloc(1, sizeof(*b));
-		uint64_t total = MHD_SIZE_UNKNOWN;
+		uint64_t total = HTTPD_SIZE_UNKNOWN;
 		size_t i, len;
 
 		if (!b) {
@@ -488,30 +488,28 @@ static enum MHD_Result reply_view(struct exporter *e, struct httpd_req *r, struc
 				total += len;
 			}
 		}
-		resp = MHD_create_response_from_callback(total, BODY_BLOCK, body_read, b, body_free);
-		if (!resp) {
-			body_free(b);
+		resp = httpd_resp_reader(total, BODY_BLOCK, body_read, b, body_free);
+		if (!resp)
 			return MHD_NO;
-		}
 	}
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", "application/json");
+	httpd_resp_header(resp, "Content-Type", "application/json");
 	if (count > 0) {
 		snprintf(id, sizeof(id), "%llu", (unsigned long long)first);
-		MHD_add_response_header(resp, "Vivo-Stream-Start-ID", id);
+		httpd_resp_header(resp, "Vivo-Stream-Start-ID", id);
 		snprintf(id, sizeof(id), "%llu", (unsigned long long)last);
-		MHD_add_response_header(resp, "Vivo-Stream-End-ID", id);
+		httpd_resp_header(resp, "Vivo-Stream-End-ID", id);
 	}
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)next);
-	MHD_add_response_header(resp, "Vivo-Stream-Next-ID", id);
+	httpd_resp_header(resp, "Vivo-Stream-Next-ID", id);
 	/* IDs count from 0 again in a new process: a follower tells them apart by this. */
-	MHD_add_response_header(resp, "Vivo-Boot-ID", e->boot_id);
+	httpd_resp_header(resp, "Vivo-Boot-ID", e->boot_id);
 	if (gzip)
-		MHD_add_response_header(resp, "Content-Encoding", "gzip");
+		httpd_resp_header(resp, "Content-Encoding", "gzip");
 	/* /vivo/... on the UI port is negotiated on Accept (page or stream): say so to caches. */
-	MHD_add_response_header(resp, "Vary", strncmp(r->path, "/vivo/", 6) == 0 ? "Accept, Accept-Encoding" : "Accept-Encoding");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	httpd_resp_header(resp, "Vary", strncmp(r->path, "/vivo/", 6) == 0 ? "Accept, Accept-Encoding" : "Accept-Encoding");
+	httpd_resp_header(resp, "Cache-Control", "no-store");
 	add_common(e, resp);
 	return httpd_queue(r, MHD_HTTP_OK, resp);
 }
@@ -531,12 +529,12 @@ static void state_free(void *p)
  * GET, HEAD and OPTIONS, and the server answers 405 with Allow for the rest). */
 static enum MHD_Result preflight(struct exporter *e, struct httpd_req *r)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	struct httpd_resp *resp = httpd_resp_buffer("", 0, false);
 
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
-	MHD_add_response_header(resp, "Allow", "GET, HEAD, OPTIONS");
+	httpd_resp_header(resp, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+	httpd_resp_header(resp, "Allow", "GET, HEAD, OPTIONS");
 	add_common(e, resp);
 	return httpd_queue(r, MHD_HTTP_NO_CONTENT, resp);
 }
@@ -621,14 +619,14 @@ static enum MHD_Result h_banner(struct httpd_req *r, void *ctx)
 {
 	static const char banner[] = "vivo-agent " PACKAGE_VERSION ": Vivo exporter API. "
 				     "Read /logs, /metrics, /traces or /api/v1/{logs,metrics,traces}.\n";
-	struct MHD_Response *resp;
+	struct httpd_resp *resp;
 
 	if (!is_read(r))
 		return preflight(ctx, r);
-	resp = MHD_create_response_from_buffer(sizeof(banner) - 1, (void *)banner, MHD_RESPMEM_PERSISTENT);
+	resp = httpd_resp_buffer(banner, sizeof(banner) - 1, false);
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+	httpd_resp_header(resp, "Content-Type", "text/plain; charset=utf-8");
 	add_common(ctx, resp);
 	return httpd_queue(r, MHD_HTTP_OK, resp);
 }
@@ -636,18 +634,18 @@ static enum MHD_Result h_banner(struct httpd_req *r, void *ctx)
 /* Answer 200 with the JSON in `b` (freed here), or 500 when rendering it failed (rc). */
 static enum MHD_Result reply_json(struct exporter *e, struct httpd_req *r, struct buf *b, int rc)
 {
-	struct MHD_Response *resp;
+	struct httpd_resp *resp;
 
 	if (rc) {
 		buf_free(b);
 		return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render the answer");
 	}
-	resp = MHD_create_response_from_buffer(b->len, b->data, MHD_RESPMEM_MUST_COPY);
+	resp = httpd_resp_buffer(b->data, b->len, true);
 	buf_free(b);
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", "application/json");
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	httpd_resp_header(resp, "Content-Type", "application/json");
+	httpd_resp_header(resp, "Cache-Control", "no-store");
 	add_common(e, resp);
 	return httpd_queue(r, MHD_HTTP_OK, resp);
 }
@@ -676,7 +674,7 @@ static int info_fleet(struct exporter *e, struct buf *b)
 /* /api/v1/info: version, ports and buffer facts for the UI, the pod in Kubernetes, the followed sources. */
 static enum MHD_Result h_info(struct httpd_req *r, void *ctx)
 {
-	static const char *const port_names[PORT_COUNT] = { "ui", "forward", "http", "exporter", "otlp", "ops" };
+	static const char *const port_names[PORT_COUNT] = { "ui", "forward", "http", "exporter", "otlp", "ops", "otlp_grpc" };
 	struct exporter *e = ctx;
 	struct buf b;
 	int k, rc = 0;

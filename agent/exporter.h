@@ -16,7 +16,7 @@ struct exporter_settings {
 };
 
 /* Listener ports reported by /api/v1/info (0 = not running). */
-enum exporter_port { PORT_UI, PORT_FORWARD, PORT_HTTP, PORT_EXPORTER, PORT_OTLP, PORT_OPS, PORT_COUNT };
+enum exporter_port { PORT_UI, PORT_FORWARD, PORT_HTTP, PORT_EXPORTER, PORT_OTLP, PORT_OPS, PORT_OTLP_GRPC, PORT_COUNT };
 
 /* Create the exporter over `streams` (borrowed, STREAM_COUNT of them) and start its
  * long-poll waker thread. 0 or -errno. */

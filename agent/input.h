@@ -52,6 +52,7 @@ struct input_conf {
 	double linger;
 	long long wait;
 	long long limit;
+	long long grpc_port;
 };
 
 /* Per-instance counters (self-metrics). */
@@ -87,6 +88,7 @@ struct input_plugin {
 	bool listens;              /* has a TCP port (and a `listen` address) */
 	const char *listener;      /* its name in "listening <name> on ADDR:PORT" (http, forward, otlp) */
 	bool opt_in;               /* runs only when a config names it, not among the default inputs */
+	const char *listener2;     /* a second listener's name (otlp_grpc), or NULL */
 	/* Start serving; `err` gets a reason. Runs on the main thread. */
 	int (*start)(struct input_instance *in, char *err, size_t errlen);
 	/* Stop and free everything start made. Finishes in-flight work (bounded). */
@@ -103,6 +105,7 @@ struct input_instance {
 	struct stream **streams;             /* STREAM_COUNT streams, owned by the agent */
 	struct input_stats stats;
 	uint16_t bound_port;                 /* set by start for listening inputs */
+	uint16_t bound_port2;                /* the second listener's, 0 when it has none */
 	void *priv;
 };
 

@@ -88,6 +88,10 @@ static int start_input(struct agent *a, struct input_instance *in, char *err, si
 			p = PORT_OTLP;
 		if (p != PORT_COUNT)
 			exporter_set_port(a->exporter, p, in->bound_port);
+		if (in->plugin->listener2 && in->bound_port2) {
+			announce(in->plugin->listener2, in->conf.listen, in->bound_port2);
+			exporter_set_port(a->exporter, PORT_OTLP_GRPC, in->bound_port2);
+		}
 	}
 	return 0;
 }

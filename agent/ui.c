@@ -30,30 +30,30 @@ static enum MHD_Result page(struct httpd_req *r, const char *vary)
 {
 	const char *ae = httpd_header(r, "Accept-Encoding");
 	const char *inm = httpd_header(r, "If-None-Match");
-	struct MHD_Response *resp;
+	struct httpd_resp *resp;
 	unsigned status = MHD_HTTP_OK;
 	bool gzip = ae && strstr(ae, "gzip");
 
 	if (inm && strcmp(inm, ui_page_gz_etag) == 0) {
-		resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		resp = httpd_resp_buffer("", 0, false);
 		status = MHD_HTTP_NOT_MODIFIED;
 	} else if (gzip) {
-		resp = MHD_create_response_from_buffer(ui_page_gz_len, (void *)ui_page_gz, MHD_RESPMEM_PERSISTENT);
+		resp = httpd_resp_buffer(ui_page_gz, ui_page_gz_len, false);
 		if (resp)
-			MHD_add_response_header(resp, "Content-Encoding", "gzip");
+			httpd_resp_header(resp, "Content-Encoding", "gzip");
 	} else {
 		pthread_once(&plain_once, inflate_page);
 		if (!plain.data)
 			return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "embedded UI is damaged");
-		resp = MHD_create_response_from_buffer(plain.len, plain.data, MHD_RESPMEM_PERSISTENT);
+		resp = httpd_resp_buffer(plain.data, plain.len, false);
 	}
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", "text/html; charset=utf-8");
-	MHD_add_response_header(resp, "ETag", ui_page_gz_etag);
-	MHD_add_response_header(resp, "Vary", vary);
-	MHD_add_response_header(resp, "Cache-Control", "no-cache");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	httpd_resp_header(resp, "Content-Type", "text/html; charset=utf-8");
+	httpd_resp_header(resp, "ETag", ui_page_gz_etag);
+	httpd_resp_header(resp, "Vary", vary);
+	httpd_resp_header(resp, "Cache-Control", "no-cache");
+	httpd_resp_header(resp, "X-Content-Type-Options", "nosniff");
 	return httpd_queue(r, status, resp);
 }
 

@@ -13,9 +13,12 @@
 #include "opts.h"
 #include "yamlout.h"
 
-enum { P_UI, P_FORWARD, P_HTTP, P_EXPORTER, P_OTLP, P_COUNT };
-static const char *const port_names[P_COUNT] = { "ui", "forward", "http", "exporter", "otlp" };
-static const long long port_defaults[P_COUNT] = { 8000, 9000, 9010, 2025, 4318 };
+enum { P_UI, P_FORWARD, P_HTTP, P_EXPORTER, P_OTLP, P_OTLP_GRPC, P_COUNT };
+/* Keys of spec.service.ports (and status.endpoints), and the names of the ports in the pod
+ * and on the Service (IANA service names: lower case, so otlp-grpc). */
+static const char *const port_keys[P_COUNT] = { "ui", "forward", "http", "exporter", "otlp", "otlpGrpc" };
+static const char *const port_names[P_COUNT] = { "ui", "forward", "http", "exporter", "otlp", "otlp-grpc" };
+static const long long port_defaults[P_COUNT] = { 8000, 9000, 9010, 2025, 4318, 4317 };
 
 struct spec {
 	const char *name, *ns, *uid;
@@ -35,6 +38,12 @@ struct spec {
 	bool paused;
 	bool sidecar;                /* spec.mode Sidecar */
 };
+
+/* The OTLP ports exist only with spec.otlp.enabled. */
+static bool port_used(const struct spec *s, int i)
+{
+	return s->otlp || (i != P_OTLP && i != P_OTLP_GRPC);
+}
 
 void render_configmap_name(const char *name, char *out, size_t n)
 {
@@ -230,10 +239,10 @@ static int parse_spec(const json_t *vivo, const struct render_opts *o, struct sp
 		return -EINVAL;
 	}
 	for (i = 0; i < P_COUNT; i++) {
-		if ((rc = get_int(ports, port_names[i], port_defaults[i], &s->ports[i], "spec.service.ports.", err, errlen)) < 0)
+		if ((rc = get_int(ports, port_keys[i], port_defaults[i], &s->ports[i], "spec.service.ports.", err, errlen)) < 0)
 			return rc;
 		if (s->ports[i] < 1 || s->ports[i] > 65535) {
-			snprintf(err, errlen, "spec.service.ports.%s must be between 1 and 65535", port_names[i]);
+			snprintf(err, errlen, "spec.service.ports.%s must be between 1 and 65535", port_keys[i]);
 			return -EINVAL;
 		}
 	}
@@ -267,22 +276,22 @@ static int parse_spec(const json_t *vivo, const struct render_opts *o, struct sp
 	/* What the schema cannot see: the fixed ports inside the pod, and clashes among the
 	 * ports actually used (OTLP only when enabled). */
 	for (i = 0; i < P_COUNT; i++) {
-		if (i == P_OTLP && !s->otlp)
+		if (!port_used(s, i))
 			continue;
 		if (s->ports[i] == RENDER_HEALTH_PORT) {
 			snprintf(err, errlen, "spec.service.ports.%s is %d, the agent's health port: choose another port",
-				 port_names[i], RENDER_HEALTH_PORT);
+				 port_keys[i], RENDER_HEALTH_PORT);
 			return -EINVAL;
 		}
 		if (s->fb && s->ports[i] == RENDER_AGENT_FB_PORT) {
 			snprintf(err, errlen, "spec.service.ports.%s is %d, where the agent takes Fluent Bit's output: "
-				 "choose another port", port_names[i], RENDER_AGENT_FB_PORT);
+				 "choose another port", port_keys[i], RENDER_AGENT_FB_PORT);
 			return -EINVAL;
 		}
 		for (j = 0; j < i; j++) {
-			if (s->ports[i] == s->ports[j]) {
+			if (port_used(s, j) && s->ports[i] == s->ports[j]) {
 				snprintf(err, errlen, "spec.service.ports.%s and spec.service.ports.%s are both %lld",
-					 port_names[j], port_names[i], s->ports[i]);
+					 port_keys[j], port_keys[i], s->ports[i]);
 				return -EINVAL;
 			}
 		}
@@ -359,7 +368,8 @@ static int agent_config(const struct spec *s, struct buf *out)
 			rc = append(inputs, json_pack("{s:s, s:I}", "name", "http", "port", (json_int_t)s->ports[P_HTTP]));
 	}
 	if (rc == 0 && s->otlp)
-		rc = append(inputs, json_pack("{s:s, s:I}", "name", "opentelemetry", "port", (json_int_t)s->ports[P_OTLP]));
+		rc = append(inputs, json_pack("{s:s, s:I, s:I}", "name", "opentelemetry", "port", (json_int_t)s->ports[P_OTLP],
+					      "grpc_port", (json_int_t)s->ports[P_OTLP_GRPC]));
 	if (rc < 0) {
 		json_decref(inputs);
 		return rc;
@@ -470,7 +480,7 @@ static json_t *container_ports(const struct spec *s, bool fb_container, bool sid
 	for (i = 0; i < P_COUNT && rc == 0; i++) {
 		bool fb_port = i == P_FORWARD || i == P_HTTP;
 
-		if (i == P_OTLP && !s->otlp)
+		if (!port_used(s, i))
 			continue;
 		/* With Fluent Bit in the pod, forward and http are its ports, not the agent's. */
 		if (s->fb ? fb_port != fb_container : fb_container)
@@ -610,7 +620,7 @@ static json_t *render_service(const struct spec *s)
 	if (!ports)
 		return NULL;
 	for (i = 0; i < P_COUNT && rc == 0; i++) {
-		if (i == P_OTLP && !s->otlp)
+		if (!port_used(s, i))
 			continue;
 		rc = append(ports, json_pack("{s:s, s:I, s:s, s:s}", "name", port_names[i], "port", (json_int_t)s->ports[i],
 					     "targetPort", port_names[i], "protocol", "TCP"));
@@ -638,7 +648,7 @@ static json_t *render_service(const struct spec *s)
 
 static json_t *render_endpoints(const struct spec *s)
 {
-	static const char *const scheme[P_COUNT] = { "http", "forward", "http", "http", "http" };
+	static const char *const scheme[P_COUNT] = { "http", "forward", "http", "http", "http", "http" };
 	json_t *e = json_object();
 	char url[512];
 	int i;
@@ -646,10 +656,10 @@ static json_t *render_endpoints(const struct spec *s)
 	if (!e)
 		return NULL;
 	for (i = 0; i < P_COUNT; i++) {
-		if (i == P_OTLP && !s->otlp)
+		if (!port_used(s, i))
 			continue;
 		snprintf(url, sizeof(url), "%s://%s.%s.svc:%lld", scheme[i], s->name, s->ns, s->ports[i]);
-		if (set(e, port_names[i], json_string(url)) < 0) {
+		if (set(e, port_keys[i], json_string(url)) < 0) {
 			json_decref(e);
 			return NULL;
 		}

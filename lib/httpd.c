@@ -1,161 +1,234 @@
-/* httpd.c: route dispatch, body limits, peer-addressed error logs, over libmicrohttpd. */
-#include "httpd.h"
+/* httpd.c: route dispatch, body limits, responses and peer-addressed error logs, shared by
+ * the HTTP/1.1 transport (libmicrohttpd, here) and the HTTP/2 one (lib/h2.c). */
+#include "httpd_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <strings.h>
 
+#include "codec.h"
+#include "grpc.h"
+#include "listener.h"
 #include "log.h"
 #include "mpjson.h"
 
 /* Request bodies held at once, across every server of the process: a crowd of large
  * uploads gets 503s instead of growing memory without bound. */
-static atomic_size_t httpd_inflight;
-static size_t httpd_inflight_max = HTTPD_INFLIGHT_DEFAULT;
+static atomic_size_t inflight;
+static size_t inflight_max = HTTPD_INFLIGHT_DEFAULT;
 
 void httpd_set_inflight_max(size_t bytes)
 {
-	httpd_inflight_max = bytes;
+	inflight_max = bytes;
 }
 
-struct httpd {
-	struct MHD_Daemon *d;
-	struct httpd_opts o;
-	char name[32];
-	char cors[256];
-	uint16_t port;
-};
-
-static void peer_string(struct MHD_Connection *c, char *out, size_t n)
+size_t httpd_inflight(void)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
+	return atomic_load(&inflight);
+}
 
-	if (ci && ci->client_addr) {
-		const struct sockaddr *sa = ci->client_addr;
+/* ---- responses ------------------------------------------------------------------------ */
 
-		if (sa->sa_family == AF_INET) {
-			const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+static struct httpd_resp *resp_new(void)
+{
+	struct httpd_resp *resp = calloc(1, sizeof(*resp));
 
-			inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-			port = ntohs(in->sin_port);
-		} else if (sa->sa_family == AF_INET6) {
-			const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+	if (!resp)
+		return NULL;
+	buf_init(&resp->headers.list, 256 * 1024);
+	buf_init(&resp->trailers.list, 64 * 1024);
+	return resp;
+}
 
-			inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-			port = ntohs(in6->sin6_port);
+struct httpd_resp *httpd_resp_buffer(const void *data, size_t len, bool copy)
+{
+	struct httpd_resp *resp = resp_new();
+
+	if (!resp)
+		return NULL;
+	resp->data = len ? data : "";
+	resp->len = len;
+	if (copy && len) {
+		if (!(resp->owned = malloc(len))) {
+			httpd_resp_free(resp);
+			return NULL;
 		}
+		memcpy(resp->owned, data, len);
+		resp->data = resp->owned;
 	}
-	snprintf(out, n, "%s:%u", ip, port);
+	return resp;
 }
 
-/* MHD hands us the raw URI before parsing it: keep it so query strings are parsed by
- * our own strict parser, not a lenient one. */
-static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c)
+struct httpd_resp *httpd_resp_reader(uint64_t total, size_t block, httpd_reader fn, void *cls,
+				     void (*cls_free)(void *cls))
 {
-	struct httpd *h = cls;
-	struct httpd_req *r = calloc(1, sizeof(*r));
-	char *q;
+	struct httpd_resp *resp = resp_new();
 
-	if (!r)
-		return NULL;
-	r->conn = c;
-	r->srv = h;
-	buf_init(&r->body, h->o.body_max);
-	r->raw_uri = strdup(uri ? uri : "");
-	if (!r->raw_uri) {
-		free(r);
+	if (!resp) {
+		if (cls_free)
+			cls_free(cls);
 		return NULL;
 	}
-	q = strchr(r->raw_uri, '?');
-	r->query = q ? q + 1 : "";
-	peer_string(c, r->peer, sizeof(r->peer));
-	return r;
+	resp->fn = fn;
+	resp->cls = cls;
+	resp->cls_free = cls_free;
+	resp->total = total;
+	resp->block = block ? block : 16384;
+	return resp;
 }
 
-static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+int httpd_fields_addn(struct httpd_fields *f, const char *name, size_t nl, const char *value, size_t vl)
 {
-	struct httpd_req *r = *con_cls;
+	size_t keep = f->list.len;
 
-	if (!r)
+	if (memchr(name, 0, nl) || memchr(value, 0, vl))
+		return -EINVAL;
+	if (buf_append(&f->list, name, nl) < 0 || buf_putc(&f->list, '\0') < 0 ||
+	    buf_append(&f->list, value, vl) < 0 || buf_putc(&f->list, '\0') < 0) {
+		f->list.len = keep;
+		return -ENOMEM;
+	}
+	f->n++;
+	return 0;
+}
+
+int httpd_fields_add(struct httpd_fields *f, const char *name, const char *value)
+{
+	return httpd_fields_addn(f, name, strlen(name), value, strlen(value));
+}
+
+int httpd_resp_header(struct httpd_resp *resp, const char *name, const char *value)
+{
+	return resp ? httpd_fields_add(&resp->headers, name, value) : -EINVAL;
+}
+
+int httpd_resp_trailer(struct httpd_resp *resp, const char *name, const char *value)
+{
+	return resp ? httpd_fields_add(&resp->trailers, name, value) : -EINVAL;
+}
+
+const char *httpd_fields_next(const struct httpd_fields *f, size_t *off, const char **value)
+{
+	const char *name;
+
+	if (*off >= f->list.len)
+		return NULL;
+	name = f->list.data + *off;
+	*value = name + strlen(name) + 1;
+	*off = (size_t)(*value - f->list.data) + strlen(*value) + 1;
+	return name;
+}
+
+void httpd_resp_free(struct httpd_resp *resp)
+{
+	if (!resp)
 		return;
-	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
-		log_debug("%s: request from %s ended early (code %d)", r->srv->name, r->peer, (int)toe);
-	if (r->state_free)
-		r->state_free(r->state);
-	atomic_fetch_sub(&httpd_inflight, r->counted);
-	buf_free(&r->body);
-	free(r->raw_uri);
-	free(r);
-	*con_cls = NULL;
+	if (resp->cls_free)
+		resp->cls_free(resp->cls);
+	buf_free(&resp->headers.list);
+	buf_free(&resp->trailers.list);
+	free(resp->owned);
+	free(resp);
 }
 
-void httpd_add_cors(struct MHD_Response *resp, const char *origin)
+/* libmicrohttpd's form of a response; frees `resp` (a reader's cls passes to MHD). */
+static struct MHD_Response *to_mhd(struct httpd_resp *resp)
+{
+	struct MHD_Response *m;
+	const char *name, *value;
+	size_t off = 0;
+
+	if (resp->fn) {
+		m = MHD_create_response_from_callback(resp->total == HTTPD_SIZE_UNKNOWN ? MHD_SIZE_UNKNOWN : resp->total,
+						      resp->block, resp->fn, resp->cls, resp->cls_free);
+		if (m)
+			resp->cls_free = NULL; /* MHD owns cls now */
+	} else if (resp->owned) {
+		m = MHD_create_response_from_buffer_with_free_callback(resp->len, resp->owned, free);
+		if (m)
+			resp->owned = NULL;
+	} else {
+		m = MHD_create_response_from_buffer(resp->len, (void *)resp->data, MHD_RESPMEM_PERSISTENT);
+	}
+	while (m && (name = httpd_fields_next(&resp->headers, &off, &value)))
+		MHD_add_response_header(m, name, value);
+	httpd_resp_free(resp);
+	return m;
+}
+
+void httpd_add_cors(struct httpd_resp *resp, const char *origin)
 {
 	if (!origin || !*origin)
 		return;
-	MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
-	MHD_add_response_header(resp, "Access-Control-Allow-Headers", "Origin, X-Requested-With, Content-Type, Accept");
-	MHD_add_response_header(resp, "Access-Control-Expose-Headers",
-				"vivo-stream-start-id, vivo-stream-end-id, vivo-stream-next-id");
+	httpd_resp_header(resp, "Access-Control-Allow-Origin", origin);
+	httpd_resp_header(resp, "Access-Control-Allow-Headers", "Origin, X-Requested-With, Content-Type, Accept");
+	httpd_resp_header(resp, "Access-Control-Expose-Headers",
+			  "vivo-stream-start-id, vivo-stream-end-id, vivo-stream-next-id");
 }
 
-enum MHD_Result httpd_queue(struct httpd_req *r, unsigned status, struct MHD_Response *resp)
+enum MHD_Result httpd_queue(struct httpd_req *r, unsigned status, struct httpd_resp *resp)
 {
+	struct MHD_Response *m;
 	enum MHD_Result ret;
 
 	if (!resp)
 		return MHD_NO;
 	r->handled = true;
-	ret = MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
+	if (r->proto == HTTPD_HTTP2)
+		return h2_queue(r, status, resp);
+	if (!(m = to_mhd(resp)))
+		return MHD_NO;
+	ret = MHD_queue_response(r->conn, status, m);
+	MHD_destroy_response(m);
 	return ret;
 }
 
 enum MHD_Result httpd_reply(struct httpd_req *r, unsigned status, const char *ctype,
 			    const char *body, size_t len)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	struct httpd_resp *resp = httpd_resp_buffer(body, len, true);
 
 	if (!resp)
 		return MHD_NO;
-	if (ctype)
-		MHD_add_response_header(resp, "Content-Type", ctype);
+	if (ctype && httpd_resp_header(resp, "Content-Type", ctype) < 0) {
+		httpd_resp_free(resp);
+		return MHD_NO;
+	}
 	return httpd_queue(r, status, resp);
 }
 
 __attribute__((format(printf, 3, 0)))
 static enum MHD_Result vreply_error(struct httpd_req *r, unsigned status, const char *fmt, va_list ap)
 {
-	struct MHD_Response *resp;
+	struct httpd_resp *resp;
 	char msg[512];
 	struct buf b;
-	enum MHD_Result ret;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (status >= 400)
+		log_debug("%s: %u for %s %s from %s: %s", r->srv->name, status, r->method ? r->method : "?",
+			  r->path ? r->path : "?", r->peer, msg);
+	if (r->grpc)
+		return grpc_reply_status(r, grpc_code_for_http(status), msg);
 	buf_init(&b, 4096);
 	if (buf_puts(&b, "{\"error\":") < 0 || mpjson_put_string(&b, msg, strlen(msg)) < 0 ||
 	    buf_puts(&b, "}\n") < 0) {
 		buf_free(&b);
 		return MHD_NO;
 	}
-	resp = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
+	resp = httpd_resp_buffer(b.data, b.len, true);
 	buf_free(&b);
-	if (!resp)
+	if (!resp || httpd_resp_header(resp, "Content-Type", "application/json") < 0) {
+		httpd_resp_free(resp);
 		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", "application/json");
+	}
 	httpd_add_cors(resp, r->srv->cors);
-	if (status >= 400)
-		log_debug("%s: %u for %s %s from %s: %s", r->srv->name, status, r->method, r->path, r->peer, msg);
-	ret = httpd_queue(r, status, resp);
-	return ret;
+	return httpd_queue(r, status, resp);
 }
 
 enum MHD_Result httpd_reply_error(struct httpd_req *r, unsigned status, const char *fmt, ...)
@@ -171,17 +244,72 @@ enum MHD_Result httpd_reply_error(struct httpd_req *r, unsigned status, const ch
 
 void httpd_suspend(struct httpd_req *r)
 {
-	MHD_suspend_connection(r->conn);
+	r->suspended = true;
+	if (r->proto == HTTPD_HTTP2)
+		h2_suspend(r);
+	else
+		MHD_suspend_connection(r->conn);
 }
 
 void httpd_resume(struct httpd_req *r)
 {
+	if (r->proto == HTTPD_HTTP2) {
+		h2_resume(r);
+		return;
+	}
+	r->suspended = false;
 	MHD_resume_connection(r->conn);
 }
 
 const char *httpd_header(struct httpd_req *r, const char *name)
 {
+	if (r->proto == HTTPD_HTTP2)
+		return h2_header(r, name);
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/* ---- the request, whatever carried it --------------------------------------------------- */
+
+struct httpd_req *httpd_req_new(struct httpd *h, enum httpd_proto proto, const char *peer)
+{
+	struct httpd_req *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->srv = h;
+	r->proto = proto;
+	buf_init(&r->body, h->o.body_max);
+	snprintf(r->peer, sizeof(r->peer), "%s", peer ? peer : "?");
+	return r;
+}
+
+int httpd_req_target(struct httpd_req *r, const char *method, const char *raw_path)
+{
+	size_t n = strcspn(raw_path, "?"), i, o = 0;
+	char *q, *path;
+
+	free(r->raw_uri);
+	if (!(r->raw_uri = malloc(strlen(raw_path) + 1 + n + 1 + strlen(method) + 1)))
+		return -ENOMEM;
+	memcpy(r->raw_uri, raw_path, strlen(raw_path) + 1);
+	q = strchr(r->raw_uri, '?');
+	r->query = q ? q + 1 : "";
+	/* The decoded path and the method live behind the raw URI, in the same block. */
+	path = r->raw_uri + strlen(raw_path) + 1;
+	for (i = 0; i < n; i++) {
+		if (raw_path[i] == '%' && i + 2 < n && codec_hexval(raw_path[i + 1]) >= 0 &&
+		    codec_hexval(raw_path[i + 2]) >= 0) {
+			path[o++] = (char)(codec_hexval(raw_path[i + 1]) << 4 | codec_hexval(raw_path[i + 2]));
+			i += 2;
+		} else {
+			path[o++] = raw_path[i];
+		}
+	}
+	path[o] = '\0';
+	r->path = path;
+	memcpy(path + n + 1, method, strlen(method) + 1);
+	r->method = path + n + 1;
+	return 0;
 }
 
 static bool path_matches(const char *pattern, const char *path)
@@ -193,12 +321,12 @@ static bool path_matches(const char *pattern, const char *path)
 	return strcmp(pattern, path) == 0;
 }
 
-/* Find the route for the request, or queue the 404/405 answer and return NULL. */
+/* The route for the request, or NULL after queueing the 404/405 answer (in *ret). */
 static const struct httpd_route *route_for(struct httpd *h, struct httpd_req *r, enum MHD_Result *ret)
 {
 	char allow[128] = "";
 	bool path_known = false;
-	struct MHD_Response *resp;
+	struct httpd_resp *resp;
 	char msg[256];
 	size_t i;
 	int n;
@@ -217,60 +345,185 @@ static const struct httpd_route *route_for(struct httpd *h, struct httpd_req *r,
 			strncat(allow, rt->method, sizeof(allow) - strlen(allow) - 1);
 		}
 	}
-	if (!path_known) {
-		*ret = httpd_reply_error(r, MHD_HTTP_NOT_FOUND, "no such path: %s", r->path);
+	if (!path_known || r->grpc) {
+		*ret = r->grpc ? grpc_reply_status(r, GRPC_UNIMPLEMENTED, "unknown method")
+			       : httpd_reply_error(r, MHD_HTTP_NOT_FOUND, "no such path: %s", r->path);
 		return NULL;
 	}
 	n = snprintf(msg, sizeof(msg), "{\"error\":\"method %s not allowed; allowed: %s\"}\n", r->method, allow);
-	resp = MHD_create_response_from_buffer((size_t)n, msg, MHD_RESPMEM_MUST_COPY);
-	if (!resp) {
+	if (!(resp = httpd_resp_buffer(msg, (size_t)(n < 0 ? 0 : n), true))) {
 		*ret = MHD_NO;
 		return NULL;
 	}
-	MHD_add_response_header(resp, "Allow", allow);
-	MHD_add_response_header(resp, "Content-Type", "application/json");
+	httpd_resp_header(resp, "Allow", allow);
+	httpd_resp_header(resp, "Content-Type", "application/json");
 	httpd_add_cors(resp, h->cors);
 	*ret = httpd_queue(r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
 	return NULL;
+}
+
+static bool is_grpc_type(const char *ct)
+{
+	return ct && strncasecmp(ct, "application/grpc", 16) == 0 && (ct[16] == '\0' || ct[16] == '+' || ct[16] == ';');
+}
+
+enum MHD_Result httpd_req_begin(struct httpd_req *r)
+{
+	struct httpd *h = r->srv;
+	enum MHD_Result ret = MHD_YES;
+	const char *cl;
+
+	r->grpc = r->proto == HTTPD_HTTP2 && is_grpc_type(httpd_header(r, "content-type"));
+	if (atomic_load(&h->draining))
+		return httpd_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "the server is shutting down; retry");
+	if (!(r->route = route_for(h, r, &ret)))
+		return ret;
+	/* Answer an announced oversize body before reading any of it. */
+	cl = httpd_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl) {
+		char *end;
+		unsigned long long n;
+
+		errno = 0;
+		n = strtoull(cl, &end, 10);
+		if (errno || *end || n > h->o.body_max) {
+			log_warn("%s: body of %s bytes from %s is over the %zu-byte limit", h->name, cl, r->peer,
+				 h->o.body_max);
+			return httpd_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "request body over the limit of %zu bytes",
+						 h->o.body_max);
+		}
+	}
+	return MHD_YES;
+}
+
+int httpd_req_data(struct httpd_req *r, const char *data, size_t n)
+{
+	struct httpd *h = r->srv;
+
+	if (!r->too_large && !r->busy) {
+		size_t held = atomic_fetch_add(&inflight, n) + n;
+
+		r->counted += n;
+		if (held > inflight_max) {
+			log_warn("%s: %zu bytes of request bodies in flight; refusing the one from %s", h->name, held,
+				 r->peer);
+			r->busy = true;
+		}
+	}
+	if (r->busy)
+		return 0;
+	if (!r->too_large && r->grpc && grpc_prefix_over(r->body.data, r->body.len, data, n, h->o.body_max)) {
+		log_warn("%s: gRPC message from %s announces more than %zu bytes", h->name, r->peer, h->o.body_max);
+		r->too_large = true;
+		buf_free(&r->body);
+	}
+	if (r->too_large || buf_append(&r->body, data, n) < 0) {
+		if (!r->too_large)
+			log_warn("%s: body from %s is over the %zu-byte limit", h->name, r->peer, h->o.body_max);
+		r->too_large = true;
+		r->discarded += n;
+		buf_free(&r->body);
+		if (r->discarded > 64 * (uint64_t)h->o.body_max + (1u << 20))
+			return -1;
+	}
+	return 0;
+}
+
+enum MHD_Result httpd_req_run(struct httpd_req *r)
+{
+	struct httpd *h = r->srv;
+
+	if (r->busy)
+		return httpd_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "too many large requests in flight; retry later");
+	if (r->too_large)
+		return httpd_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "request body over the limit of %zu bytes",
+					 h->o.body_max);
+	return r->route->fn(r, h->o.ctx);
+}
+
+void httpd_req_free(struct httpd_req *r)
+{
+	if (!r)
+		return;
+	if (r->state_free)
+		r->state_free(r->state);
+	atomic_fetch_sub(&inflight, r->counted);
+	buf_free(&r->body);
+	free(r->raw_uri);
+	free(r);
+}
+
+/* ---- HTTP/1.1 on libmicrohttpd ---------------------------------------------------------- */
+
+static void peer_string(const struct sockaddr *sa, char *out, size_t n)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (sa && sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		port = ntohs(in->sin_port);
+	} else if (sa && sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(in6->sin6_port);
+	}
+	snprintf(out, n, "%s:%u", ip, port);
+}
+
+/* MHD hands us the raw URI before parsing it: keep it so query strings are parsed by
+ * our own strict parser, not a lenient one. */
+static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char peer[64];
+	struct httpd_req *r;
+	char *q;
+
+	peer_string(ci ? ci->client_addr : NULL, peer, sizeof(peer));
+	if (!(r = httpd_req_new(cls, HTTPD_HTTP1, peer)))
+		return NULL;
+	r->conn = c;
+	if (!(r->raw_uri = strdup(uri ? uri : ""))) {
+		httpd_req_free(r);
+		return NULL;
+	}
+	q = strchr(r->raw_uri, '?');
+	r->query = q ? q + 1 : "";
+	return r;
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct httpd_req *r = *con_cls;
+
+	if (!r)
+		return;
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
+		log_debug("%s: request from %s ended early (code %d)", r->srv->name, r->peer, (int)toe);
+	httpd_req_free(r);
+	*con_cls = NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
 {
-	struct httpd *h = cls;
 	struct httpd_req *r = *con_cls;
 
 	if (!r)
 		return MHD_NO;
 	if (!r->method) {
-		enum MHD_Result ret = MHD_YES;
-		const char *cl;
-
-		/* First call: headers only. Answer a wrong path or method, or an announced
-		 * oversize body, before reading any of it. */
+		/* First call: headers only. */
 		r->method = method;
 		r->path = url;
 		if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
 		    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
 			return httpd_reply_error(r, MHD_HTTP_BAD_REQUEST, "HTTP/1.1 request without a Host header");
-		if (!(r->route = route_for(h, r, &ret)))
-			return ret;
-		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl) {
-			char *end;
-			unsigned long long n;
-
-			errno = 0;
-			n = strtoull(cl, &end, 10);
-			if (errno || *end || n > h->o.body_max) {
-				log_warn("%s: body of %s bytes from %s is over the %zu-byte limit",
-					 h->name, cl, r->peer, h->o.body_max);
-				return httpd_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE,
-							 "request body over the limit of %zu bytes", h->o.body_max);
-			}
-		}
-		return MHD_YES;
+		return httpd_req_begin(r);
 	}
 	if (r->handled) {
 		*upload_size = 0; /* a response is queued; discard what still arrives */
@@ -280,39 +533,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		/* libmicrohttpd cannot answer in the middle of a body (chunked, no length):
 		 * drop what exceeds the limit, answer 413 at its end, and close a client that
 		 * keeps sending far beyond it. */
-		if (!r->too_large && !r->busy) {
-			size_t held = atomic_fetch_add(&httpd_inflight, *upload_size) + *upload_size;
+		int rc = httpd_req_data(r, upload, *upload_size);
 
-			r->counted += *upload_size;
-			if (held > httpd_inflight_max) {
-				log_warn("%s: %zu bytes of request bodies in flight; refusing the one from %s",
-					 h->name, held, r->peer);
-				r->busy = true;
-			}
-		}
-		if (r->busy) {
-			*upload_size = 0;
-			return MHD_YES;
-		}
-		if (r->too_large || buf_append(&r->body, upload, *upload_size) < 0) {
-			if (!r->too_large)
-				log_warn("%s: body from %s is over the %zu-byte limit", h->name, r->peer, h->o.body_max);
-			r->too_large = true;
-			r->discarded += *upload_size;
-			buf_free(&r->body);
-			if (r->discarded > 64 * (uint64_t)h->o.body_max + (1u << 20))
-				return MHD_NO;
-		}
 		*upload_size = 0;
-		return MHD_YES;
+		return rc < 0 ? MHD_NO : MHD_YES;
 	}
-	if (r->busy)
-		return httpd_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE,
-					 "too many large requests in flight; retry later");
-	if (r->too_large)
-		return httpd_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "request body over the limit of %zu bytes",
-					 h->o.body_max);
-	return r->route->fn(r, h->o.ctx);
+	return httpd_req_run(r);
+}
+
+int httpd_add_http1(struct httpd *h, int fd, const struct sockaddr *addr, socklen_t alen)
+{
+	if (MHD_add_connection(h->d, fd, addr, alen) != MHD_YES) {
+		char peer[64];
+
+		peer_string(addr, peer, sizeof(peer));
+		log_warn("%s: cannot take the connection from %s: %s", h->name, peer, strerror(errno));
+		return -EIO;
+	}
+	return 0;
 }
 
 __attribute__((format(printf, 2, 0)))
@@ -324,27 +562,15 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("%s: libmicrohttpd: %s", (const char *)cls, msg);
 }
 
+/* ---- the server ------------------------------------------------------------------------- */
+
 int httpd_start(const struct httpd_opts *o, struct httpd **out, char *err, size_t errlen)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl;
+	struct lsn_opts lo = { .addr = o->addr, .port = o->port, .loops = o->threads ? o->threads : 1,
+			       .tls_crt_file = o->tls_crt_file, .tls_key_file = o->tls_key_file };
 	struct httpd *h;
-	const union MHD_DaemonInfo *di;
+	int rc;
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, o->addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
-		((struct sockaddr_in *)&ss)->sin_port = htons(o->port);
-		sl = sizeof(struct sockaddr_in);
-	} else if (inet_pton(AF_INET6, o->addr, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
-		((struct sockaddr_in6 *)&ss)->sin6_port = htons(o->port);
-		sl = sizeof(struct sockaddr_in6);
-	} else {
-		snprintf(err, errlen, "%s: bad listen address '%s'", o->name, o->addr);
-		return -EINVAL;
-	}
-	(void)sl;
 	if (!(h = calloc(1, sizeof(*h))))
 		return -ENOMEM;
 	h->o = *o;
@@ -352,26 +578,30 @@ int httpd_start(const struct httpd_opts *o, struct httpd **out, char *err, size_
 	if (o->cors_origin)
 		snprintf(h->cors, sizeof(h->cors), "%s", o->cors_origin);
 	h->o.name = h->name;
+	h->o.cors_origin = h->cors;
+	/* No listening socket of its own: lib/listener.c accepts, looks at the first bytes
+	 * and hands every connection that is not HTTP/2 over (MHD_add_connection). */
 	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-				MHD_USE_ERROR_LOG | (((struct sockaddr *)&ss)->sa_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-				o->port, NULL, NULL, on_request, h,
-				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+				(strchr(o->addr, ':') ? MHD_USE_IPv6 : 0),
+				0, NULL, NULL, on_request, h,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h->name,
 				MHD_OPTION_URI_LOG_CALLBACK, uri_logger, h,
 				MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h->name,
-				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 1),
+				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 1 ? o->threads : 0),
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
 				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)90,
-				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 				MHD_OPTION_END);
 	if (!h->d) {
-		snprintf(err, errlen, "%s: cannot listen on %s:%u (address in use, or not permitted)",
-			 o->name, o->addr, o->port);
+		snprintf(err, errlen, "%s: cannot start the HTTP/1.1 server", o->name);
 		free(h);
-		return -EADDRINUSE;
+		return -ENOMEM;
 	}
-	di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-	h->port = di ? di->port : o->port;
+	if ((rc = lsn_start(h, &lo, &h->lsn, &h->port, err, errlen)) < 0) {
+		MHD_stop_daemon(h->d);
+		free(h);
+		return rc;
+	}
 	*out = h;
 	return 0;
 }
@@ -390,6 +620,9 @@ void httpd_stop(struct httpd *h)
 {
 	if (!h)
 		return;
+	atomic_store(&h->draining, true);
+	lsn_drain(h->lsn);
 	MHD_stop_daemon(h->d);
+	lsn_stop(h->lsn);
 	free(h);
 }

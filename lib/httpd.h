@@ -1,18 +1,25 @@
-/* httpd.h: a small route-table HTTP server on libmicrohttpd, shared by every listener. */
+/* httpd.h: a small route-table HTTP server shared by every listener: HTTP/1.1 on
+ * libmicrohttpd and HTTP/2 (h2c, and h2 over TLS) on nghttp2 behind one port, so handlers
+ * never see which protocol carried a request (docs/http2.md). */
 #ifndef VIVO_HTTPD_H
 #define VIVO_HTTPD_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <microhttpd.h>
 
 #include "buf.h"
 
 struct httpd;
+struct httpd_resp;
+struct h2_stream;
 
 struct httpd_req;
+/* Handlers return MHD_YES once they queued a response or suspended the request; MHD_NO
+ * drops the connection (HTTP/1.1) or resets the stream (HTTP/2). */
 typedef enum MHD_Result (*httpd_handler)(struct httpd_req *r, void *ctx);
 
 struct httpd_route {
@@ -21,10 +28,14 @@ struct httpd_route {
 	httpd_handler fn;
 };
 
+enum httpd_proto { HTTPD_HTTP1, HTTPD_HTTP2 };
+
 /* One request, alive from the first byte of its headers to the end of its response. */
 struct httpd_req {
-	struct MHD_Connection *conn;
 	struct httpd *srv;
+	enum httpd_proto proto;
+	struct MHD_Connection *conn; /* HTTP/1.1: the connection (NULL on HTTP/2) */
+	struct h2_stream *h2;  /* HTTP/2: the stream (NULL on HTTP/1.1) */
 	const char *method;
 	const char *path;      /* decoded path, without the query */
 	char *raw_uri;         /* path and query exactly as received (owned) */
@@ -34,9 +45,11 @@ struct httpd_req {
 	void *state;           /* handler-owned, freed by state_free */
 	void (*state_free)(void *state);
 	const struct httpd_route *route;
-	bool handled;
+	bool grpc;             /* HTTP/2 with Content-Type application/grpc[+...]: errors go out as gRPC statuses */
+	bool handled;          /* a response is queued */
 	bool too_large;        /* the body went over the limit; the rest is discarded */
 	bool busy;             /* refused: too many body bytes in flight process-wide */
+	bool suspended;        /* held by httpd_suspend until httpd_resume */
 	uint64_t discarded;
 	size_t counted;        /* body bytes counted in the process-wide total */
 };
@@ -44,46 +57,77 @@ struct httpd_req {
 /* A handler runs once the whole body is in (again after a resume, see httpd_suspend)
  * and must queue a response (httpd_reply and friends) or suspend the request. */
 
-
 struct httpd_opts {
 	const char *name;          /* listener name for logs ("exporter", "http", ...) */
 	const char *addr;          /* IPv4 or IPv6 address to bind */
 	uint16_t port;             /* 0 = ephemeral */
 	size_t body_max;           /* requests with a larger body get 413 */
-	unsigned threads;          /* polling threads (0 = 1) */
+	unsigned threads;          /* HTTP/1.1 threads, and as many HTTP/2 event loops (0 = 1) */
 	const struct httpd_route *routes;
 	size_t nroutes;
 	void *ctx;                 /* passed to handlers */
 	const char *cors_origin;   /* when set, 404/405/413 answers carry CORS headers too */
+	const char *tls_crt_file;  /* both set: TLS only (h2 by ALPN, else HTTP/1.1) */
+	const char *tls_key_file;
 };
 
 /* Bytes of request bodies all servers may hold at once (default 32 MB); beyond it a
- * request is answered 503. Set before starting servers. */
+ * request is answered 503. Set before starting servers. Covers HTTP/1.1 and HTTP/2. */
 #define HTTPD_INFLIGHT_DEFAULT ((size_t)32 * 1000 * 1000)
 void httpd_set_inflight_max(size_t bytes);
+/* Body bytes held right now by all servers (for tests and self-metrics). */
+size_t httpd_inflight(void);
 
 /* Bind and start serving. 0, or -errno with a reason in `err`. */
 int httpd_start(const struct httpd_opts *o, struct httpd **out, char *err, size_t errlen);
 /* The bound port (useful with port 0). */
 uint16_t httpd_port(const struct httpd *h);
 const char *httpd_name(const struct httpd *h);
-/* Stop accepting, close connections, free. NULL-safe. */
+/* Stop accepting; HTTP/2 clients get GOAWAY and new streams are refused (503, gRPC
+ * UNAVAILABLE) while streams in flight finish (bounded); then close everything, free.
+ * NULL-safe. */
 void httpd_stop(struct httpd *h);
 
-/* Queue a response and drop our reference to it. `status` is the HTTP code. */
-enum MHD_Result httpd_queue(struct httpd_req *r, unsigned status, struct MHD_Response *resp);
+/* ---- responses ------------------------------------------------------------------------ */
+
+/* A response body reader: copy at most `max` bytes at offset `pos` into `buf`; returns
+ * the count, HTTPD_READER_END at the end or HTTPD_READER_ERROR (the same contract and
+ * values as libmicrohttpd's content reader). */
+typedef ssize_t (*httpd_reader)(void *cls, uint64_t pos, char *buf, size_t max);
+#define HTTPD_READER_END ((ssize_t)-1)
+#define HTTPD_READER_ERROR ((ssize_t)-2)
+#define HTTPD_SIZE_UNKNOWN UINT64_MAX
+
+/* A response with a body in memory: `copy` duplicates it, otherwise it must outlive the
+ * response (static data). NULL on ENOMEM. */
+struct httpd_resp *httpd_resp_buffer(const void *data, size_t len, bool copy);
+/* A response whose body comes from `fn` (total may be HTTPD_SIZE_UNKNOWN), `block` bytes
+ * at a time; `cls_free(cls)` runs when the response is done, also on failure here. */
+struct httpd_resp *httpd_resp_reader(uint64_t total, size_t block, httpd_reader fn, void *cls,
+				     void (*cls_free)(void *cls));
+/* Add a header (copied). 0 or -ENOMEM. NULL-safe on `resp`. */
+int httpd_resp_header(struct httpd_resp *resp, const char *name, const char *value);
+/* Add a trailer (copied), sent after the body on HTTP/2 (gRPC); HTTP/1.1 drops it. */
+int httpd_resp_trailer(struct httpd_resp *resp, const char *name, const char *value);
+/* Free a response that was not queued. NULL-safe. */
+void httpd_resp_free(struct httpd_resp *resp);
+
+/* Queue a response (takes ownership of `resp`, also on failure). `status` is the HTTP code. */
+enum MHD_Result httpd_queue(struct httpd_req *r, unsigned status, struct httpd_resp *resp);
 /* Queue a response with a copied body. `ctype` may be NULL. */
 enum MHD_Result httpd_reply(struct httpd_req *r, unsigned status, const char *ctype,
 			    const char *body, size_t len);
-/* Queue `{"error":"<msg>"}` (msg JSON-escaped) with the given status. */
+/* Queue `{"error":"<msg>"}` (msg JSON-escaped) with the given status; a gRPC request gets
+ * the matching gRPC status and grpc-message instead (see grpc.h). */
 enum MHD_Result httpd_reply_error(struct httpd_req *r, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* Pause the request (long-poll); httpd_resume makes the handler run again. */
+/* Pause the request (long-poll); httpd_resume (any thread) makes the handler run again.
+ * On HTTP/2 only the stream waits: other streams of the connection go on. */
 void httpd_suspend(struct httpd_req *r);
 void httpd_resume(struct httpd_req *r);
-/* A request header, or NULL. */
+/* A request header (any case), or NULL. */
 const char *httpd_header(struct httpd_req *r, const char *name);
 /* Add the CORS headers of spec agent.md 2 to `resp` when `origin` is set. */
-void httpd_add_cors(struct MHD_Response *resp, const char *origin);
+void httpd_add_cors(struct httpd_resp *resp, const char *origin);
 
 #endif

@@ -46,7 +46,7 @@ static void tag_from_path(const char *path, const char *def, char *out, size_t n
 
 static enum MHD_Result reply_ok(struct input_instance *in, struct httpd_req *r)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	struct httpd_resp *resp = httpd_resp_buffer("", 0, false);
 	size_t i;
 
 	if (!resp)
@@ -61,7 +61,7 @@ static enum MHD_Result reply_ok(struct input_instance *in, struct httpd_req *r)
 		name[sp - h] = '\0';
 		while (*sp == ' ')
 			sp++;
-		MHD_add_response_header(resp, name, sp);
+		httpd_resp_header(resp, name, sp);
 	}
 	return httpd_queue(r, (unsigned)in->conf.successful_response_code, resp);
 }

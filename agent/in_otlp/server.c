@@ -1,5 +1,6 @@
-/* in_otlp/server.c: the OTLP/HTTP input (spec agent.md 4.3): POST /v1/{logs,metrics,traces} in
- * protobuf or JSON, one export request = one chunk per signal, all or nothing. */
+/* in_otlp/server.c: the OTLP input (spec agent.md 4.3): POST /v1/{logs,metrics,traces} in
+ * protobuf or JSON over HTTP/1.1 or HTTP/2, and OTLP/gRPC (grpc.c) on the same routes and on
+ * grpc_port; one export request = one chunk per signal, all or nothing. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,15 +14,18 @@
 #include "log.h"
 #include "mpjson.h"
 #include "decode.h"
+#include "ingest.h"
 
 /* google.rpc.Code values used in error replies. */
 enum { RPC_INVALID_ARGUMENT = 3, RPC_RESOURCE_EXHAUSTED = 8, RPC_INTERNAL = 13 };
 
 struct otlp_input {
 	struct httpd *srv;
+	struct httpd *grpc_srv; /* grpc_port's listener, when it has one of its own */
 };
 
-static const char *const signal_names[] = { "logs", "metrics", "traces" };
+const char *const otlp_signal_names[] = { "logs", "metrics", "traces" };
+#define signal_names otlp_signal_names
 static const char *const signal_tags[] = { "v1_logs", "v1_metrics", "v1_traces" };
 
 static int64_t now_ns(void)
@@ -154,17 +158,43 @@ static enum MHD_Result reply_refused(struct httpd_req *r, struct input_instance 
 	return reply_status(r, MHD_HTTP_BAD_REQUEST, RPC_INVALID_ARGUMENT, fmt, msg);
 }
 
+int otlp_ingest(struct input_instance *in, enum otlp_signal sig, enum otlp_format fmt, const char *body,
+		size_t n, uint64_t *records, char *err, size_t errlen)
+{
+	struct chunk_builder cb;
+	const char *tag;
+	int rc;
+
+	*records = 0;
+	if (in->conf.tag_from_uri)
+		tag = signal_tags[sig];
+	else
+		tag = in->conf.tag && *in->conf.tag ? in->conf.tag : in->name;
+	/* Rendered JSON is larger than protobuf (hex IDs, key names): allow for it. */
+	if (chunk_builder_init(&cb, otlp_stream(sig), tag, in->plugin->name, in->name,
+			       8 * (size_t)in->conf.buffer_max_size + 65536) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	err[0] = '\0';
+	rc = otlp_decode(sig, fmt, body, n, now_ns(), &cb, records, err, errlen);
+	if (rc == 0 && cb.records > 0 && (rc = input_emit(in, &cb)) < 0)
+		snprintf(err, errlen, "cannot store the records");
+	if (rc == 0)
+		atomic_fetch_add(&in->stats.records, *records);
+	chunk_builder_free(&cb);
+	return rc;
+}
+
 static enum MHD_Result handle(struct httpd_req *r, struct input_instance *in, enum otlp_signal sig)
 {
 	const char *ctype = httpd_header(r, "Content-Type");
 	const char *body = r->body.data ? r->body.data : "";
 	size_t n = r->body.len;
 	enum otlp_format fmt = OTLP_JSON;
-	struct chunk_builder cb;
 	struct buf plain;
 	uint64_t records = 0;
 	char err[300];
-	const char *tag;
 	enum MHD_Result ret;
 	int rc;
 
@@ -181,30 +211,12 @@ static enum MHD_Result handle(struct httpd_req *r, struct input_instance *in, en
 		buf_free(&plain);
 		return ret;
 	}
-	if (in->conf.tag_from_uri)
-		tag = signal_tags[sig];
-	else
-		tag = in->conf.tag && *in->conf.tag ? in->conf.tag : in->name;
-	/* Rendered JSON is larger than protobuf (hex IDs, key names): allow for it. */
-	if (chunk_builder_init(&cb, otlp_stream(sig), tag, in->plugin->name, in->name,
-			       8 * (size_t)in->conf.buffer_max_size + 65536) < 0) {
-		buf_free(&plain);
-		return reply_status(r, MHD_HTTP_SERVICE_UNAVAILABLE, RPC_INTERNAL, fmt, "out of memory");
-	}
-	err[0] = '\0';
-	rc = otlp_decode(sig, fmt, body, n, now_ns(), &cb, &records, err, sizeof(err));
-	if (rc == 0 && cb.records > 0 && (rc = input_emit(in, &cb)) < 0)
-		snprintf(err, sizeof(err), "cannot store the records");
-	if (rc == 0) {
-		atomic_fetch_add(&in->stats.records, records);
-		ret = fmt == OTLP_PROTOBUF ? httpd_reply(r, MHD_HTTP_OK, "application/x-protobuf", "", 0)
-					   : httpd_reply(r, MHD_HTTP_OK, "application/json", "{}", 2);
-	} else {
-		ret = reply_refused(r, in, sig, fmt, rc, err);
-	}
-	chunk_builder_free(&cb);
+	rc = otlp_ingest(in, sig, fmt, body, n, &records, err, sizeof(err));
 	buf_free(&plain);
-	return ret;
+	if (rc == 0)
+		return fmt == OTLP_PROTOBUF ? httpd_reply(r, MHD_HTTP_OK, "application/x-protobuf", "", 0)
+					    : httpd_reply(r, MHD_HTTP_OK, "application/json", "{}", 2);
+	return reply_refused(r, in, sig, fmt, rc, err);
 }
 
 static enum MHD_Result h_logs(struct httpd_req *r, void *ctx)
@@ -226,6 +238,9 @@ static const struct httpd_route otlp_routes[] = {
 	{ "POST", "/v1/logs", h_logs },
 	{ "POST", "/v1/metrics", h_metrics },
 	{ "POST", "/v1/traces", h_traces },
+	{ "POST", OTLP_GRPC_LOGS, otlp_grpc_logs },
+	{ "POST", OTLP_GRPC_METRICS, otlp_grpc_metrics },
+	{ "POST", OTLP_GRPC_TRACES, otlp_grpc_traces },
 };
 
 static int otlp_start(struct input_instance *in, char *err, size_t errlen)
@@ -245,11 +260,27 @@ static int otlp_start(struct input_instance *in, char *err, size_t errlen)
 
 	if (!o)
 		return -ENOMEM;
+	if (in->conf.tls) {
+		ho.tls_crt_file = in->conf.tls_crt_file ? in->conf.tls_crt_file : "";
+		ho.tls_key_file = in->conf.tls_key_file ? in->conf.tls_key_file : "";
+	}
 	if ((rc = httpd_start(&ho, &o->srv, err, errlen)) < 0) {
 		free(o);
 		return rc;
 	}
 	in->bound_port = httpd_port(o->srv);
+	in->bound_port2 = 0;
+	/* The gRPC port is the same server again on its own port (OTLP/gRPC clients use 4317);
+	 * the same number as `port` means the one listener serves both. */
+	if (in->conf.grpc_port >= 0 && (in->conf.grpc_port != in->conf.port || in->conf.port == 0)) {
+		ho.port = (uint16_t)in->conf.grpc_port;
+		if ((rc = httpd_start(&ho, &o->grpc_srv, err, errlen)) < 0) {
+			httpd_stop(o->srv);
+			free(o);
+			return rc;
+		}
+		in->bound_port2 = httpd_port(o->grpc_srv);
+	}
 	in->priv = o;
 	return 0;
 }
@@ -260,6 +291,7 @@ static void otlp_stop(struct input_instance *in)
 
 	if (!o)
 		return;
+	httpd_stop(o->grpc_srv);
 	httpd_stop(o->srv);
 	free(o);
 	in->priv = NULL;
@@ -271,7 +303,8 @@ static const struct opt_def otlp_opts[] = {
 	{ "tag", OPT_STRING, NULL, 0, 0, OFF(tag), "tag when tag_from_uri is off (default: the instance name)" },
 	{ "alias", OPT_STRING, NULL, 0, 0, OFF(alias), "instance name in metrics and the v1 source_name" },
 	{ "listen", OPT_STRING, NULL, 0, 0, OFF(listen), "address to bind (default: the agent's --listen)" },
-	{ "port", OPT_INT, "4318", 0, 65535, OFF(port), "TCP port (0 = ephemeral)" },
+	{ "port", OPT_INT, "4318", 0, 65535, OFF(port), "TCP port: OTLP/HTTP, h2c and gRPC (0 = ephemeral)" },
+	{ "grpc_port", OPT_INT, "4317", -1, 65535, OFF(grpc_port), "OTLP/gRPC port (Vivo; also serves OTLP/HTTP; -1 = none, 0 = ephemeral)" },
 	{ "buffer_max_size", OPT_SIZE, "4M", 1, 1000000000, OFF(buffer_max_size), "largest request body, also after gzip, zstd or snappy (413 above)" },
 	{ "tag_from_uri", OPT_BOOL, "on", 0, 0, OFF(tag_from_uri), "tag records v1_logs, v1_metrics, v1_traces after the URI" },
 	{ "buffer_chunk_size", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit read size; Vivo sizes reads itself" },
@@ -280,7 +313,11 @@ static const struct opt_def otlp_opts[] = {
 	{ "tag_key", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect" },
 	{ "logs_metadata_key", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect (metadata is under \"otlp\")" },
 	{ "logs_body_key", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect" },
-	{ "http2", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect (HTTP/1.1)" },
+	{ "http2", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect (HTTP/1.1 and HTTP/2 are always served)" },
+	{ "tls", OPT_BOOL, "off", 0, 0, OFF(tls), "accept TLS connections only (h2 by ALPN, else HTTP/1.1), on both ports" },
+	{ "tls.crt_file", OPT_STRING, NULL, 0, 0, OFF(tls_crt_file), "TLS certificate (chain), PEM" },
+	{ "tls.key_file", OPT_STRING, NULL, 0, 0, OFF(tls_key_file), "TLS private key, PEM" },
+	{ "tls.verify", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit client-side switch; this server asks no client certificate" },
 	{ "threaded", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit threading switch; Vivo inputs always run on their own threads" },
 	{ "mem_buf_limit", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit memory buffer limit; Vivo bounds each stream instead" },
 	OPT_END,
@@ -288,10 +325,11 @@ static const struct opt_def otlp_opts[] = {
 
 const struct input_plugin input_opentelemetry = {
 	.name = "opentelemetry",
-	.help = "OTLP/HTTP input: POST /v1/logs, /v1/metrics, /v1/traces as protobuf or JSON",
+	.help = "OTLP input: POST /v1/logs, /v1/metrics, /v1/traces as protobuf or JSON over HTTP/1.1 or h2c, and OTLP/gRPC (the collector services' Export) on grpc_port and port",
 	.opts = otlp_opts,
 	.listens = true,
 	.listener = "otlp",
+	.listener2 = "otlp_grpc",
 	.start = otlp_start,
 	.stop = otlp_stop,
 };

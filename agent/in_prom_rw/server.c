@@ -47,7 +47,7 @@ static bool is_v2(const char *ctype)
 
 static enum MHD_Result reply_ok(struct input_instance *in, struct httpd_req *r)
 {
-	struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	struct httpd_resp *resp = httpd_resp_buffer("", 0, false);
 
 	if (!resp)
 		return MHD_NO;

@@ -14,7 +14,7 @@ WRAPPER = os.environ.get("VIVO_WRAPPER", "").split()
 FIXTURES = os.environ.get("FIXTURES") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "fluent-bit-5.1.1")
 LISTEN_RE = re.compile(r"listening (\w+) on [0-9a-f.:]+:(\d+)")
 PORT_FLAGS = ["--ui-port", "0", "--http-port", "0", "--exporter-port", "0", "--ops-port", "0",
-              "--forward-port", "0", "--otlp-port", "0"]
+              "--forward-port", "0", "--otlp-port", "0", "--otlp-grpc-port", "0"]
 
 
 class Agent:
@@ -58,6 +58,17 @@ class Agent:
         with open(self.stderr_path) as f:
             return f.read()
 
+    def rss_kb(self):
+        """The agent's resident set size in kB (0 once it has exited)."""
+        try:
+            with open("/proc/%d/status" % self.proc.pid) as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
     def url(self, listener, path="/"):
         return "http://127.0.0.1:%d%s" % (self.ports[listener], path)
 
@@ -87,6 +98,16 @@ class Agent:
         # memory error or a leak shows up here as a non-zero status.
         if exc_type is None and rc != 0:
             raise RuntimeError("vivo-agent exited with status %s:\n%s" % (rc, self.log()[-3000:]))
+
+
+def self_signed_cert(folder):
+    """A throwaway EC certificate for localhost and 127.0.0.1 in `folder`: (crt, key) paths."""
+    crt, key = os.path.join(folder, "crt.pem"), os.path.join(folder, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    return crt, key
 
 
 def curl(*args, data=None, timeout=30):

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import tempfile
 
-from agentlib import Agent, run
+from agentlib import Agent, run, self_signed_cert
 from fwdlib import connect, event_time, get, lines, metric, next_id, pack, recv_obj, wait_for
 
 FWD = ("forward", "exporter", "ops")
@@ -126,22 +126,13 @@ def test_node_fluent_logger(t):
         t.eq(metric(a, "errors_total"), 0.0, "no errors")
 
 
-def make_cert(d):
-    crt, key = os.path.join(d, "crt.pem"), os.path.join(d, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-    return crt, key
-
-
 def test_node_secure_forward_and_tls(t):
     ready, why = node_ready()
     if not ready:
         t.skip("npm fluent-logger secure forward", why)
         return
     d = tempfile.mkdtemp(prefix="vivo-fwd-tls-")
-    crt, key = make_cert(d)
+    crt, key = self_signed_cert(d)
     conf = ("pipeline:\n  inputs:\n    - name: forward\n      shared_key: s3cr3t\n      self_hostname: vivo-test\n"
             "      security.users:\n        - alice wonderland\n        - bob builder\n"
             "      tls: on\n      tls.crt_file: %s\n      tls.key_file: %s\n" % (crt, key))

@@ -5,12 +5,11 @@ import os
 import shutil
 import socket
 import ssl
-import subprocess
 import tempfile
 
 import msgpack
 
-from agentlib import FIXTURES, Agent, run
+from agentlib import FIXTURES, Agent, run, self_signed_cert
 from fwdlib import closed_by_peer, connect, expected_logs, lines, metric, next_id, pack, recv_obj, wait_for
 
 FWD = ("forward", "exporter", "ops")
@@ -124,11 +123,7 @@ def test_users(t):
 
 def test_tls(t):
     d = tempfile.mkdtemp(prefix="vivo-fwd-tls-")
-    crt, key = os.path.join(d, "crt.pem"), os.path.join(d, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                    "-keyout", key, "-out", crt, "-days", "2", "-subj", "/CN=localhost",
-                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    crt, key = self_signed_cert(d)
     conf = ("pipeline:\n  inputs:\n    - name: forward\n      tls: on\n      tls.crt_file: %s\n      tls.key_file: %s\n" % (crt, key))
     try:
         with Agent(config=conf, expect=FWD) as a:

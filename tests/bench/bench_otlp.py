@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# bench_otlp.py: OTLP ingest (make bench): spans/s for protobuf requests of 512 spans against a running vivo-agent, beside the same bytes posted to a discard endpoint in the same run.
+# bench_otlp.py: OTLP ingest (make bench): spans/s for protobuf requests of 512 spans against a running vivo-agent over OTLP/HTTP and OTLP/gRPC (h2c), beside the same bytes posted to a discard endpoint in the same run.
 import os
 import re
 import subprocess
@@ -13,9 +13,9 @@ REQUESTS = int(os.environ.get("OTLP_BENCH_REQUESTS", "400"))
 
 
 def main():
-    with Agent(args=["--stream-queue-size", "50M"], expect=("otlp", "exporter")) as a:
-        p = subprocess.run([BIN, str(a.ports["otlp"]), str(REQUESTS), "2", "512"], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=600)
+    with Agent(args=["--stream-queue-size", "50M"], expect=("otlp", "otlp_grpc", "exporter")) as a:
+        p = subprocess.run([BIN, str(a.ports["otlp"]), str(REQUESTS), "2", "512", str(a.ports["otlp_grpc"])],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
         sys.stdout.write(p.stdout.decode())
         if p.returncode != 0:
             sys.stdout.write(p.stderr.decode())

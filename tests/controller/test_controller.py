@@ -151,11 +151,12 @@ def test_schema(c):
         ok(r.returncode != 0 and field in r.stderr, "schema refuses %s, naming %s" % (desc, field),
            r.stderr or r.stdout)
         if desc == "equal ports":
-            ok("five different ports" in r.stderr, "the CEL rule's message explains it", r.stderr)
+            ok("six different ports" in r.stderr, "the CEL rule's message explains it", r.stderr)
     st, body = c.api.req("POST", vivo_path("default"), vivo("defaults"))
     spec = (body or {}).get("spec", {})
     ok(st == 201 and spec.get("replicas") == 1 and spec.get("streamQueueSize") == "20M" and
-       spec.get("service", {}).get("ports", {}).get("otlp") == 4318 and spec.get("otlp", {}).get("enabled") is True,
+       spec.get("service", {}).get("ports", {}).get("otlp") == 4318 and
+       spec.get("service", {}).get("ports", {}).get("otlpGrpc") == 4317 and spec.get("otlp", {}).get("enabled") is True,
        "an empty spec is defaulted by the schema", json.dumps(body)[:2000])
     c.api.delete(vivo_path("default", "defaults"))
 
@@ -197,8 +198,8 @@ def test_basic(c, ctl):
        "non-root, read-only root fs, no privilege escalation, capabilities dropped")
     ok(a.get("resources", {}).get("limits", {}).get("memory") == "64Mi", "resources from the spec")
     ok(s["spec"]["type"] == "ClusterIP" and [(p["name"], p["port"]) for p in s["spec"]["ports"]] ==
-       [("ui", 8000), ("forward", 9000), ("http", 9010), ("exporter", 2025), ("otlp", 4318)],
-       "Service ports ui 8000, forward 9000, http 9010, exporter 2025, otlp 4318", json.dumps(s["spec"]))
+       [("ui", 8000), ("forward", 9000), ("http", 9010), ("exporter", 2025), ("otlp", 4318), ("otlp-grpc", 4317)],
+       "Service ports ui 8000, forward 9000, http 9010, exporter 2025, otlp 4318, otlp-grpc 4317", json.dumps(s["spec"]))
     v, _ = eventually(lambda: converged(api, "default", "demo", lambda x: x.get("status", {}).get(
         "observedGeneration") == x["metadata"]["generation"] and condition(x, "Ready")), 5)
     ok(v is not None, "status: observedGeneration and conditions", ctl.tail)
@@ -281,8 +282,9 @@ def test_changes(c, ctl, audit):
     ok(res, "fluentBit disabled: its config and container are gone (server-side apply drops unowned fields)")
     set_spec(api, "default", "demo", {"otlp": {"enabled": False}})
     res, _ = eventually(lambda: svc_port(api.get(svc_path("default", "demo")), "otlp") is None and
+                        svc_port(api.get(svc_path("default", "demo")), "otlp-grpc") is None and
                         'opentelemetry' not in agent_yaml(api, "default", "demo"), 5)
-    ok(res, "otlp disabled: port and input removed")
+    ok(res, "otlp disabled: both OTLP ports and the input removed")
     set_spec(api, "default", "demo", {"otlp": {"enabled": True}, "service": {"ports": {"exporter": 2025}},
                                       "streamQueueSize": "20M"})
     make_available(api, "default", "demo")
@@ -326,7 +328,7 @@ def test_repair(c, ctl):
     api.merge_patch(svc_path("default", "demo"), {"spec": {"ports": [{"name": "ui", "port": 18000, "targetPort": "ui",
                                                                       "protocol": "TCP"}]}})
     o, _ = eventually(lambda: svc_port(api.get(svc_path("default", "demo")), "ui") == 8000 and
-                      len(api.get(svc_path("default", "demo"))["spec"]["ports"]) == 5, 5)
+                      len(api.get(svc_path("default", "demo"))["spec"]["ports"]) == 6, 5)
     ok(o, "a hand-edited Service port is put back")
     # Dropping the managed-by label takes the object out of the label-selector watch.
     api.merge_patch(svc_path("default", "demo"), {"metadata": {"labels": {"app.kubernetes.io/managed-by": None}}})

@@ -19,7 +19,7 @@ CONTROLLER = os.environ.get("VIVO_CONTROLLER") or os.path.join(os.path.dirname(A
                                                                  "vivo-controller")
 # Every port to 0 and every listener on 127.0.0.1: flags override the file, the rest is the file's.
 PORT_FLAGS = ["--listen", "127.0.0.1", "--ui-port", "0", "--http-port", "0", "--exporter-port", "0", "--ops-port", "0",
-              "--forward-port", "0", "--otlp-port", "0"]
+              "--forward-port", "0", "--otlp-port", "0", "--otlp-grpc-port", "0"]
 LISTEN_RE = re.compile(r"listening (\w+) on ([0-9.]+):(\d+)")
 
 n = 0
@@ -111,11 +111,11 @@ def main():
         if not os.access(path, os.X_OK):
             print("1..0 # SKIP %s not built at %s" % (what, path))
             return 0
-    check("defaults", {}, ["http", "forward", "exporter", "ui", "ops", "otlp"])
+    check("defaults", {}, ["http", "forward", "exporter", "ui", "ops", "otlp", "otlp_grpc"])
     check("spec values", {"streamQueueSize": "5M", "emptyStreamOnRead": True, "corsAllowOrigin": "https://x.example",
                           "otlp": {"enabled": False}}, ["http", "forward", "exporter", "ui", "ops"])
     data = check("with Fluent Bit", {"fluentBit": {"enabled": True, "pipeline": {"inputs": [{"name": "cpu"}]}}},
-                 ["forward", "exporter", "ui", "ops", "otlp"])
+                 ["forward", "exporter", "ui", "ops", "otlp", "otlp_grpc"])
     ok("fluent-bit.yaml" in data, "fluent-bit.yaml rendered beside it")
     r = subprocess.run([CONTROLLER, "--render", "/nonexistent.yaml"], capture_output=True, text=True)
     ok(r.returncode != 0 and "nonexistent" in r.stderr, "--render of a missing file fails with its name")

@@ -19,7 +19,7 @@ Each subcommand prints what it found wrong on stderr and exits 1, or exits 0 sil
   dockerfile-copy FILE BINARY                   prints DESTDIR, prefix and the COPY source of BINARY
   dockerfile-packages FILE                      prints the runtime stage's apt packages
   compose FILE                                  docker-compose.yml: agent built from Dockerfile.agent,
-                                                ports 8000/9000/9010/2025/4318, hardened
+                                                ports 8000/9000/9010/2025/4318/4317, hardened
   workflow FILE                                 every `uses:` pinned to a 40-hex commit SHA
   dockerignore FILE TOP                         sources the build needs are in the context,
                                                 build outputs are not
@@ -475,7 +475,7 @@ def cmd_compose(args):
             err("%s: port mapping %s is not HOST:SAME" % (path, s))
             continue
         published.add(int(m.group(2)))
-    for want in (8000, 9000, 9010, 2025, 4318):
+    for want in (8000, 9000, 9010, 2025, 4318, 4317):
         if want not in published:
             err("%s: port %d is not published" % (path, want))
     if "0.0.0.0" not in " ".join(map(str, agent.get("command", []))):

@@ -98,8 +98,8 @@ note "build tree: ${B:-none}; agent: ${AGENT:-none}; controller: ${CONTROLLER:-n
 # 1. Container images
 # =========================================================================================
 
-t "Dockerfile.agent: checklist (pinned bookworm bases, multi-stage, numeric non-root USER, HEALTHCHECK, EXPOSE 8000 9000 9010 2025 4318 2020, no ADD, apt lists cleaned)" \
-	"${CHECK[@]}" dockerfile Dockerfile.agent --ports 8000,9000,9010,2025,4318,2020 --binary /usr/bin/vivo-agent
+t "Dockerfile.agent: checklist (pinned bookworm bases, multi-stage, numeric non-root USER, HEALTHCHECK, EXPOSE 8000 9000 9010 2025 4318 4317 2020, no ADD, apt lists cleaned)" \
+	"${CHECK[@]}" dockerfile Dockerfile.agent --ports 8000,9000,9010,2025,4318,4317,2020 --binary /usr/bin/vivo-agent
 t "Dockerfile.controller: checklist (pinned bookworm bases, multi-stage, numeric non-root USER, HEALTHCHECK, EXPOSE 8080 8081, no ADD, apt lists cleaned)" \
 	"${CHECK[@]}" dockerfile Dockerfile.controller --ports 8080,8081 --binary /usr/bin/vivo-controller
 t ".dockerignore keeps every source the image build needs and drops build outputs" \
@@ -151,7 +151,7 @@ fi
 healthcheck() {
 	local log=$work/hc-agent.log port rc=0
 	"$AGENT" --listen 127.0.0.1 --ui-port 0 --exporter-port 0 --ops-port 0 --http-port 0 \
-		--forward-port 0 --otlp-port 0 >"$log" 2>&1 &
+		--forward-port 0 --otlp-port 0 --otlp-grpc-port 0 >"$log" 2>&1 &
 	local pid=$!
 	pids+=("$pid")
 	wait_for 10 grep -q 'listening ops on' "$log" || { cat "$log"; return 1; }
@@ -169,7 +169,7 @@ else
 	skip "dist/docker/vivo-healthcheck against a real agent" "no built vivo-agent"
 fi
 
-t "docker-compose.yml: agent built from Dockerfile.agent, 8000/9000/9010/2025/4318 published, listens on 0.0.0.0, read-only, no capabilities" \
+t "docker-compose.yml: agent built from Dockerfile.agent, 8000/9000/9010/2025/4318/4317 published, listens on 0.0.0.0, read-only, no capabilities" \
 	"${CHECK[@]}" compose docker-compose.yml
 
 # =========================================================================================

@@ -15,7 +15,7 @@ export const UI_DIST = join(ROOT, 'agent', 'ui', 'dist', 'index.html');
 export const ARTIFACTS = join(HERE, 'artifacts');
 
 const LISTEN_RE = /listening (\w+) on 127\.0\.0\.1:(\d+)/;
-const PORT_NAMES = ['ui', 'http', 'exporter', 'forward', 'otlp', 'ops'];
+const PORT_NAMES = ['ui', 'http', 'exporter', 'forward', 'otlp', 'otlp_grpc', 'ops'];
 
 /**
  * Starts the agent with --listen 127.0.0.1 and every port 0 (or the given ports, to restart
@@ -23,7 +23,7 @@ const PORT_NAMES = ['ui', 'http', 'exporter', 'forward', 'otlp', 'ops'];
  */
 export async function startAgent({ ports = {}, args = [], env = null } = {}) {
   const argv = ['--listen', '127.0.0.1'];
-  for (const n of PORT_NAMES) argv.push(`--${n}-port`, String(ports[n] ?? 0));
+  for (const n of PORT_NAMES) argv.push(`--${n.replace('_', '-')}-port`, String(ports[n] ?? 0));
   argv.push(...args);
   // A .mjs "agent" is the UI's development test double (mock-agent.mjs), run with node.
   const opts = { stdio: ['ignore', 'ignore', 'pipe'], env: env ? { ...process.env, ...env } : process.env };

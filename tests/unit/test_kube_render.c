@@ -117,10 +117,10 @@ static void test_defaults(void)
 		long long p = cfg.inputs[i].conf.port;
 
 		if (!((strcmp(n, "forward") == 0 && p == 9000) || (strcmp(n, "http") == 0 && p == 9010) ||
-		      (strcmp(n, "opentelemetry") == 0 && p == 4318)))
+		      (strcmp(n, "opentelemetry") == 0 && p == 4318 && cfg.inputs[i].conf.grpc_port == 4317)))
 			ok_inputs = false;
 	}
-	ok(ok_inputs, "input ports forward 9000, http 9010, opentelemetry 4318");
+	ok(ok_inputs, "input ports forward 9000, http 9010, opentelemetry 4318 with grpc_port 4317");
 	config_free(&cfg);
 
 	c = json_array_get(kobj_get(r.deployment, "spec.template.spec.containers"), 0);
@@ -129,8 +129,9 @@ static void test_defaults(void)
 	ok(json_integer_value(kobj_get(r.deployment, "spec.replicas")) == 1, "replicas default 1");
 	ports = json_object_get(c, "ports");
 	ok(find(ports, "name", "ui") && find(ports, "name", "forward") && find(ports, "name", "http") &&
-	   find(ports, "name", "exporter") && find(ports, "name", "otlp") && find(ports, "name", "health"),
-	   "container ports ui, forward, http, exporter, otlp, health");
+	   find(ports, "name", "exporter") && find(ports, "name", "otlp") && find(ports, "name", "otlp-grpc") &&
+	   find(ports, "name", "health"),
+	   "container ports ui, forward, http, exporter, otlp, otlp-grpc, health");
 	is_str(kobj_str(c, "readinessProbe.httpGet.path", NULL), "/api/v1/health", "readiness probe path");
 	ok(json_integer_value(kobj_get(c, "readinessProbe.httpGet.port")) == 2020 &&
 	   json_integer_value(kobj_get(c, "livenessProbe.httpGet.port")) == 2020, "probes on :2020");
@@ -150,13 +151,15 @@ static void test_defaults(void)
 
 	svcports = kobj_get(r.service, "spec.ports");
 	is_str(kobj_str(r.service, "spec.type", NULL), "ClusterIP", "Service type ClusterIP");
-	ok(json_array_size(svcports) == 5 &&
+	ok(json_array_size(svcports) == 6 &&
+	   json_integer_value(json_object_get(find(svcports, "name", "otlp-grpc"), "port")) == 4317 &&
 	   json_integer_value(json_object_get(find(svcports, "name", "ui"), "port")) == 8000 &&
 	   json_integer_value(json_object_get(find(svcports, "name", "forward"), "port")) == 9000 &&
 	   json_integer_value(json_object_get(find(svcports, "name", "http"), "port")) == 9010 &&
 	   json_integer_value(json_object_get(find(svcports, "name", "exporter"), "port")) == 2025 &&
 	   json_integer_value(json_object_get(find(svcports, "name", "otlp"), "port")) == 4318,
-	   "Service ports ui 8000, forward 9000, http 9010, exporter 2025, otlp 4318");
+	   "Service ports ui 8000, forward 9000, http 9010, exporter 2025, otlp 4318, otlp-grpc 4317");
+	is_str(kobj_str(r.endpoints, "otlpGrpc", NULL), "http://demo.default.svc:4317", "endpoint otlpGrpc");
 	is_str(kobj_str(r.endpoints, "ui", NULL), "http://demo.default.svc:8000", "endpoint ui");
 	is_str(kobj_str(r.endpoints, "exporter", NULL), "http://demo.default.svc:2025", "endpoint exporter");
 	render_out_free(&r);
@@ -196,7 +199,7 @@ static void test_spec_values(void)
 	is_str(kobj_str(r.service, "spec.type", NULL), "NodePort", "Service type NodePort");
 	is_str(kobj_str(r.service, "metadata.annotations.a", NULL), "b", "Service annotations");
 	ok(json_array_size(kobj_get(r.service, "spec.ports")) == 4, "no otlp Service port when disabled");
-	ok(!kobj_get(r.endpoints, "otlp"), "no otlp endpoint when disabled");
+	ok(!kobj_get(r.endpoints, "otlp") && !kobj_get(r.endpoints, "otlpGrpc"), "no otlp endpoints when disabled");
 	render_out_free(&r);
 	json_decref(v);
 }
@@ -302,6 +305,8 @@ static void test_invalid(void)
 		{ "{\"service\":{\"ports\":{\"ui\":2020}}}", "health port" },
 		{ "{\"service\":{\"ports\":{\"ui\":9000}}}", "are both 9000" },
 		{ "{\"service\":{\"ports\":{\"exporter\":70000}}}", "between 1 and 65535" },
+		{ "{\"service\":{\"ports\":{\"otlpGrpc\":4318}}}", "otlp and spec.service.ports.otlpGrpc are both 4318" },
+		{ "{\"service\":{\"ports\":{\"otlpGrpc\":0}}}", "otlpGrpc must be between 1 and 65535" },
 		{ "{\"streamQueueSize\":\"lots\"}", "not a size" },
 		{ "{\"replicas\":-1}", "replicas" },
 		{ "{\"replicas\":\"two\"}", "must be an integer" },
@@ -325,9 +330,9 @@ static void test_invalid(void)
 	{
 		struct render_out r;
 		char err[256] = "";
-		json_t *v = vivo("{\"otlp\":{\"enabled\":false},\"service\":{\"ports\":{\"otlp\":9000}}}");
+		json_t *v = vivo("{\"otlp\":{\"enabled\":false},\"service\":{\"ports\":{\"otlp\":9000,\"otlpGrpc\":9010}}}");
 
-		ok(render_vivo(v, &opts, &r, err, sizeof(err)) == 0, "a clash with a disabled otlp port is fine");
+		ok(render_vivo(v, &opts, &r, err, sizeof(err)) == 0, "a clash with disabled otlp ports is fine");
 		render_out_free(&r);
 		json_decref(v);
 	}

@@ -1,7 +1,8 @@
 // app.js: an app instrumented with the official OpenTelemetry JS SDK that exports to vivo-agent
-// over OTLP/HTTP. Usage: node app.js BASE_URL proto|json. It sends one trace (nested spans,
-// events, a link, an error status), metrics (counter, up-down counter, gauge, histogram) and
-// logs (attributes, trace context, string and map bodies), then prints what it sent as JSON.
+// over OTLP/HTTP or OTLP/gRPC. Usage: node app.js BASE_URL proto|json|grpc. It sends one
+// trace (nested spans, events, a link, an error status), metrics (counter, up-down counter,
+// gauge, histogram) and logs (attributes, trace context, string and map bodies), then prints
+// what it sent as JSON. With grpc the exporters are the SDK's gRPC ones (@grpc/grpc-js, h2c).
 'use strict';
 
 const api = require('@opentelemetry/api');
@@ -12,8 +13,11 @@ const { MeterProvider, PeriodicExportingMetricReader } = require('@opentelemetry
 const { LoggerProvider, BatchLogRecordProcessor } = require('@opentelemetry/sdk-logs');
 
 const [base, protocol] = process.argv.slice(2);
-const proto = protocol === 'proto';
-const pkg = proto ? 'proto' : 'http';
+const grpc = protocol === 'grpc';
+const proto = protocol === 'proto' || grpc; /* protobuf on the wire, cumulative metrics */
+const pkg = grpc ? 'grpc' : proto ? 'proto' : 'http';
+/* The gRPC exporters take the server's address; the HTTP ones the signal's URL. */
+const url = (path) => (grpc ? base : base + path);
 const { OTLPTraceExporter } = require(`@opentelemetry/exporter-trace-otlp-${pkg}`);
 const { OTLPMetricExporter } = require(`@opentelemetry/exporter-metrics-otlp-${pkg}`);
 const { OTLPLogExporter } = require(`@opentelemetry/exporter-logs-otlp-${pkg}`);
@@ -30,7 +34,7 @@ async function main() {
 	// Traces: GET /cart (server) > charge (client, error) > db.query (internal), all in one export.
 	const tp = new BasicTracerProvider({
 		resource,
-		spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: base + '/v1/traces' }))],
+		spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: url('/v1/traces') }))],
 	});
 	const tracer = tp.getTracer('shop-tracer', '1.0.1');
 	const t0 = Date.now();
@@ -69,7 +73,7 @@ async function main() {
 	// Metrics: cumulative over protobuf, delta over JSON.
 	const reader = new PeriodicExportingMetricReader({
 		exporter: new OTLPMetricExporter({
-			url: base + '/v1/metrics',
+			url: url('/v1/metrics'),
 			temporalityPreference: proto ? AggregationTemporalityPreference.CUMULATIVE : AggregationTemporalityPreference.DELTA,
 		}),
 		exportIntervalMillis: 600000,
@@ -92,7 +96,7 @@ async function main() {
 	// Logs: inside the child span's context, one string body and one map body.
 	const lp = new LoggerProvider({
 		resource,
-		processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: base + '/v1/logs' }) })],
+		processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: url('/v1/logs') }) })],
 	});
 	const logger = lp.getLogger('shop-logger', '3.2.1');
 	logger.emit({

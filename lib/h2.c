@@ -1,0 +1,783 @@
+/* h2.c: HTTP/2 server sessions on nghttp2: streams become httpd requests, responses and
+ * trailers go out as HEADERS/DATA, held requests resume from any thread, floods end the
+ * connection, and a new client preface at a frame boundary starts a fresh session. */
+#include "h2.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include "httpd_int.h"
+#include "listener.h"
+#include "log.h"
+
+#define FLOOD_BURST 500.0      /* cheap frames (SETTINGS, PING, RST_STREAM, PRIORITY, empty DATA) */
+#define FLOOD_RATE 100.0       /* ... allowed per second after the burst */
+#define CARRY_MAX (1u << 20)   /* bytes of a finished session still to send at a restart */
+
+static const uint8_t preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+#define PREFACE_LEN (sizeof(preface) - 1)
+
+struct h2_stream {
+	struct h2_session *s;
+	int32_t id;
+	struct httpd_req *r;
+	struct httpd_fields hdrs;   /* request headers as received (pseudo-headers too) */
+	size_t hdr_bytes;
+	struct httpd_resp *resp;    /* being sent */
+	uint64_t pos;
+	bool closed;                /* nghttp2 is done with it (or the connection is gone) */
+	bool early;                 /* answered before its request ended: reset once sent */
+	bool deferred;              /* its body reader had nothing yet */
+	bool resume_queued;
+	struct h2_stream *prev, *next, *rnext;
+};
+
+struct h2_session {
+	struct httpd *h;
+	struct lsn_conn *c;
+	nghttp2_session *ng;
+	char peer[64];
+	pthread_mutex_t mu;         /* guards `resumed` and resume_queued */
+	struct h2_stream *streams;  /* every stream with a request, open or held */
+	struct h2_stream *resumed;
+	unsigned nstreams;
+	uint64_t opened;            /* streams this connection opened, all sessions */
+	bool dead, kill, draining, final_sent, any_deferred;
+	/* Frame boundaries of the input, to see a new client preface (Fluent Bit reuses a
+	 * connection for a new session: README-part2 of the fixtures). */
+	size_t magic_left;
+	uint8_t fh[9];
+	size_t fh_have;
+	uint64_t skip;
+	uint8_t pri[PREFACE_LEN];
+	size_t pri_have;
+	bool pri_collecting;
+	struct buf carry;           /* the previous session's last bytes */
+	bool carry_out;
+	double tokens;
+	struct timespec tlast;
+	unsigned conts;
+};
+
+static nghttp2_session_callbacks *callbacks;
+static nghttp2_option *options;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+/* ---- streams ---------------------------------------------------------------------------- */
+
+static struct h2_stream *stream_of(struct h2_session *s, int32_t id)
+{
+	return s->ng ? nghttp2_session_get_stream_user_data(s->ng, id) : NULL;
+}
+
+static void stream_free(struct h2_stream *st)
+{
+	struct h2_session *s = st->s;
+
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		s->streams = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	s->nstreams--;
+	if (s->ng && !st->closed)
+		nghttp2_session_set_stream_user_data(s->ng, st->id, NULL);
+	httpd_resp_free(st->resp);
+	buf_free(&st->hdrs.list);
+	httpd_req_free(st->r);
+	free(st);
+}
+
+static void rst(struct h2_stream *st, uint32_t code)
+{
+	if (st->s->ng && !st->closed)
+		nghttp2_submit_rst_stream(st->s->ng, NGHTTP2_FLAG_NONE, st->id, code);
+}
+
+/* Log once and end the connection with GOAWAY(ENHANCE_YOUR_CALM). */
+static int flood(struct h2_session *s, const char *what)
+{
+	if (!s->kill) {
+		log_warn("%s: %s flood from %s: closing the connection", s->h->name, what, s->peer);
+		nghttp2_session_terminate_session(s->ng, NGHTTP2_ENHANCE_YOUR_CALM);
+		s->kill = true;
+	}
+	return 0;
+}
+
+static bool take_token(struct h2_session *s)
+{
+	struct timespec now;
+	double dt;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	dt = (double)(now.tv_sec - s->tlast.tv_sec) + (double)(now.tv_nsec - s->tlast.tv_nsec) / 1e9;
+	s->tlast = now;
+	s->tokens += dt * FLOOD_RATE;
+	if (s->tokens > FLOOD_BURST)
+		s->tokens = FLOOD_BURST;
+	if (s->tokens < 1.0)
+		return false;
+	s->tokens -= 1.0;
+	return true;
+}
+
+/* Run the handler of a complete (or refused) request. */
+static void run(struct h2_stream *st)
+{
+	struct httpd_req *r = st->r;
+
+	if (r->handled || st->closed || r->suspended)
+		return;
+	if (httpd_req_run(r) == MHD_NO && !r->handled && !r->suspended)
+		rst(st, NGHTTP2_INTERNAL_ERROR);
+}
+
+/* The request headers are in: target, route, limits. */
+static void begin(struct h2_stream *st)
+{
+	struct httpd_req *r = st->r;
+	const char *method = h2_header(r, ":method"), *path = h2_header(r, ":path");
+
+	if (!method || !path || httpd_req_target(r, method, path) < 0) {
+		rst(st, method && path ? NGHTTP2_INTERNAL_ERROR : NGHTTP2_PROTOCOL_ERROR);
+		return;
+	}
+	if (httpd_req_begin(r) == MHD_NO && !r->handled)
+		rst(st, NGHTTP2_INTERNAL_ERROR);
+}
+
+/* ---- nghttp2 callbacks ---------------------------------------------------------------------- */
+
+static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void *ud)
+{
+	struct h2_session *s = ud;
+	bool cheap = false;
+
+	(void)ng;
+	switch (hd->type) {
+	case NGHTTP2_HEADERS:
+		s->conts = 0;
+		break;
+	case NGHTTP2_CONTINUATION:
+		if (++s->conts > H2_MAX_CONTINUATIONS)
+			return flood(s, "CONTINUATION");
+		break;
+	case NGHTTP2_SETTINGS:
+	case NGHTTP2_PING:
+	case NGHTTP2_RST_STREAM:
+	case NGHTTP2_PRIORITY:
+		cheap = true;
+		break;
+	case NGHTTP2_DATA:
+		cheap = hd->length == 0 && !(hd->flags & NGHTTP2_FLAG_END_STREAM);
+		break;
+	default:
+		break;
+	}
+	if (cheap && !take_token(s))
+		return flood(s, hd->type == NGHTTP2_SETTINGS ? "SETTINGS" : hd->type == NGHTTP2_PING ? "PING"
+						    : hd->type == NGHTTP2_RST_STREAM ? "RST_STREAM" : "control frame");
+	return 0;
+}
+
+static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
+{
+	struct h2_session *s = ud;
+	struct h2_stream *st;
+	int32_t id = frame->hd.stream_id;
+
+	if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST || s->kill)
+		return 0;
+	if (s->opened >= H2_MAX_STREAMS_PER_CONN || s->nstreams >= 2 * H2_MAX_CONCURRENT_STREAMS) {
+		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+		return 0;
+	}
+	if (!(st = calloc(1, sizeof(*st))) || !(st->r = httpd_req_new(s->h, HTTPD_HTTP2, s->peer))) {
+		free(st);
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	}
+	st->s = s;
+	st->id = id;
+	st->r->h2 = st;
+	buf_init(&st->hdrs.list, 2 * H2_MAX_HEADER_LIST);
+	st->next = s->streams;
+	if (s->streams)
+		s->streams->prev = st;
+	s->streams = st;
+	s->nstreams++;
+	if (++s->opened == H2_MAX_STREAMS_PER_CONN) {
+		/* Enough for one connection: this stream is the last; the client reconnects. */
+		log_debug("%s: %d streams from %s on one connection: GOAWAY", s->h->name, H2_MAX_STREAMS_PER_CONN, s->peer);
+		nghttp2_submit_goaway(ng, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR, NULL, 0);
+		s->final_sent = true;
+	}
+	nghttp2_session_set_stream_user_data(ng, id, st);
+	return 0;
+}
+
+static int on_header(nghttp2_session *ng, const nghttp2_frame *frame, const uint8_t *name, size_t namelen,
+		     const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
+{
+	struct h2_session *s = ud;
+	struct h2_stream *st = nghttp2_session_get_stream_user_data(ng, frame->hd.stream_id);
+
+	(void)flags;
+	if (!st)
+		return 0;
+	st->hdr_bytes += namelen + valuelen + 32; /* RFC 9113 6.5.2's accounting */
+	if (st->hdr_bytes > H2_MAX_HEADER_LIST) {
+		log_warn("%s: header list from %s is over %d bytes: stream reset", s->h->name, s->peer, H2_MAX_HEADER_LIST);
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	}
+	if (frame->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0; /* request trailers: counted, not kept */
+	if (httpd_fields_addn(&st->hdrs, (const char *)name, namelen, (const char *)value, valuelen) < 0)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	return 0;
+}
+
+static int on_frame_recv(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
+{
+	struct h2_session *s = ud;
+	struct h2_stream *st = stream_of(s, frame->hd.stream_id);
+
+	(void)ng;
+	if (!st || (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA))
+		return 0;
+	if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST)
+		begin(st);
+	if (frame->hd.flags & NGHTTP2_FLAG_END_STREAM)
+		run(st);
+	return 0;
+}
+
+static int on_data_chunk(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data, size_t len, void *ud)
+{
+	struct h2_stream *st = stream_of(ud, id);
+	struct httpd_req *r;
+
+	(void)ng;
+	(void)flags;
+	if (!st || st->r->handled || !st->r->route)
+		return 0;
+	r = st->r;
+	if (httpd_req_data(r, (const char *)data, len) < 0) {
+		rst(st, NGHTTP2_CANCEL);
+		return 0;
+	}
+	if (r->too_large || r->busy) {
+		/* HTTP/2 can answer in the middle of a body: say 413/503 now, then reset. */
+		st->early = true;
+		run(st);
+	}
+	return 0;
+}
+
+static int on_frame_send(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
+{
+	struct h2_stream *st = stream_of(ud, frame->hd.stream_id);
+	struct h2_session *s = ud;
+
+	if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR)
+		log_warn("%s: GOAWAY(%s) to %s after stream %d", s->h->name,
+			 nghttp2_http2_strerror(frame->goaway.error_code), s->peer, frame->goaway.last_stream_id);
+
+	if (st && st->early && (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+	    (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA))
+		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_NO_ERROR);
+	return 0;
+}
+
+static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void *ud)
+{
+	struct h2_stream *st = stream_of(ud, id);
+
+	(void)code;
+	if (!st)
+		return 0;
+	nghttp2_session_set_stream_user_data(ng, id, NULL);
+	st->closed = true;
+	if (!st->r->suspended)
+		stream_free(st); /* a held one is freed when it resumes (h2_session_wake) */
+	return 0;
+}
+
+static int on_invalid_frame(nghttp2_session *ng, const nghttp2_frame *frame, int code, void *ud)
+{
+	struct h2_session *s = ud;
+
+	(void)ng;
+	log_warn("%s: invalid HTTP/2 frame (type %u) from %s: %s", s->h->name, frame->hd.type, s->peer,
+		 nghttp2_strerror(code));
+	return 0;
+}
+
+static int on_error(nghttp2_session *ng, int code, const char *msg, size_t len, void *ud)
+{
+	struct h2_session *s = ud;
+
+	(void)ng;
+	(void)code;
+	log_debug("%s: HTTP/2 from %s: %.*s", s->h->name, s->peer, (int)len, msg);
+	return 0;
+}
+
+static void setup_once(void)
+{
+	nghttp2_session_callbacks_new(&callbacks);
+	nghttp2_session_callbacks_set_on_begin_frame_callback(callbacks, on_begin_frame);
+	nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, on_begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(callbacks, on_header);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, on_frame_recv);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, on_data_chunk);
+	nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, on_frame_send);
+	nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, on_stream_close);
+	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(callbacks, on_invalid_frame);
+	nghttp2_session_callbacks_set_error_callback2(callbacks, on_error);
+	nghttp2_option_new(&options);
+	nghttp2_option_set_max_outbound_ack(options, 1000);
+	nghttp2_option_set_max_settings(options, 32);
+#if HAVE_DECL_NGHTTP2_OPTION_SET_STREAM_RESET_RATE_LIMIT
+	nghttp2_option_set_stream_reset_rate_limit(options, 1000, 33);
+#endif
+#if HAVE_DECL_NGHTTP2_OPTION_SET_MAX_CONTINUATIONS
+	nghttp2_option_set_max_continuations(options, H2_MAX_CONTINUATIONS);
+#endif
+}
+
+/* ---- responses ------------------------------------------------------------------------------ */
+
+static int submit_trailers(struct h2_stream *st)
+{
+	const struct httpd_fields *f = &st->resp->trailers;
+	nghttp2_nv *nva = calloc(f->n ? f->n : 1, sizeof(*nva));
+	const char *name, *value;
+	size_t off = 0, n = 0;
+	int rv;
+
+	if (!nva)
+		return -ENOMEM;
+	while ((name = httpd_fields_next(f, &off, &value))) {
+		nva[n++] = (nghttp2_nv){ (uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value),
+					 NGHTTP2_NV_FLAG_NONE };
+	}
+	rv = nghttp2_submit_trailer(st->s->ng, st->id, nva, n);
+	free(nva);
+	return rv == 0 ? 0 : -EIO;
+}
+
+static ssize_t data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+			 nghttp2_data_source *src, void *ud)
+{
+	struct h2_stream *st = src->ptr;
+	struct httpd_resp *resp = st->resp;
+	ssize_t n;
+	bool eof = false;
+
+	(void)ng;
+	(void)id;
+	(void)ud;
+	if (!resp->fn) {
+		n = (ssize_t)(resp->len - st->pos < len ? resp->len - st->pos : len);
+		memcpy(buf, resp->data + st->pos, (size_t)n);
+		eof = st->pos + (size_t)n == resp->len;
+	} else if (resp->total != HTTPD_SIZE_UNKNOWN && st->pos >= resp->total) {
+		n = 0;
+		eof = true;
+	} else {
+		if (resp->total != HTTPD_SIZE_UNKNOWN && resp->total - st->pos < len)
+			len = (size_t)(resp->total - st->pos);
+		n = resp->fn(resp->cls, st->pos, (char *)buf, len);
+		if (n == HTTPD_READER_END) {
+			n = 0;
+			eof = true;
+		} else if (n < 0) {
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		} else if (n == 0) {
+			st->deferred = st->s->any_deferred = true;
+			lsn_conn_wake(st->s->c);
+			return NGHTTP2_ERR_DEFERRED;
+		}
+	}
+	st->pos += (uint64_t)n;
+	if (eof) {
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		if (resp->trailers.n) {
+			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+			if (submit_trailers(st) < 0)
+				return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		}
+	}
+	return n;
+}
+
+static bool hop_by_hop(const char *name)
+{
+	return strcasecmp(name, "connection") == 0 || strcasecmp(name, "keep-alive") == 0 ||
+	       strcasecmp(name, "transfer-encoding") == 0 || strcasecmp(name, "upgrade") == 0 ||
+	       strcasecmp(name, "proxy-connection") == 0;
+}
+
+enum MHD_Result h2_queue(struct httpd_req *r, unsigned status, struct httpd_resp *resp)
+{
+	struct h2_stream *st = r->h2;
+	nghttp2_data_provider prd = { .source.ptr = st, .read_callback = data_read };
+	nghttp2_nv *nva;
+	const char *name, *value;
+	char code[8], clen[24];
+	size_t off = 0, n = 0;
+	bool body, has_len = false;
+	int rv;
+
+	if (st->closed || !st->s->ng || st->resp) {
+		httpd_resp_free(resp); /* nobody to answer, or answered already */
+		return st->resp ? MHD_NO : MHD_YES;
+	}
+	if (!(nva = calloc(resp->headers.n + 2, sizeof(*nva)))) {
+		httpd_resp_free(resp);
+		return MHD_NO;
+	}
+	snprintf(code, sizeof(code), "%03u", status % 1000);
+	nva[n++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)code, 7, strlen(code), NGHTTP2_NV_FLAG_NONE };
+	while ((name = httpd_fields_next(&resp->headers, &off, &value))) {
+		if (hop_by_hop(name))
+			continue;
+		has_len |= strcasecmp(name, "content-length") == 0;
+		nva[n++] = (nghttp2_nv){ (uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value),
+					 NGHTTP2_NV_FLAG_NONE };
+	}
+	if (!has_len && !resp->fn && !resp->trailers.n && status != 204 && status != 304) {
+		snprintf(clen, sizeof(clen), "%zu", resp->len);
+		nva[n++] = (nghttp2_nv){ (uint8_t *)"content-length", (uint8_t *)clen, 14, strlen(clen),
+					 NGHTTP2_NV_FLAG_NONE };
+	}
+	body = strcmp(r->method, "HEAD") != 0 && status != 204 && status != 304 &&
+	       (resp->fn || resp->len > 0 || resp->trailers.n > 0);
+	st->resp = resp;
+	st->pos = 0;
+	rv = nghttp2_submit_response(st->s->ng, st->id, nva, n, body ? &prd : NULL);
+	free(nva);
+	if (rv != 0) {
+		st->resp = NULL;
+		httpd_resp_free(resp);
+		return MHD_NO;
+	}
+	return MHD_YES;
+}
+
+const char *h2_header(struct httpd_req *r, const char *name)
+{
+	const struct httpd_fields *f = &r->h2->hdrs;
+	const char *n, *v;
+	size_t off = 0;
+
+	while ((n = httpd_fields_next(f, &off, &v)))
+		if (strcasecmp(n, name) == 0)
+			return v;
+	return NULL;
+}
+
+void h2_suspend(struct httpd_req *r)
+{
+	(void)r; /* the stream simply has no response yet; nghttp2 keeps it open */
+}
+
+void h2_resume(struct httpd_req *r)
+{
+	struct h2_stream *st = r->h2;
+	struct h2_session *s = st->s;
+
+	/* Under the session lock: the loop cannot free the session before the wake is queued. */
+	pthread_mutex_lock(&s->mu);
+	if (!st->resume_queued) {
+		st->resume_queued = true;
+		st->rnext = s->resumed;
+		s->resumed = st;
+	}
+	lsn_conn_wake(s->c);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- sessions --------------------------------------------------------------------------------- */
+
+static int ng_new(struct h2_session *s)
+{
+	nghttp2_settings_entry iv[] = {
+		{ NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, H2_MAX_CONCURRENT_STREAMS },
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, H2_INITIAL_WINDOW },
+		{ NGHTTP2_SETTINGS_MAX_FRAME_SIZE, H2_MAX_FRAME_SIZE },
+		{ NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, H2_MAX_HEADER_LIST },
+	};
+
+	if (nghttp2_session_server_new2(&s->ng, callbacks, s, options) != 0)
+		return -ENOMEM;
+	if (nghttp2_submit_settings(s->ng, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])) != 0 ||
+	    nghttp2_session_set_local_window_size(s->ng, NGHTTP2_FLAG_NONE, 0, (int32_t)H2_CONNECTION_WINDOW) != 0) {
+		nghttp2_session_del(s->ng);
+		s->ng = NULL;
+		return -ENOMEM;
+	}
+	s->magic_left = PREFACE_LEN;
+	s->fh_have = 0;
+	s->skip = 0;
+	s->draining = s->final_sent = false;
+	return 0;
+}
+
+int h2_session_new(struct httpd *h, struct lsn_conn *c, const char *peer, struct h2_session **out)
+{
+	struct h2_session *s;
+
+	pthread_once(&once, setup_once);
+	if (!callbacks || !options || !(s = calloc(1, sizeof(*s))))
+		return -ENOMEM;
+	s->h = h;
+	s->c = c;
+	snprintf(s->peer, sizeof(s->peer), "%s", peer);
+	pthread_mutex_init(&s->mu, NULL);
+	buf_init(&s->carry, CARRY_MAX);
+	s->tokens = FLOOD_BURST;
+	clock_gettime(CLOCK_MONOTONIC, &s->tlast);
+	if (ng_new(s) < 0) {
+		h2_session_free(s);
+		return -ENOMEM;
+	}
+	*out = s;
+	return 0;
+}
+
+/* nghttp2's own flood verdicts (too many queued ACKs, too many CONTINUATION frames). */
+static bool flood_error(ssize_t k)
+{
+#if HAVE_DECL_NGHTTP2_OPTION_SET_MAX_CONTINUATIONS
+	if (k == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS)
+		return true;
+#endif
+	return k == NGHTTP2_ERR_FLOODED;
+}
+
+static int feed(struct h2_session *s, const uint8_t *p, size_t n)
+{
+	ssize_t k = nghttp2_session_mem_recv(s->ng, p, n);
+
+	if (k < 0) {
+		log_warn("%s: HTTP/2 error from %s: %s", s->h->name, s->peer, nghttp2_strerror((int)k));
+		/* Say why before closing, when the session can still send. */
+		nghttp2_session_terminate_session(s->ng, flood_error(k) ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
+		s->kill = true;
+		return -1;
+	}
+	return s->kill ? -1 : 0;
+}
+
+/* A client preface at a frame boundary: the old session is over, a new one begins (its
+ * SETTINGS go out at once). Refused with GOAWAY while the old one has open streams. */
+static int restart(struct h2_session *s)
+{
+	const uint8_t *p;
+	ssize_t k;
+
+	/* Answers already queued finish first (a client that sent everything at once). */
+	while ((k = nghttp2_session_mem_send(s->ng, &p)) > 0)
+		if (buf_append(&s->carry, p, (size_t)k) < 0)
+			return -1;
+	s->carry_out = s->carry.len > 0;
+	if (s->nstreams > 0) {
+		log_warn("%s: new HTTP/2 preface from %s while %u streams are open: GOAWAY", s->h->name, s->peer,
+			 s->nstreams);
+		nghttp2_session_terminate_session(s->ng, NGHTTP2_PROTOCOL_ERROR);
+		s->kill = true;
+		return -1;
+	}
+	nghttp2_session_del(s->ng);
+	s->ng = NULL;
+	if (ng_new(s) < 0)
+		return -1;
+	log_debug("%s: new HTTP/2 session on the connection from %s", s->h->name, s->peer);
+	s->magic_left = 0;
+	return feed(s, preface, PREFACE_LEN);
+}
+
+/* Bytes at a frame boundary that start with 'P': a new preface, or garbage for nghttp2. */
+static size_t collect_preface(struct h2_session *s, const uint8_t *data, size_t n, int *rc)
+{
+	size_t k = PREFACE_LEN - s->pri_have < n ? PREFACE_LEN - s->pri_have : n;
+
+	memcpy(s->pri + s->pri_have, data, k);
+	s->pri_have += k;
+	*rc = 0;
+	if (memcmp(s->pri, preface, s->pri_have) != 0) {
+		s->pri_collecting = false;
+		s->skip = UINT64_MAX; /* lost the framing: nghttp2 refuses these bytes anyway */
+		*rc = feed(s, s->pri, s->pri_have);
+	} else if (s->pri_have == PREFACE_LEN) {
+		s->pri_collecting = false;
+		*rc = restart(s);
+	}
+	return k;
+}
+
+int h2_session_recv(struct h2_session *s, const uint8_t *data, size_t n)
+{
+	size_t k;
+	int rc = 0;
+
+	while (n > 0 && rc == 0 && s->ng) {
+		if (s->pri_collecting) {
+			k = collect_preface(s, data, n, &rc);
+		} else if (s->magic_left || s->skip) {
+			uint64_t left = s->magic_left ? s->magic_left : s->skip;
+
+			k = left < n ? (size_t)left : n;
+			if (s->magic_left)
+				s->magic_left -= k;
+			else if (s->skip != UINT64_MAX)
+				s->skip -= k;
+			rc = feed(s, data, k);
+		} else if (s->fh_have == 0 && data[0] == 'P') {
+			s->pri_collecting = true;
+			s->pri_have = 0;
+			continue;
+		} else {
+			k = 9 - s->fh_have < n ? 9 - s->fh_have : n;
+			memcpy(s->fh + s->fh_have, data, k);
+			s->fh_have += k;
+			if (s->fh_have == 9) {
+				s->skip = (uint64_t)s->fh[0] << 16 | (uint64_t)s->fh[1] << 8 | s->fh[2];
+				s->fh_have = 0;
+			}
+			rc = feed(s, data, k);
+		}
+		data += k;
+		n -= k;
+	}
+	return rc;
+}
+
+ssize_t h2_session_send(struct h2_session *s, const uint8_t **out)
+{
+	ssize_t n;
+
+	if (s->carry_out) {
+		s->carry_out = false;
+		*out = (const uint8_t *)s->carry.data;
+		return (ssize_t)s->carry.len;
+	}
+	buf_reset(&s->carry);
+	if (!s->ng)
+		return 0;
+	if ((n = nghttp2_session_mem_send(s->ng, out)) < 0) {
+		log_warn("%s: HTTP/2 error towards %s: %s", s->h->name, s->peer, nghttp2_strerror((int)n));
+		return -1;
+	}
+	return n;
+}
+
+bool h2_session_want_read(const struct h2_session *s)
+{
+	return s->ng && !s->kill && nghttp2_session_want_read(s->ng);
+}
+
+bool h2_session_active(const struct h2_session *s)
+{
+	return s->carry_out || (s->ng && (nghttp2_session_want_read(s->ng) || nghttp2_session_want_write(s->ng)));
+}
+
+bool h2_session_idle(const struct h2_session *s)
+{
+	return s->nstreams == 0;
+}
+
+void h2_session_wake(struct h2_session *s)
+{
+	struct h2_stream *list, *st, *next;
+
+	pthread_mutex_lock(&s->mu);
+	list = s->resumed;
+	s->resumed = NULL;
+	for (st = list; st; st = st->rnext)
+		st->resume_queued = false;
+	pthread_mutex_unlock(&s->mu);
+	for (st = list; st; st = next) {
+		next = st->rnext;
+		st->r->suspended = false;
+		if (st->closed)
+			stream_free(st); /* its client is gone: nothing to answer */
+		else
+			run(st);
+	}
+	if (s->any_deferred && s->ng) {
+		s->any_deferred = false;
+		for (st = s->streams; st; st = st->next) {
+			if (st->deferred) {
+				st->deferred = false;
+				nghttp2_session_resume_data(s->ng, st->id);
+			}
+		}
+	}
+}
+
+void h2_session_drain(struct h2_session *s, bool final)
+{
+	if (!s->ng)
+		return;
+	if (!s->draining) {
+		nghttp2_submit_shutdown_notice(s->ng);
+		s->draining = true;
+	}
+	if (final && !s->final_sent) {
+		nghttp2_submit_goaway(s->ng, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(s->ng),
+				      NGHTTP2_NO_ERROR, NULL, 0);
+		s->final_sent = true;
+	}
+}
+
+void h2_session_goaway(struct h2_session *s)
+{
+	if (s->ng && !s->final_sent) {
+		log_debug("%s: HTTP/2 connection from %s idle: GOAWAY", s->h->name, s->peer);
+		s->draining = true;
+		h2_session_drain(s, true);
+	}
+}
+
+bool h2_session_close(struct h2_session *s)
+{
+	struct h2_stream *st, *next;
+
+	s->dead = true;
+	if (s->ng) {
+		nghttp2_session_del(s->ng);
+		s->ng = NULL;
+	}
+	for (st = s->streams; st; st = next) {
+		next = st->next;
+		st->closed = true;
+		if (!st->r->suspended)
+			stream_free(st);
+	}
+	return s->nstreams == 0;
+}
+
+void h2_session_free(struct h2_session *s)
+{
+	if (!s)
+		return;
+	h2_session_close(s);
+	while (s->streams)
+		stream_free(s->streams);
+	pthread_mutex_lock(&s->mu); /* a last h2_resume may still hold it */
+	pthread_mutex_unlock(&s->mu);
+	pthread_mutex_destroy(&s->mu);
+	buf_free(&s->carry);
+	free(s);
+}

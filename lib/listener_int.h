@@ -1,0 +1,116 @@
+/* listener_int.h: the listener's connection and loop structures, shared by lib/listener.c
+ * (accept, sniff, loops, HTTP/2 I/O) and lib/connio.c (plain/TLS I/O, handshake, relay). */
+#ifndef VIVO_LISTENER_INT_H
+#define VIVO_LISTENER_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+
+#include "listener.h"
+
+#define MAX_CONNS 4096         /* connections a server holds in its loops */
+#define SNIFF_TIMEOUT 90       /* seconds for the first bytes (libmicrohttpd's idle timeout) */
+#define TLS_TIMEOUT 30         /* seconds for a TLS handshake */
+#define H2_IDLE_TIMEOUT 300    /* seconds an HTTP/2 connection may sit without streams */
+#define IO_BLOCK 16384
+
+
+enum tag_kind { T_LISTEN, T_EVENT, T_SOCK, T_PAIR };
+enum cstate { CS_SNIFF, CS_TLS, CS_H2, CS_RELAY, CS_DEAD };
+struct tag {
+	enum tag_kind kind;
+	struct lsn_conn *c;
+};
+
+struct relay {                 /* TLS HTTP/1.1: bytes between SSL and libmicrohttpd */
+	int fd;                /* our end of the socketpair */
+	uint8_t up[IO_BLOCK], down[IO_BLOCK];
+	size_t up_len, up_off, down_len, down_off;
+	bool up_eof, down_eof;
+	uint32_t ev;
+};
+
+struct lsn_conn {
+	struct loop *lp;
+	int fd;
+	SSL *ssl;
+	enum cstate st;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	char peer[64];
+	time_t deadline;       /* sniff or handshake; idle for HTTP/2 */
+	struct h2_session *h2;
+	uint8_t *out;          /* bytes the client has not taken yet */
+	size_t out_len, out_off, out_cap;
+	bool ssl_wants_write;  /* SSL_read needs the socket writable */
+	struct relay *relay;
+	uint32_t ev;
+	struct tag tag_sock, tag_pair;
+	bool wake_queued;
+	struct lsn_conn *wnext;
+	struct lsn_conn *prev, *next;
+};
+
+struct incoming {               /* an accepted socket handed to another loop */
+	int fd;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	struct incoming *next;
+};
+
+struct loop {
+	struct lsn *l;
+	pthread_t th;
+	bool started;
+	int ep, efd;
+	atomic_int load;       /* connections this loop holds */
+	pthread_mutex_t mu;    /* guards wakes and incoming */
+	struct lsn_conn *wakes;
+	struct incoming *incoming;
+	struct lsn_conn *conns;
+	struct lsn_conn *grave; /* closed, freed after the events of this round */
+	bool drained;          /* this loop has told its sessions about the drain */
+};
+
+struct lsn {
+	struct httpd *h;
+	int fd;
+	SSL_CTX *tls;
+	unsigned nloops;
+	struct loop *loops;
+	struct tag tag_listen, tag_event;
+	atomic_bool draining, stopping;
+	atomic_int nconns;     /* connections held by the loops */
+	atomic_int nh2;        /* of which HTTP/2 */
+};
+
+/* listener.c */
+time_t lsn_now(void);
+/* Change the epoll interest of `fd` (the socket or the relay pair) to `ev`. */
+void lsn_set_events(struct lsn_conn *c, int fd, struct tag *t, uint32_t *cur, uint32_t ev);
+/* Close the sockets; free the connection after this epoll round (or once its held
+ * HTTP/2 requests are gone). */
+void lsn_conn_close(struct lsn_conn *c);
+/* The connection speaks HTTP/2 from here on: start its session. */
+void lsn_to_h2(struct lsn_conn *c);
+
+/* connio.c */
+/* >0 bytes read, 0 at the end, -EAGAIN, or -EIO (plain or TLS). */
+ssize_t lsn_read(struct lsn_conn *c, void *p, size_t n);
+/* Bytes written (0 when the socket is full), or -EIO. */
+ssize_t lsn_write(struct lsn_conn *c, const void *p, size_t n);
+/* The server's TLS context (certificate, key, ALPN h2 then http/1.1). 0 or -errno + err. */
+int lsn_tls_setup(struct lsn *l, const struct lsn_opts *o, char *err, size_t errlen);
+/* Advance the TLS handshake; when done, HTTP/2 by ALPN or the HTTP/1.1 relay. */
+void lsn_tls_step(struct lsn_conn *c);
+/* Move bytes between the TLS client and libmicrohttpd's end of the pair. */
+void lsn_relay_io(struct lsn_conn *c);
+
+#endif
