@@ -25,7 +25,7 @@
 #include "decode.h"
 #include "input.h"
 #include "log.h"
-#include "mpw.h"
+#include "mpk.h"
 
 #define MAX_WORKERS 16
 /* Replies (acks, PONG) a client leaves unread: reading from it pauses above OUT_PAUSE;
@@ -240,6 +240,7 @@ static bool flush_out(struct worker *w, struct conn *c)
 
 static int queue_ack(struct conn *c, const char *ack, size_t n)
 {
+	msgpack_packer pk;
 	int rc;
 
 	if (c->out_off && c->out.len + 16 + n > c->out.max) {
@@ -247,8 +248,9 @@ static int queue_ack(struct conn *c, const char *ack, size_t n)
 		c->out.len -= c->out_off;
 		c->out_off = 0;
 	}
-	if ((rc = mpw_map(&c->out, 1)) < 0 || (rc = mpw_cstr(&c->out, "ack")) < 0 ||
-	    (rc = mpw_str(&c->out, ack, n)) < 0)
+	mpk_init(&pk, &c->out);
+	if ((rc = msgpack_pack_map(&pk, 1)) < 0 || (rc = mpk_cstr(&pk, "ack")) < 0 ||
+	    (rc = msgpack_pack_str_with_body(&pk, ack, n)) < 0)
 		return rc;
 	return 0;
 }

@@ -14,7 +14,7 @@
 #include "jsonmp.h"
 #include "mp.h"
 #include "mpjson.h"
-#include "mpw.h"
+#include "mpk.h"
 #include "wire.h"
 
 /* ---- the OTLP schema (opentelemetry-proto v1), as field tables ----------------------- */
@@ -441,16 +441,16 @@ static int any_to_mp(struct ctx *x, const struct ow_msg *av, struct buf *out, in
 	switch (ow_oneof(av, cases, COUNT(cases))) {
 	case 1:
 		s = ow_str(av, 1, &n);
-		return mpw_str(out, s, n);
+		return msgpack_pack_str_with_body(MPK(out), s, n);
 	case 2:
-		return mpw_bool(out, ow_bool(av, 2));
+		return mpk_bool(MPK(out), ow_bool(av, 2));
 	case 3:
-		return mpw_int(out, ow_i64(av, 3));
+		return msgpack_pack_int64(MPK(out), ow_i64(av, 3));
 	case 4:
-		return mpw_double(out, ow_f64(av, 4));
+		return msgpack_pack_double(MPK(out), ow_f64(av, 4));
 	case 5:
 		TRY(ow_sub(av, 5, &sub, &x->e));
-		TRY(mpw_array32(out, &at));
+		TRY(mpk_array32(MPK(out), &at));
 		ow_iter_init(&it, &sub, 1);
 		while ((rc = ow_next_msg(&it, &el, &x->e)) > 0) {
 			TRY(any_to_mp(x, &el, out, depth + 1));
@@ -458,7 +458,7 @@ static int any_to_mp(struct ctx *x, const struct ow_msg *av, struct buf *out, in
 		}
 		if (rc < 0)
 			return rc;
-		mpw_patch32(out, at, count);
+		mpk_patch32(MPK(out), at, count);
 		return 0;
 	case 6:
 		TRY(ow_sub(av, 6, &sub, &x->e));
@@ -466,18 +466,18 @@ static int any_to_mp(struct ctx *x, const struct ow_msg *av, struct buf *out, in
 	case 7:
 		if (!av->json) {
 			s = ow_str(av, 7, &n);
-			return mpw_bin(out, s, n);
+			return msgpack_pack_bin_with_body(MPK(out), s, n);
 		} else {
 			struct buf raw;
 
 			buf_init(&raw, out->max);
 			if ((rc = ow_bytes(av, 7, &raw)) == 0)
-				rc = mpw_bin(out, raw.data ? raw.data : "", raw.len);
+				rc = msgpack_pack_bin_with_body(MPK(out), raw.data ? raw.data : "", raw.len);
 			buf_free(&raw);
 			return rc;
 		}
 	default:
-		return mpw_nil(out);
+		return msgpack_pack_nil(MPK(out));
 	}
 }
 
@@ -493,18 +493,18 @@ static int kvs_to_mp(struct ctx *x, const struct ow_msg *m, unsigned num, struct
 
 	if (depth > ANY_MAX_DEPTH)
 		return fail(x, "AnyValue nested deeper than %d levels", ANY_MAX_DEPTH);
-	TRY(mpw_map32(out, &at));
+	TRY(mpk_map32(MPK(out), &at));
 	ow_iter_init(&it, m, num);
 	while ((rc = ow_next_msg(&it, &kv, &x->e)) > 0) {
 		k = ow_str(&kv, 1, &n);
-		TRY(mpw_str(out, k, n));
+		TRY(msgpack_pack_str_with_body(MPK(out), k, n));
 		TRY(ow_sub(&kv, 2, &v, &x->e));
 		TRY(any_to_mp(x, &v, out, depth + 1));
 		count++;
 	}
 	if (rc < 0)
 		return rc;
-	mpw_patch32(out, at, count);
+	mpk_patch32(MPK(out), at, count);
 	return 0;
 }
 
@@ -818,7 +818,7 @@ static int mp_hexstr(struct buf *b, const struct ow_msg *m, unsigned num)
 	char hex[33];
 	size_t n = ow_hex(m, num, hex);
 
-	return mpw_str(b, hex, n);
+	return msgpack_pack_str_with_body(MPK(b), hex, n);
 }
 
 static int log_record(struct ctx *x, const struct ow_msg *lr, struct chunk_builder *cb)
@@ -834,27 +834,27 @@ static int log_record(struct ctx *x, const struct ow_msg *lr, struct chunk_build
 
 	/* Metadata: {"otlp":{...present keys only...}}, in Fluent Bit's order. */
 	buf_reset(meta);
-	TRY(mpw_map(meta, 1));
-	TRY(mpw_cstr(meta, "otlp"));
-	TRY(mpw_map32(meta, &at));
+	TRY(msgpack_pack_map(MPK(meta), 1));
+	TRY(mpk_cstr(MPK(meta), "otlp"));
+	TRY(mpk_map32(MPK(meta), &at));
 	if ((v = ow_u64(lr, 11))) {
-		TRY(mpw_cstr(meta, "observed_timestamp"));
-		TRY(mpw_uint(meta, v));
+		TRY(mpk_cstr(MPK(meta), "observed_timestamp"));
+		TRY(msgpack_pack_uint64(MPK(meta), v));
 		keys++;
 	}
 	if (ow_has(lr, 2) && ow_i64(lr, 2)) {
-		TRY(mpw_cstr(meta, "severity_number"));
-		TRY(mpw_int(meta, ow_i64(lr, 2)));
+		TRY(mpk_cstr(MPK(meta), "severity_number"));
+		TRY(msgpack_pack_int64(MPK(meta), ow_i64(lr, 2)));
 		keys++;
 	}
 	s = ow_str(lr, 3, &n);
 	if (n) {
-		TRY(mpw_cstr(meta, "severity_text"));
-		TRY(mpw_str(meta, s, n));
+		TRY(mpk_cstr(MPK(meta), "severity_text"));
+		TRY(msgpack_pack_str_with_body(MPK(meta), s, n));
 		keys++;
 	}
 	if (ow_count(lr, 6)) {
-		TRY(mpw_cstr(meta, "attributes"));
+		TRY(mpk_cstr(MPK(meta), "attributes"));
 		TRY(kvs_to_mp(x, lr, 6, meta, 1));
 		keys++;
 	}
@@ -862,34 +862,34 @@ static int log_record(struct ctx *x, const struct ow_msg *lr, struct chunk_build
 		char hex[33];
 
 		if (ow_hex(lr, 9, hex)) {
-			TRY(mpw_cstr(meta, "trace_id"));
+			TRY(mpk_cstr(MPK(meta), "trace_id"));
 			TRY(mp_hexstr(meta, lr, 9));
 			keys++;
 		}
 		if (ow_hex(lr, 10, hex)) {
-			TRY(mpw_cstr(meta, "span_id"));
+			TRY(mpk_cstr(MPK(meta), "span_id"));
 			TRY(mp_hexstr(meta, lr, 10));
 			keys++;
 		}
 	}
 	if ((v = ow_u64(lr, 8) & 0xff)) {
-		TRY(mpw_cstr(meta, "trace_flags"));
-		TRY(mpw_uint(meta, v));
+		TRY(mpk_cstr(MPK(meta), "trace_flags"));
+		TRY(msgpack_pack_uint64(MPK(meta), v));
 		keys++;
 	}
-	mpw_patch32(meta, at, keys);
+	mpk_patch32(MPK(meta), at, keys);
 
 	/* Body: a kvlist stays a map, anything else goes under "log". */
 	buf_reset(body);
 	TRY(ow_sub(lr, 5, &bv, &x->e));
 	if (!ow_has(lr, 5)) {
-		TRY(mpw_map(body, 0));
+		TRY(msgpack_pack_map(MPK(body), 0));
 	} else if (ow_oneof(&bv, (const unsigned[]){ 1, 2, 3, 4, 5, 6, 7 }, 7) == 6) {
 		TRY(ow_sub(&bv, 6, &kl, &x->e));
 		TRY(kvs_to_mp(x, &kl, 1, body, 1));
 	} else {
-		TRY(mpw_map(body, 1));
-		TRY(mpw_cstr(body, "log"));
+		TRY(msgpack_pack_map(MPK(body), 1));
+		TRY(mpk_cstr(MPK(body), "log"));
 		TRY(any_to_mp(x, &bv, body, 1));
 	}
 
@@ -1104,11 +1104,11 @@ static int ot_point(struct ctx *x, struct buf *ot, uint64_t hash, uint64_t ts, u
 	char key[48];
 	int n = snprintf(key, sizeof(key), "%llx:%llu", (unsigned long long)hash, (unsigned long long)ts);
 
-	TRY(mpw_str(ot, key, (size_t)n));
-	TRY(mpw_map(ot, keys + (start ? 1 : 0)));
+	TRY(msgpack_pack_str_with_body(MPK(ot), key, (size_t)n));
+	TRY(msgpack_pack_map(MPK(ot), keys + (start ? 1 : 0)));
 	if (start) {
-		TRY(mpw_cstr(ot, "start_time_unix_nano"));
-		TRY(mpw_uint(ot, start));
+		TRY(mpk_cstr(MPK(ot), "start_time_unix_nano"));
+		TRY(msgpack_pack_uint64(MPK(ot), start));
 	}
 	return 0;
 }
@@ -1205,10 +1205,10 @@ static int render_metric(struct ctx *x, const struct ow_msg *met)
 	if (x->ot_count[type]++ == 0)
 		x->ot_order[x->ot_n++] = type;
 	name = ow_str(met, 1, &n);
-	TRY(mpw_str(ot, name, n));
-	TRY(mpw_map(ot, 1));
-	TRY(mpw_cstr(ot, "datapoints"));
-	TRY(mpw_map32(ot, &dps_at));
+	TRY(msgpack_pack_str_with_body(MPK(ot), name, n));
+	TRY(msgpack_pack_map(MPK(ot), 1));
+	TRY(mpk_cstr(MPK(ot), "datapoints"));
+	TRY(mpk_map32(MPK(ot), &dps_at));
 
 	ow_iter_init(&it, &data, 1);
 	for (k = 0; (rc = ow_next_msg(&it, &dp, &x->e)) > 0; k++) {
@@ -1232,8 +1232,8 @@ static int render_metric(struct ctx *x, const struct ow_msg *met)
 			}
 			jw_labels_hash(x, b, has, &hash);
 			TRY(ot_point(x, ot, hash, ts, start, 1));
-			TRY(mpw_cstr(ot, "number_value_case"));
-			TRY(mpw_cstr(ot, is_int ? "int" : "double"));
+			TRY(mpk_cstr(MPK(ot), "number_value_case"));
+			TRY(mpk_cstr(MPK(ot), is_int ? "int" : "double"));
 		} else if (type == T_HISTOGRAM) {
 			struct ow_iter ib;
 			uint64_t c;
@@ -1256,19 +1256,19 @@ static int render_metric(struct ctx *x, const struct ow_msg *met)
 			jw_raw(x, b, "}");
 			jw_labels_hash(x, b, has, &hash);
 			TRY(ot_point(x, ot, hash, ts, start, 1 + 2 * ow_has(&dp, 11) + 2 * ow_has(&dp, 12)));
-			TRY(mpw_cstr(ot, "has_sum"));
-			TRY(mpw_bool(ot, ow_has(&dp, 5)));
+			TRY(mpk_cstr(MPK(ot), "has_sum"));
+			TRY(mpk_bool(MPK(ot), ow_has(&dp, 5)));
 			if (ow_has(&dp, 11)) {
-				TRY(mpw_cstr(ot, "has_min"));
-				TRY(mpw_bool(ot, true));
-				TRY(mpw_cstr(ot, "min"));
-				TRY(mpw_double(ot, ow_f64(&dp, 11)));
+				TRY(mpk_cstr(MPK(ot), "has_min"));
+				TRY(msgpack_pack_true(MPK(ot)));
+				TRY(mpk_cstr(MPK(ot), "min"));
+				TRY(msgpack_pack_double(MPK(ot), ow_f64(&dp, 11)));
 			}
 			if (ow_has(&dp, 12)) {
-				TRY(mpw_cstr(ot, "has_max"));
-				TRY(mpw_bool(ot, true));
-				TRY(mpw_cstr(ot, "max"));
-				TRY(mpw_double(ot, ow_f64(&dp, 12)));
+				TRY(mpk_cstr(MPK(ot), "has_max"));
+				TRY(msgpack_pack_true(MPK(ot)));
+				TRY(mpk_cstr(MPK(ot), "max"));
+				TRY(msgpack_pack_double(MPK(ot), ow_f64(&dp, 12)));
 			}
 		} else if (type == T_EXP_HISTOGRAM) {
 			struct ow_msg side;
@@ -1302,19 +1302,19 @@ static int render_metric(struct ctx *x, const struct ow_msg *met)
 			jw_raw(x, b, "}");
 			jw_labels_hash(x, b, has, &hash);
 			TRY(ot_point(x, ot, hash, ts, start, 1 + 2 * ow_has(&dp, 12) + 2 * ow_has(&dp, 13)));
-			TRY(mpw_cstr(ot, "has_sum"));
-			TRY(mpw_bool(ot, ow_has(&dp, 5)));
+			TRY(mpk_cstr(MPK(ot), "has_sum"));
+			TRY(mpk_bool(MPK(ot), ow_has(&dp, 5)));
 			if (ow_has(&dp, 12)) {
-				TRY(mpw_cstr(ot, "has_min"));
-				TRY(mpw_bool(ot, true));
-				TRY(mpw_cstr(ot, "min"));
-				TRY(mpw_double(ot, ow_f64(&dp, 12)));
+				TRY(mpk_cstr(MPK(ot), "has_min"));
+				TRY(msgpack_pack_true(MPK(ot)));
+				TRY(mpk_cstr(MPK(ot), "min"));
+				TRY(msgpack_pack_double(MPK(ot), ow_f64(&dp, 12)));
 			}
 			if (ow_has(&dp, 13)) {
-				TRY(mpw_cstr(ot, "has_max"));
-				TRY(mpw_bool(ot, true));
-				TRY(mpw_cstr(ot, "max"));
-				TRY(mpw_double(ot, ow_f64(&dp, 13)));
+				TRY(mpk_cstr(MPK(ot), "has_max"));
+				TRY(msgpack_pack_true(MPK(ot)));
+				TRY(mpk_cstr(MPK(ot), "max"));
+				TRY(msgpack_pack_double(MPK(ot), ow_f64(&dp, 13)));
 			}
 		} else {
 			struct ow_msg q;
@@ -1345,7 +1345,7 @@ static int render_metric(struct ctx *x, const struct ow_msg *met)
 	}
 	if (rc < 0)
 		return rc;
-	mpw_patch32(ot, dps_at, dps);
+	mpk_patch32(MPK(ot), dps_at, dps);
 	jw_raw(x, b, "]}");
 	return x->rc;
 }
@@ -1441,8 +1441,8 @@ static int metrics_scope(struct ctx *x, const struct ow_msg *rm, const struct ow
 		jw_raw(x, b, ":");
 		/* The pairs become one map; the renderer resolves duplicate names. */
 		buf_init(&m, SIZE_MAX);
-		if ((rc = mpw_map32(&m, &at)) == 0 && (rc = buf_append(&m, x->ot[ty].data, x->ot[ty].len)) == 0) {
-			mpw_patch32(&m, at, x->ot_count[ty]);
+		if ((rc = mpk_map32(MPK(&m), &at)) == 0 && (rc = buf_append(&m, x->ot[ty].data, x->ot[ty].len)) == 0) {
+			mpk_patch32(MPK(&m), at, x->ot_count[ty]);
 			mp_cur_init(&c, m.data, m.len);
 			rc = mpjson_write(b, &c);
 		}

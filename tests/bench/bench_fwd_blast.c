@@ -1,10 +1,11 @@
-/* bench_fwd_blast.c: Forward ingest benchmark client: sends prebuilt PackedForward or Message frames from N connections to the agent (timed until the last record is readable on the exporter API) or to a built-in discard server (timed until its last byte is read). */
+/* bench_fwd_blast.c: Forward ingest benchmark client: sends prebuilt PackedForward, Forward or Message frames from N connections to the agent (timed until the last record is readable on the exporter API) or to a built-in discard server (timed until its last byte is read). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "mpw.h"
+#include "mpk.h"
 
 #define MAX_CONNS 64
 #define MSG "GET /api/v1/cart/items?session=8f2a 200 OK 1234 bytes 12.5ms"
@@ -25,10 +26,10 @@ struct sender {
 };
 
 static struct {
-	const char *mode;     /* packed or message */
+	const char *mode;     /* packed, forward or message */
 	int conns;
 	long records;         /* per connection */
-	int batch;            /* records per PackedForward frame */
+	int batch;            /* records per PackedForward or Forward frame */
 	int port;             /* agent forward port; 0 = discard */
 	int exporter;
 	uint64_t frames;      /* chunks expected in all */
@@ -63,56 +64,79 @@ static int dial(int port)
 	return fd;
 }
 
-/* One record of ~100 bytes: [EventTime, {"message": 60 chars, "level": "info", "seq": n}]. */
-static void entry(struct buf *b, long seq)
+/* The record of ~100 bytes: {"message": 60 chars, "level": "info", "seq": n}. */
+static void record(msgpack_packer *pk, long seq)
 {
-	mpw_array(b, 2);
-	mpw_event_time(b, 1700000000000000000LL + seq);
-	mpw_map(b, 3);
-	mpw_cstr(b, "message");
-	mpw_cstr(b, MSG);
-	mpw_cstr(b, "level");
-	mpw_cstr(b, "info");
-	mpw_cstr(b, "seq");
-	mpw_uint(b, (uint64_t)seq);
+	msgpack_pack_map(pk, 3);
+	mpk_cstr(pk, "message");
+	mpk_cstr(pk, MSG);
+	mpk_cstr(pk, "level");
+	mpk_cstr(pk, "info");
+	mpk_cstr(pk, "seq");
+	msgpack_pack_uint64(pk, (uint64_t)seq);
+}
+
+/* An entry: [EventTime, record], or Fluent Bit's default [[EventTime, {}], record]. */
+static void entry(msgpack_packer *pk, long seq, bool with_meta)
+{
+	msgpack_pack_array(pk, 2);
+	if (with_meta)
+		msgpack_pack_array(pk, 2);
+	mpk_event_time(pk, 1700000000000000000LL + seq);
+	if (with_meta)
+		msgpack_pack_map(pk, 0);
+	record(pk, seq);
+}
+
+/* PackedForward [tag, bin(entries)] and Forward [tag, [entry...]] (Fluent Bit 5.1.1's
+ * default for logs: no options, entries with metadata), `g.batch` records a frame. */
+static void build_batches(msgpack_packer *pk, bool packed)
+{
+	struct buf payload;
+	msgpack_packer pp;
+	long i, j;
+
+	buf_init(&payload, SIZE_MAX);
+	mpk_init(&pp, &payload);
+	for (i = 0; i < g.records; i += g.batch) {
+		long n = g.records - i < g.batch ? g.records - i : g.batch;
+
+		msgpack_pack_array(pk, 2);
+		mpk_cstr(pk, packed ? "bench.packed" : "bench.forward");
+		if (packed) {
+			buf_reset(&payload);
+			for (j = 0; j < n; j++)
+				entry(&pp, i + j, false);
+			msgpack_pack_bin_with_body(pk, payload.data, payload.len);
+		} else {
+			msgpack_pack_array(pk, (size_t)n);
+			for (j = 0; j < n; j++)
+				entry(pk, i + j, true);
+		}
+		g.frames++;
+	}
+	buf_free(&payload);
 }
 
 static void build(struct sender *s)
 {
-	struct buf payload;
+	msgpack_packer pk;
 	long i;
 
 	buf_init(&s->data, SIZE_MAX);
-	buf_init(&payload, SIZE_MAX);
-	if (strcmp(g.mode, "packed") == 0) {
-		for (i = 0; i < g.records; i += g.batch) {
-			long j, n = g.records - i < g.batch ? g.records - i : g.batch;
-
-			buf_reset(&payload);
-			for (j = 0; j < n; j++)
-				entry(&payload, i + j);
-			mpw_array(&s->data, 2);
-			mpw_cstr(&s->data, "bench.packed");
-			mpw_bin(&s->data, payload.data, payload.len);
-			g.frames++;
-		}
+	mpk_init(&pk, &s->data);
+	if (strcmp(g.mode, "packed") == 0 || strcmp(g.mode, "forward") == 0) {
+		build_batches(&pk, strcmp(g.mode, "packed") == 0);
 	} else {
 		for (i = 0; i < g.records; i++) {
-			mpw_array(&s->data, 3);
-			mpw_cstr(&s->data, "bench.message");
-			mpw_event_time(&s->data, 1700000000000000000LL + i);
-			mpw_map(&s->data, 3);
-			mpw_cstr(&s->data, "message");
-			mpw_cstr(&s->data, MSG);
-			mpw_cstr(&s->data, "level");
-			mpw_cstr(&s->data, "info");
-			mpw_cstr(&s->data, "seq");
-			mpw_uint(&s->data, (uint64_t)i);
+			msgpack_pack_array(&pk, 3);
+			mpk_cstr(&pk, "bench.message");
+			mpk_event_time(&pk, 1700000000000000000LL + i);
+			record(&pk, i);
 			g.frames++;
 		}
 	}
 	g.bytes += s->data.len;
-	buf_free(&payload);
 }
 
 static void *send_main(void *arg)
@@ -225,7 +249,7 @@ int main(int argc, char **argv)
 	pthread_t acc;
 
 	if (argc != 7) {
-		fprintf(stderr, "usage: bench_fwd_blast packed|message CONNS RECORDS_PER_CONN BATCH FORWARD_PORT|0 EXPORTER_PORT\n");
+		fprintf(stderr, "usage: bench_fwd_blast packed|forward|message CONNS RECORDS_PER_CONN BATCH FORWARD_PORT|0 EXPORTER_PORT\n");
 		return 2;
 	}
 	g.mode = argv[1];

@@ -4,7 +4,7 @@
 
 #include "jsonmp.h"
 #include "mpjson.h"
-#include "mpw.h"
+#include "mpk.h"
 #include "tap.h"
 
 /* Render msgpack bytes to a NUL-terminated JSON string (static buffer). */
@@ -46,31 +46,33 @@ static const char *roundtrip(const char *json)
 
 static void test_numbers(void)
 {
+	msgpack_packer pk;
 	struct buf b;
 
 	buf_init(&b, 1024);
-	mpw_uint(&b, UINT64_MAX);
+	mpk_init(&pk, &b);
+	msgpack_pack_uint64(&pk, UINT64_MAX);
 	is_str(render(&b), "18446744073709551615", "uint64 max prints exactly");
 	buf_reset(&b);
-	mpw_int(&b, INT64_MIN);
+	msgpack_pack_int64(&pk, INT64_MIN);
 	is_str(render(&b), "-9223372036854775808", "int64 min prints exactly");
 	buf_reset(&b);
-	mpw_double(&b, 3.0);
+	msgpack_pack_double(&pk, 3.0);
 	is_str(render(&b), "3.0", "integral float prints with .0");
 	buf_reset(&b);
-	mpw_double(&b, 0.1);
+	msgpack_pack_double(&pk, 0.1);
 	is_str(render(&b), "0.1", "0.1 prints shortest");
 	buf_reset(&b);
-	mpw_double(&b, 1.0 / 3.0);
+	msgpack_pack_double(&pk, 1.0 / 3.0);
 	is_str(render(&b), "0.3333333333333333", "1/3 prints its shortest round-trip form");
 	buf_reset(&b);
-	mpw_double(&b, NAN);
+	msgpack_pack_double(&pk, NAN);
 	is_str(render(&b), "null", "NaN is null");
 	buf_reset(&b);
-	mpw_double(&b, -INFINITY);
+	msgpack_pack_double(&pk, -INFINITY);
 	is_str(render(&b), "null", "-Inf is null");
 	buf_reset(&b);
-	mpw_double(&b, 1e300);
+	msgpack_pack_double(&pk, 1e300);
 	is_str(render(&b), "1e+300", "huge integral float is still valid JSON");
 	buf_free(&b);
 	is_str(roundtrip("12345678901234567890"), "12345678901234567890", "JSON uint64 beyond int64 stays exact");
@@ -81,30 +83,32 @@ static void test_numbers(void)
 
 static void test_strings(void)
 {
+	msgpack_packer pk;
 	struct buf b;
 
 	buf_init(&b, 1024);
-	mpw_str(&b, "a\"b\\c\n\r\t\b\f\x01", 11);
+	mpk_init(&pk, &b);
+	msgpack_pack_str_with_body(&pk, "a\"b\\c\n\r\t\b\f\x01", 11);
 	is_str(render(&b), "\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\"", "escapes");
 	buf_reset(&b);
-	mpw_str(&b, "ok\xff\xfe!", 5);
+	msgpack_pack_str_with_body(&pk, "ok\xff\xfe!", 5);
 	is_str(render(&b), "\"ok\xef\xbf\xbd\xef\xbf\xbd!\"", "invalid UTF-8 bytes become U+FFFD");
 	buf_reset(&b);
-	mpw_str(&b, "\xed\xa0\x80", 3);
+	msgpack_pack_str_with_body(&pk, "\xed\xa0\x80", 3);
 	is_str(render(&b), "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"", "encoded surrogates are invalid");
 	buf_reset(&b);
-	mpw_str(&b, "h\xc3\xa9llo \xf0\x9f\x98\x80", 11);
+	msgpack_pack_str_with_body(&pk, "h\xc3\xa9llo \xf0\x9f\x98\x80", 11);
 	is_str(render(&b), "\"h\xc3\xa9llo \xf0\x9f\x98\x80\"", "valid UTF-8 passes through");
 	buf_reset(&b);
-	mpw_bin(&b, "text", 4);
+	msgpack_pack_bin_with_body(&pk, "text", 4);
 	is_str(render(&b), "\"text\"", "bin that is UTF-8 is a string");
 	buf_reset(&b);
-	mpw_bin(&b, "\x00\xff\x10", 3);
+	msgpack_pack_bin_with_body(&pk, "\x00\xff\x10", 3);
 	is_str(render(&b), "\"00ff10\"", "other bin is lowercase hex");
 	buf_reset(&b);
-	mpw_map(&b, 1);
-	mpw_cstr(&b, "trace_id");
-	mpw_bin(&b, "abcd", 4);
+	msgpack_pack_map(&pk, 1);
+	mpk_cstr(&pk, "trace_id");
+	msgpack_pack_bin_with_body(&pk, "abcd", 4);
 	is_str(render(&b), "{\"trace_id\":\"61626364\"}", "trace_id bin is always hex");
 	buf_free(&b);
 	is_str(roundtrip("\"\\ud83d\\ude00 \\u00e9\""), "\"\xf0\x9f\x98\x80 \xc3\xa9\"", "JSON \\u escapes and surrogate pairs");
@@ -113,28 +117,30 @@ static void test_strings(void)
 
 static void test_maps(void)
 {
+	msgpack_packer pk;
 	struct buf b;
 	int i;
 
+	mpk_init(&pk, &b);
 	is_str(roundtrip("{\"a\":1,\"b\":2,\"a\":3}"), "{\"b\":2,\"a\":3}", "duplicate key: last value at last position");
 	buf_init(&b, 4096);
-	mpw_map(&b, 3);
-	mpw_int(&b, 1);
-	mpw_cstr(&b, "one");
-	mpw_nil(&b);
-	mpw_bool(&b, true);
-	mpw_cstr(&b, "1");
-	mpw_cstr(&b, "uno");
+	msgpack_pack_map(&pk, 3);
+	msgpack_pack_int64(&pk, 1);
+	mpk_cstr(&pk, "one");
+	msgpack_pack_nil(&pk);
+	msgpack_pack_true(&pk);
+	mpk_cstr(&pk, "1");
+	mpk_cstr(&pk, "uno");
 	is_str(render(&b), "{\"null\":true,\"1\":\"uno\"}", "non-string keys become strings (and can collide)");
 	buf_reset(&b);
 	/* A big map takes the hashed duplicate path. */
-	mpw_map(&b, 40);
+	msgpack_pack_map(&pk, 40);
 	for (i = 0; i < 40; i++) {
 		char k[8];
 
 		snprintf(k, sizeof(k), "k%d", i % 20);
-		mpw_cstr(&b, k);
-		mpw_int(&b, i);
+		mpk_cstr(&pk, k);
+		msgpack_pack_int64(&pk, i);
 	}
 	{
 		const char *out = render(&b);
@@ -161,6 +167,7 @@ static void test_maps(void)
 
 static void test_records(void)
 {
+	msgpack_packer pm;
 	struct buf mp, out;
 	struct mp_cur meta, body;
 	size_t off, len;
@@ -168,9 +175,10 @@ static void test_records(void)
 
 	buf_init(&mp, 4096);
 	buf_init(&out, 4096);
-	mpw_map(&mp, 1);
-	mpw_cstr(&mp, "hello");
-	mpw_cstr(&mp, "Calyptia!");
+	mpk_init(&pm, &mp);
+	msgpack_pack_map(&pm, 1);
+	mpk_cstr(&pm, "hello");
+	mpk_cstr(&pm, "Calyptia!");
 	mp_cur_init(&body, mp.data, mp.len);
 	ok(mpjson_write_record(&out, 1682605659450986675LL, "http.1", NULL, &body, &off, &len) == 0, "record renders");
 	snprintf(text, sizeof(text), "%.*s", (int)out.len, out.data);
@@ -180,15 +188,15 @@ static void test_records(void)
 
 	buf_reset(&mp);
 	buf_reset(&out);
-	mpw_map(&mp, 2);
-	mpw_cstr(&mp, "x");
-	mpw_int(&mp, 1);
-	mpw_cstr(&mp, "_tag");
-	mpw_cstr(&mp, "own");
+	msgpack_pack_map(&pm, 2);
+	mpk_cstr(&pm, "x");
+	msgpack_pack_int64(&pm, 1);
+	mpk_cstr(&pm, "_tag");
+	mpk_cstr(&pm, "own");
 	{
 		size_t body_at = mp.len;
 
-		mpw_map(&mp, 0);
+		msgpack_pack_map(&pm, 0);
 		mp_cur_init(&meta, mp.data, body_at);
 		mp_cur_init(&body, mp.data + body_at, mp.len - body_at);
 	}
@@ -221,14 +229,16 @@ static void test_times(void)
 
 static void test_limits(void)
 {
+	msgpack_packer pk;
 	struct buf b, out;
 	struct mp_cur c;
 	int i;
 
 	buf_init(&b, 1 << 20);
+	mpk_init(&pk, &b);
 	for (i = 0; i < 100; i++)
-		mpw_array(&b, 1);
-	mpw_nil(&b);
+		msgpack_pack_array(&pk, 1);
+	msgpack_pack_nil(&pk);
 	buf_init(&out, 1 << 20);
 	mp_cur_init(&c, b.data, b.len);
 	ok(mpjson_write(&out, &c) == MP_EBAD, "nesting beyond the limit is refused");
