@@ -238,21 +238,20 @@ static int measure(struct mp_cur *c, size_t max)
 int mp_unpack(struct mp_cur *c, size_t max_objects, msgpack_unpacked *out)
 {
 	struct mp_cur end = *c;
-	size_t off = 0;
+	size_t off = 0, len;
 	int rc;
 
 	if ((rc = measure(&end, max_objects)) < 0)
 		return rc;
-	switch (msgpack_unpack_next(out, c->p, (size_t)(end.p - c->p), &off)) {
-	case MSGPACK_UNPACK_SUCCESS:
-		break;
-	case MSGPACK_UNPACK_NOMEM_ERROR:
+	len = (size_t)(end.p - c->p);
+	rc = msgpack_unpack_next(out, c->p, len, &off);
+	if (rc == MSGPACK_UNPACK_NOMEM_ERROR)
 		return -ENOMEM;
-	default:
-		/* The walk accepted these bytes as one whole object: msgpack-c disagreeing
-		 * would be a bug in one of the two, reported as bad input. */
+	/* The walk found one whole object in these bytes: msgpack-c reading another
+	 * length, or none, would be a bug in one of the two (the fuzzer looks for it),
+	 * reported as bad input. */
+	if (rc != MSGPACK_UNPACK_SUCCESS || off != len)
 		return MP_EBAD;
-	}
 	c->p = end.p;
 	return 0;
 }

@@ -631,6 +631,24 @@ static void test_metrics(void)
 	msgpack_pack_uint64(&pk, 1);
 	ok(decode(&b) == 0 && fr.cb->records == 1, "metrics: fluentd_compat forward mode: %s", err);
 	is_str(text(), want, "fluentd_compat context");
+	/* A context is unpacked by msgpack-c, which goes 32 levels deep: one nested deeper
+	 * is a bad frame with a reason, not a crash or a huge allocation. */
+	{
+		int i;
+
+		buf_reset(&p);
+		msgpack_pack_map(MPK(&p), 2);
+		mpk_cstr(MPK(&p), "metrics");
+		msgpack_pack_array(MPK(&p), 0);
+		mpk_cstr(MPK(&p), "deep");
+		for (i = 0; i < 40; i++)
+			msgpack_pack_array(MPK(&p), 1);
+		msgpack_pack_nil(MPK(&p));
+		buf_reset(&b);
+		packed_frame(&b, &p, true, NULL, 1);
+		ok(decode(&b) == -EBADMSG && fr.cb->records == 0 && strstr(err, "deeper than 32 levels"),
+		   "metrics: a context nested 41 deep is refused: %s", err);
+	}
 	buf_free(&b);
 	buf_free(&p);
 }
@@ -850,6 +868,25 @@ static void test_auth(void)
 	buf_reset(&out);
 	ok(fwd_auth_ping(&a, &s, "\x93\xa1t\x01\x80", 5, &out, client, sizeof(client), err, sizeof(err)) == -EBADMSG,
 	   "a frame instead of PING: -EBADMSG (%s)", err);
+	buf_reset(&out);
+	/* Six elements, but the user name an array of 1,000: more than a PING's 7 objects,
+	 * refused before msgpack-c would unpack it. */
+	{
+		int i;
+
+		buf_reset(&msg);
+		msgpack_pack_array(MPK(&msg), 6);
+		mpk_cstr(MPK(&msg), "PING");
+		mpk_cstr(MPK(&msg), "client");
+		mpk_cstr(MPK(&msg), "salt");
+		mpk_cstr(MPK(&msg), d1);
+		msgpack_pack_array(MPK(&msg), 1000);
+		for (i = 0; i < 1000; i++)
+			msgpack_pack_nil(MPK(&msg));
+		mpk_cstr(MPK(&msg), d2);
+		ok(fwd_auth_ping(&a, &s, msg.data, msg.len, &out, client, sizeof(client), err, sizeof(err)) == -EBADMSG &&
+		   strstr(err, "invalid ping"), "a PING with a nested array: -EBADMSG (%s)", err);
+	}
 	fwd_auth_free(&a);
 	ok(fwd_auth_init(&a, "key", NULL, (char *[]){ "lonely" }, 1, err, sizeof(err)) == -EINVAL,
 	   "a user without a password is a config error: %s", err);

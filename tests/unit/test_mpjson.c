@@ -1,8 +1,10 @@
-/* test_mpjson.c: unit tests for the msgpack to JSON rules of spec agent.md 3.1. */
+/* test_mpjson.c: unit tests for the msgpack to JSON rules of spec agent.md 3.1, the packer helpers (mpk) and the bounded way into msgpack-c's unpacker (mp_unpack). */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 
 #include "jsonmp.h"
+#include "mp.h"
 #include "mpjson.h"
 #include "mpk.h"
 #include "tap.h"
@@ -263,6 +265,88 @@ static void test_limits(void)
 	}
 }
 
+static bool bytes_are(const struct buf *b, const char *want, size_t n)
+{
+	return b->len == n && memcmp(b->data, want, n) == 0;
+}
+
+/* What msgpack-c's packer writes through mpk, byte for byte. */
+static void test_packer(void)
+{
+	msgpack_packer pk;
+	struct buf b, small;
+	size_t at;
+
+	buf_init(&b, 1 << 20);
+	mpk_init(&pk, &b);
+	ok(mpk_event_time(&pk, 1700000000123456789LL) == 0 &&
+	   bytes_are(&b, "\xd7\x00\x65\x53\xf1\x00\x07\x5b\xcd\x15", 10), "EventTime: fixext8 type 0, be32 s, be32 ns");
+	buf_reset(&b);
+	mpk_event_time(&pk, -1500000000LL);
+	ok(bytes_are(&b, "\xd7\x00\xff\xff\xff\xfe\x1d\xcd\x65\x00", 10), "EventTime before 1970 takes the floor second");
+	buf_reset(&b);
+	ok(mpk_map32(&pk, &at) == 0 && at == 0 && bytes_are(&b, "\xdf\x00\x00\x00\x00", 5),
+	   "map32 header: the 32-bit form, count 0 until patched");
+	mpk_cstr(&pk, "k");
+	mpk_bool(&pk, true);
+	mpk_patch32(&pk, at, 1);
+	ok(bytes_are(&b, "\xdf\x00\x00\x00\x01\xa1k\xc3", 8), "patched map32 {\"k\": true}");
+	is_str(render(&b), "{\"k\":true}", "a patched map renders");
+	buf_reset(&b);
+	mpk_array32(&pk, &at);
+	mpk_str32(&pk, &at);
+	ok(bytes_are(&b, "\xdd\x00\x00\x00\x00\xdb\x00\x00\x00\x00", 10), "array32 and str32 headers");
+	buf_reset(&b);
+	msgpack_pack_int64(&pk, -33);
+	msgpack_pack_uint64(&pk, 200);
+	msgpack_pack_str_with_body(&pk, "0123456789012345678901234567890123", 34);
+	ok(b.len == 2 + 2 + 36 && (unsigned char)b.data[0] == 0xd0 && (unsigned char)b.data[2] == 0xcc &&
+	   (unsigned char)b.data[4] == 0xd9, "minimal encodings: int8, uint8, str8");
+	buf_init(&small, 4);
+	ok(msgpack_pack_str_with_body(MPK(&small), "hello", 5) == -ENOSPC, "the buffer's limit comes back as -ENOSPC");
+	buf_free(&small);
+	buf_free(&b);
+}
+
+/* mp_unpack: msgpack-c's tree, behind the walk that bounds it. */
+static void test_unpack(void)
+{
+	msgpack_unpacked u;
+	struct mp_cur c;
+	struct buf b;
+	char deep[40];
+	size_t i;
+
+	buf_init(&b, 1 << 20);
+	msgpack_unpacked_init(&u);
+	buf_append(&b, "\x82\xa1" "a\x01\xa1" "b\x92\xc0\xc4\x02hi", 12);
+	mp_cur_init(&c, b.data, b.len);
+	ok(mp_unpack(&c, 16, &u) == 0 && mp_cur_left(&c) == 0 && u.data.type == MSGPACK_OBJECT_MAP &&
+	   u.data.via.map.size == 2 && u.data.via.map.ptr[1].val.via.array.ptr[1].via.bin.ptr == b.data + 10,
+	   "a map unpacked; bin data points into the input");
+	mp_cur_init(&c, b.data, b.len);
+	ok(mp_unpack(&c, 6, &u) == MP_ELIMIT && c.p == b.data, "7 objects are over a limit of 6, cursor kept");
+	mp_cur_init(&c, b.data, b.len - 1);
+	ok(mp_unpack(&c, 16, &u) == MP_ETRUNC, "truncated");
+	mp_cur_init(&c, "\x92\xc1\x01", 3);
+	ok(mp_unpack(&c, 16, &u) == MP_EBAD, "0xc1 is bad");
+	/* 6 bytes that would make msgpack-c ask for 8 GB: refused from the header. */
+	mp_cur_init(&c, "\x91\xdd\x10\x00\x00\x00", 6);
+	ok(mp_unpack(&c, SIZE_MAX, &u) == MP_ETRUNC, "array32 of 2^28 with no elements never reaches msgpack-c");
+	mp_cur_init(&c, "\xdd\x10\x00\x00\x00", 5);
+	ok(mp_unpack(&c, 1000, &u) == MP_ELIMIT, "a declared count over the limit is refused at once");
+	for (i = 0; i < sizeof(deep); i++)
+		deep[i] = (char)0x91;
+	deep[MP_UNPACK_DEPTH] = (char)0xc0;
+	mp_cur_init(&c, deep, MP_UNPACK_DEPTH + 1);
+	ok(mp_unpack(&c, SIZE_MAX, &u) == 0, "%d nested arrays: as deep as msgpack-c goes", MP_UNPACK_DEPTH);
+	deep[MP_UNPACK_DEPTH] = (char)0x90;
+	mp_cur_init(&c, deep, MP_UNPACK_DEPTH + 1);
+	ok(mp_unpack(&c, SIZE_MAX, &u) == MP_ELIMIT, "one more (even an empty array) is refused before msgpack-c");
+	msgpack_unpacked_destroy(&u);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	test_numbers();
@@ -271,5 +355,7 @@ int main(void)
 	test_records();
 	test_times();
 	test_limits();
+	test_packer();
+	test_unpack();
 	return tap_done();
 }
