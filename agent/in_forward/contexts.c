@@ -45,16 +45,18 @@ static bool is_hex(const char *p, size_t n)
 static int put_id(msgpack_object *o, msgpack_zone *z)
 {
 	static const char hex[] = "0123456789abcdef";
-	/* str and bin have the same layout in msgpack_object. */
-	const char *p = o->via.str.ptr;
-	uint32_t n = o->via.str.size, i;
+	const char *p;
+	uint32_t n, i;
 	bool text;
 	char *h;
 
-	if (o->type == MSGPACK_OBJECT_NIL || n == 0) {
+	/* str and bin have the same layout in msgpack_object. */
+	if (o->type == MSGPACK_OBJECT_NIL || o->via.str.size == 0) {
 		o->type = MSGPACK_OBJECT_NIL;
 		return 0;
 	}
+	p = o->via.str.ptr;
+	n = o->via.str.size;
 	text = o->type == MSGPACK_OBJECT_STR && n % 2 == 0 && is_hex(p, n);
 	/* n is at most buffer_max_size (< 2^30), so 2 n fits. */
 	if (!(h = msgpack_zone_malloc(z, text ? n : 2 * (size_t)n)))

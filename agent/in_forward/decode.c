@@ -208,24 +208,20 @@ static int parse_options(struct frame_ctx *x, struct mp_cur *c)
 	if (o.type != MP_MAP)
 		return fwd_bad(x, "options are not a map");
 	for (i = 0; i < o.len; i++) {
-		struct mp_cur kc = *c, vc;
+		struct mp_cur kc = *c, vc, hc;
 
 		/* Each header is read from a copy; the cursor steps over the whole key and
 		 * value, either of which may be a container. */
 		if (mp_read(&kc, &k) < 0 || mp_skip(c) < 0)
 			return fwd_bad(x, "options are truncated");
-		vc = *c;
-		if (mp_read(&vc, &v) < 0)
-			return fwd_bad(x, "options are truncated");
-		vc = *c;
-		if (mp_skip(c) < 0)
+		vc = hc = *c;
+		if (mp_read(&hc, &v) < 0 || mp_skip(c) < 0)
 			return fwd_bad(x, "options are truncated");
 		if ((rc = option(x, &k, &v, vc)) < 0)
 			return rc;
 	}
 	return 0;
 }
-
 
 /* --- entries ---------------------------------------------------------------------- */
 
@@ -287,7 +283,6 @@ static int entry(struct frame_ctx *x, struct mp_cur *c, size_t idx)
 	 * object and leaves the cursor after it (no separate walk to find its end). */
 	return fwd_add_log(x, idx, ts, has_meta ? &meta : NULL, c);
 }
-
 
 /* --- modes ------------------------------------------------------------------------ */
 
