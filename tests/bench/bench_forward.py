@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# bench_forward.py: Forward ingest end to end (first byte sent -> last record readable on the exporter API) for PackedForward, Forward and Message mode from 1 and 4 connections, each beside a discard-server baseline measured in the same run (and beside an earlier agent build given as VIVO_AGENT_BEFORE).
+# bench_forward.py: Forward ingest end to end (first byte sent -> last record readable on the exporter API) for PackedForward, Forward and Message mode from 1 and 4 connections, each beside a discard-server baseline measured in the same run (and beside an earlier agent build given as VIVO_AGENT_BEFORE); then the framing in process, hand-written scanner vs msgpack-c's unpacker.
 import os
 import statistics
 import subprocess
@@ -8,7 +8,9 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agent"))
 import agentlib  # noqa: E402
 
-BLAST = os.path.join(os.environ.get("BENCH_BIN") or os.path.dirname(os.path.abspath(__file__)), "bench_fwd_blast")
+BIN = os.environ.get("BENCH_BIN") or os.path.dirname(os.path.abspath(__file__))
+BLAST = os.path.join(BIN, "bench_fwd_blast")
+FRAME = os.path.join(BIN, "bench_fwd_frame")
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 # An earlier vivo-agent (another build dir) measured in the same run, interleaved run by run.
 BEFORE = os.environ.get("VIVO_AGENT_BEFORE")
@@ -43,6 +45,21 @@ def measured(agent, mode, conns, per, batch):
     r = blast(mode, conns, per, batch, agent.ports["forward"], agent.ports["exporter"])
     r["cpu"] = (cpu_seconds(agent.proc.pid) - c0) / (per * conns) * 1e6
     return r
+
+
+def framing():
+    """In process: the hand-written scanner against msgpack-c's streaming unpacker, same frames, same decoder."""
+    print("Forward framing in process (one thread, no sockets, 1 MB reads), %d runs interleaved: the hand-written"
+          " scanner vs msgpack-c's msgpack_unpacker (bounded by the scanner, records packed again for the decoder)" % RUNS)
+    print("%-8s %9s | %14s %15s %6s | %8s %10s %10s" % ("mode", "records", "scanner ns/rec", "unpacker ns/rec", "ratio",
+                                                         "scan ns", "unpack ns", "repack ns"))
+    for mode, records, batch in (("packed", 200000, 1000), ("forward", 200000, 1000), ("message", 100000, 1)):
+        out = subprocess.run([FRAME, mode, str(records), str(batch), str(RUNS)], stdout=subprocess.PIPE, check=True,
+                             timeout=300).stdout.decode()
+        r = dict(kv.split("=") for kv in out.split())
+        print("%-8s %9s | %14s %15s %6s | %8s %10s %10s" % (mode, r["records"], r["scanner_ns_per_rec"], r["unpacker_ns_per_rec"],
+                                                             r["ratio"], r["scan_ns"], r["unpack_ns"], r["repack_ns"]))
+        sys.stdout.flush()
 
 
 def start(binary):
@@ -94,6 +111,7 @@ def main():
             if rc != 0:
                 print("vivo-agent (%s) exited with status %s: %s" % (name, rc, a.log()[-2000:]))
                 status = 1
+    framing()
     return status
 
 

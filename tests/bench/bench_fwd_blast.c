@@ -5,7 +5,6 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +13,9 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "mpk.h"
+#include "fwd_frames.h"
 
 #define MAX_CONNS 64
-#define MSG "GET /api/v1/cart/items?session=8f2a 200 OK 1234 bytes 12.5ms"
 
 struct sender {
 	pthread_t th;
@@ -64,78 +62,10 @@ static int dial(int port)
 	return fd;
 }
 
-/* The record of ~100 bytes: {"message": 60 chars, "level": "info", "seq": n}. */
-static void record(msgpack_packer *pk, long seq)
-{
-	msgpack_pack_map(pk, 3);
-	mpk_cstr(pk, "message");
-	mpk_cstr(pk, MSG);
-	mpk_cstr(pk, "level");
-	mpk_cstr(pk, "info");
-	mpk_cstr(pk, "seq");
-	msgpack_pack_uint64(pk, (uint64_t)seq);
-}
-
-/* An entry: [EventTime, record], or Fluent Bit's default [[EventTime, {}], record]. */
-static void entry(msgpack_packer *pk, long seq, bool with_meta)
-{
-	msgpack_pack_array(pk, 2);
-	if (with_meta)
-		msgpack_pack_array(pk, 2);
-	mpk_event_time(pk, 1700000000000000000LL + seq);
-	if (with_meta)
-		msgpack_pack_map(pk, 0);
-	record(pk, seq);
-}
-
-/* PackedForward [tag, bin(entries)] and Forward [tag, [entry...]] (Fluent Bit 5.1.1's
- * default for logs: no options, entries with metadata), `g.batch` records a frame. */
-static void build_batches(msgpack_packer *pk, bool packed)
-{
-	struct buf payload;
-	msgpack_packer pp;
-	long i, j;
-
-	buf_init(&payload, SIZE_MAX);
-	mpk_init(&pp, &payload);
-	for (i = 0; i < g.records; i += g.batch) {
-		long n = g.records - i < g.batch ? g.records - i : g.batch;
-
-		msgpack_pack_array(pk, 2);
-		mpk_cstr(pk, packed ? "bench.packed" : "bench.forward");
-		if (packed) {
-			buf_reset(&payload);
-			for (j = 0; j < n; j++)
-				entry(&pp, i + j, false);
-			msgpack_pack_bin_with_body(pk, payload.data, payload.len);
-		} else {
-			msgpack_pack_array(pk, (size_t)n);
-			for (j = 0; j < n; j++)
-				entry(pk, i + j, true);
-		}
-		g.frames++;
-	}
-	buf_free(&payload);
-}
-
 static void build(struct sender *s)
 {
-	msgpack_packer pk;
-	long i;
-
 	buf_init(&s->data, SIZE_MAX);
-	mpk_init(&pk, &s->data);
-	if (strcmp(g.mode, "packed") == 0 || strcmp(g.mode, "forward") == 0) {
-		build_batches(&pk, strcmp(g.mode, "packed") == 0);
-	} else {
-		for (i = 0; i < g.records; i++) {
-			msgpack_pack_array(&pk, 3);
-			mpk_cstr(&pk, "bench.message");
-			mpk_event_time(&pk, 1700000000000000000LL + i);
-			record(&pk, i);
-			g.frames++;
-		}
-	}
+	g.frames += fwd_frames_build(&s->data, g.mode, g.records, g.batch);
 	g.bytes += s->data.len;
 }
 
@@ -258,7 +188,8 @@ int main(int argc, char **argv)
 	g.batch = atoi(argv[4]);
 	g.port = atoi(argv[5]);
 	g.exporter = atoi(argv[6]);
-	if (g.conns < 1 || g.conns > MAX_CONNS || g.records < 1 || g.batch < 1)
+	if (g.conns < 1 || g.conns > MAX_CONNS || g.records < 1 || g.batch < 1 ||
+	    (strcmp(g.mode, "packed") != 0 && strcmp(g.mode, "forward") != 0 && strcmp(g.mode, "message") != 0))
 		return 2;
 	for (i = 0; i < g.conns; i++)
 		build(&s[i]);
