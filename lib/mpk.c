@@ -8,7 +8,16 @@
 
 int mpk_write(void *data, const char *p, size_t n)
 {
-	return buf_append(data, p, n);
+	struct buf *b = data;
+
+	/* msgpack-c calls this for every header (1 to 9 bytes): room already there is the
+	 * common case, without the call into buf_append. */
+	if (n <= b->cap - b->len) {
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		return 0;
+	}
+	return buf_append(b, p, n);
 }
 
 void mpk_init(msgpack_packer *pk, struct buf *b)

@@ -49,7 +49,7 @@ def measured(agent, mode, conns, per, batch):
 
 def framing():
     """In process: the hand-written scanner against msgpack-c's streaming unpacker, same frames, same decoder."""
-    print("Forward framing in process (one thread, no sockets, 1 MB reads), %d runs interleaved: the hand-written"
+    print("Forward framing in process (one thread, no sockets, 1 MB reads, CPU time), %d runs interleaved: the hand-written"
           " scanner vs msgpack-c's msgpack_unpacker (bounded by the scanner, records packed again for the decoder)" % RUNS)
     print("%-8s %9s | %14s %15s %6s | %8s %10s %10s" % ("mode", "records", "scanner ns/rec", "unpacker ns/rec", "ratio",
                                                          "scan ns", "unpack ns", "repack ns"))
