@@ -83,9 +83,11 @@ def main():
         for mode, conns, per, batch, target in SCENARIOS:
             runs = {name: [] for name in agents}
             base = []
-            for _ in range(RUNS):
+            for i in range(RUNS):
                 base.append(blast(mode, conns, per, batch, 0, 0))
-                for name, a in agents.items():
+                # Each agent goes first in every other run: neither gains from its place.
+                order = list(agents.items())
+                for name, a in (order if i % 2 == 0 else order[::-1]):
                     runs[name].append(measured(a, mode, conns, per, batch))
             med = {name: {k: statistics.median(r[k] for r in rs) for k in ("records_per_s", "mb_per_s", "cpu")}
                    for name, rs in runs.items()}
