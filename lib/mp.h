@@ -1,4 +1,4 @@
-/* mp.h: msgpack reading: a zero-copy, allocation-free cursor for the hot paths, and a bounded way into msgpack-c's unpacker. */
+/* mp.h: a zero-copy, allocation-free msgpack reader over a byte range (the hot paths; lib/mpu.h leads into msgpack-c's unpacker). */
 #ifndef VIVO_MP_H
 #define VIVO_MP_H
 
@@ -6,15 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <msgpack.h>
-
 /* Errors: the bytes end inside an object (more may come), or they can never be msgpack. */
 #define MP_ETRUNC (-61) /* -ENODATA */
 #define MP_EBAD (-74)   /* -EBADMSG */
-/* mp_unpack: valid msgpack, but more elements or deeper nesting than allowed. */
-#define MP_ELIMIT (-7)  /* -E2BIG */
-/* The deepest nesting msgpack-c unpacks (its MSGPACK_EMBED_STACK_SIZE). */
-#define MP_UNPACK_DEPTH 32
 
 enum mp_type { MP_NIL, MP_BOOL, MP_UINT, MP_INT, MP_FLOAT, MP_STR, MP_BIN, MP_ARRAY, MP_MAP, MP_EXT };
 
@@ -62,16 +56,5 @@ bool mp_str_eq(const struct mp_obj *o, const char *s);
  * bytes), integer seconds or float seconds. 0 or MP_EBAD for any other type. */
 int mp_time_ns(const struct mp_obj *o, int64_t *ns);
 
-
-/* Unpack the object at the cursor with msgpack-c (msgpack_unpack_next) into `out`,
- * which the caller set up with msgpack_unpacked_init and frees with
- * msgpack_unpacked_destroy; str/bin/ext data point into the input, which must outlive
- * `out`. msgpack-c reserves one msgpack_object per declared element before it reads
- * any (an array32 header of 2^28 elements asks for 8 GB) and has no limit of its own,
- * so the object is walked first: more than `max_objects` objects in all, or nesting
- * deeper than msgpack-c unpacks (MP_UNPACK_DEPTH open containers), is
- * MP_ELIMIT before msgpack-c sees a byte. 0 (cursor advanced), MP_ETRUNC, MP_EBAD,
- * MP_ELIMIT or -ENOMEM; on error the cursor is unchanged. */
-int mp_unpack(struct mp_cur *c, size_t max_objects, msgpack_unpacked *out);
 
 #endif

@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "mp.h"
+#include "mpu.h"
 #include "mpk.h"
 
 void fwd_auth_sha512_hex(const void *const *parts, const size_t *lens, size_t n, char hex[129])
@@ -245,7 +246,7 @@ int fwd_auth_ping(const struct fwd_auth *a, const struct fwd_auth_session *s,
 		client[0] = '\0';
 	msgpack_unpacked_init(&u);
 	mp_cur_init(&c, msg, n);
-	if (mp_unpack(&c, PING_OBJECTS, &u) < 0 || u.data.type != MSGPACK_OBJECT_ARRAY ||
+	if (mpu_unpack(&c, PING_OBJECTS, &u) < 0 || u.data.type != MSGPACK_OBJECT_ARRAY ||
 	    u.data.via.array.size != 6)
 		goto fail;
 	{

@@ -6,6 +6,7 @@
 #include "frame.h"
 #include "mpjson.h"
 #include "mpk.h"
+#include "mpu.h"
 
 /* A context's tree costs one msgpack_object (24 bytes) per element: a context may have
  * one element per 8 bytes of its decoder's scratch buffer (2 x buffer_max_size), so the
@@ -90,7 +91,7 @@ static void as_double(msgpack_object *o)
 
 /* Rewrite the tree in place: summaries' doubles (metrics), IDs as lowercase hex
  * (traces). `key` is the map key this value sits under, `parent` the key of the map
- * holding it. The tree is at most MP_UNPACK_DEPTH deep (msgpack-c's own
+ * holding it. The tree is at most MPU_DEPTH deep (msgpack-c's own
  * limit), which bounds the recursion. */
 static int rewrite(msgpack_object *o, int signal, struct key key, struct key parent, msgpack_zone *z)
 {
@@ -163,7 +164,7 @@ static int render_context(int signal, struct mp_cur *c, struct buf *scratch, str
 	int rc;
 
 	msgpack_unpacked_init(&u);
-	rc = mp_unpack(c, scratch->max / OBJECTS_PER_SCRATCH_BYTE, &u);
+	rc = mpu_unpack(c, scratch->max / OBJECTS_PER_SCRATCH_BYTE, &u);
 	if (rc == MP_EBAD || rc == MP_ETRUNC || (rc == 0 && !is_context(signal, &u.data)))
 		rc = -EBADMSG;
 	/* is_context: the root is a map, so msgpack-c made a zone for the tree. */
@@ -204,9 +205,9 @@ int fwd_render_contexts(struct frame_ctx *x, struct mp_cur *rec, size_t idx)
 		rc = render_context(x->signal, &c, &d->scratch, &d->line);
 		if (rc == -EBADMSG)
 			return fwd_bad(x, "entry %zu: object %u is not a %s context", idx, i, what);
-		if (rc == MP_ELIMIT)
+		if (rc == MPU_ELIMIT)
 			return fwd_bad(x, "entry %zu: %s context %u nests deeper than %d levels or has more than %zu elements",
-				       idx, what, i, MP_UNPACK_DEPTH, d->scratch.max / OBJECTS_PER_SCRATCH_BYTE);
+				       idx, what, i, MPU_DEPTH, d->scratch.max / OBJECTS_PER_SCRATCH_BYTE);
 		if (rc == 0)
 			rc = chunk_add_line(&d->cb, d->line.data, d->line.len);
 		if (rc == -ENOSPC) {

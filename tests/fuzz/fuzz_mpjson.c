@@ -6,6 +6,7 @@
 
 #include "jsonmp.h"
 #include "mp.h"
+#include "mpu.h"
 #include "mpjson.h"
 #include "mpk.h"
 
@@ -41,8 +42,8 @@ static void check_msgpack_c(const char *start, const char *end, const struct buf
 	unp = skip;
 	rs = mp_skip(&skip);
 	msgpack_unpacked_init(&u);
-	ru = mp_unpack(&unp, SIZE_MAX, &u);
-	if (rs == 0 && ru != 0 && ru != MP_ELIMIT)
+	ru = mpu_unpack(&unp, SIZE_MAX, &u);
+	if (rs == 0 && ru != 0 && ru != MPU_ELIMIT)
 		abort();
 	if (rs < 0 && ru == 0)
 		abort();

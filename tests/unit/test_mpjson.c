@@ -1,10 +1,11 @@
-/* test_mpjson.c: unit tests for the msgpack to JSON rules of spec agent.md 3.1, the packer helpers (mpk) and the bounded way into msgpack-c's unpacker (mp_unpack). */
+/* test_mpjson.c: unit tests for the msgpack to JSON rules of spec agent.md 3.1, the packer helpers (mpk) and the bounded way into msgpack-c's unpacker (mpu_unpack). */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 
 #include "jsonmp.h"
 #include "mp.h"
+#include "mpu.h"
 #include "mpjson.h"
 #include "mpk.h"
 #include "tap.h"
@@ -308,7 +309,7 @@ static void test_packer(void)
 	buf_free(&b);
 }
 
-/* mp_unpack: msgpack-c's tree, behind the walk that bounds it. */
+/* mpu_unpack: msgpack-c's tree, behind the walk that bounds it. */
 static void test_unpack(void)
 {
 	msgpack_unpacked u;
@@ -321,28 +322,28 @@ static void test_unpack(void)
 	msgpack_unpacked_init(&u);
 	buf_append(&b, "\x82\xa1" "a\x01\xa1" "b\x92\xc0\xc4\x02hi", 12);
 	mp_cur_init(&c, b.data, b.len);
-	ok(mp_unpack(&c, 16, &u) == 0 && mp_cur_left(&c) == 0 && u.data.type == MSGPACK_OBJECT_MAP &&
+	ok(mpu_unpack(&c, 16, &u) == 0 && mp_cur_left(&c) == 0 && u.data.type == MSGPACK_OBJECT_MAP &&
 	   u.data.via.map.size == 2 && u.data.via.map.ptr[1].val.via.array.ptr[1].via.bin.ptr == b.data + 10,
 	   "a map unpacked; bin data points into the input");
 	mp_cur_init(&c, b.data, b.len);
-	ok(mp_unpack(&c, 6, &u) == MP_ELIMIT && c.p == b.data, "7 objects are over a limit of 6, cursor kept");
+	ok(mpu_unpack(&c, 6, &u) == MPU_ELIMIT && c.p == b.data, "7 objects are over a limit of 6, cursor kept");
 	mp_cur_init(&c, b.data, b.len - 1);
-	ok(mp_unpack(&c, 16, &u) == MP_ETRUNC, "truncated");
+	ok(mpu_unpack(&c, 16, &u) == MP_ETRUNC, "truncated");
 	mp_cur_init(&c, "\x92\xc1\x01", 3);
-	ok(mp_unpack(&c, 16, &u) == MP_EBAD, "0xc1 is bad");
+	ok(mpu_unpack(&c, 16, &u) == MP_EBAD, "0xc1 is bad");
 	/* 6 bytes that would make msgpack-c ask for 8 GB: refused from the header. */
 	mp_cur_init(&c, "\x91\xdd\x10\x00\x00\x00", 6);
-	ok(mp_unpack(&c, SIZE_MAX, &u) == MP_ETRUNC, "array32 of 2^28 with no elements never reaches msgpack-c");
+	ok(mpu_unpack(&c, SIZE_MAX, &u) == MP_ETRUNC, "array32 of 2^28 with no elements never reaches msgpack-c");
 	mp_cur_init(&c, "\xdd\x10\x00\x00\x00", 5);
-	ok(mp_unpack(&c, 1000, &u) == MP_ELIMIT, "a declared count over the limit is refused at once");
+	ok(mpu_unpack(&c, 1000, &u) == MPU_ELIMIT, "a declared count over the limit is refused at once");
 	for (i = 0; i < sizeof(deep); i++)
 		deep[i] = (char)0x91;
-	deep[MP_UNPACK_DEPTH] = (char)0xc0;
-	mp_cur_init(&c, deep, MP_UNPACK_DEPTH + 1);
-	ok(mp_unpack(&c, SIZE_MAX, &u) == 0, "%d nested arrays: as deep as msgpack-c goes", MP_UNPACK_DEPTH);
-	deep[MP_UNPACK_DEPTH] = (char)0x90;
-	mp_cur_init(&c, deep, MP_UNPACK_DEPTH + 1);
-	ok(mp_unpack(&c, SIZE_MAX, &u) == MP_ELIMIT, "one more (even an empty array) is refused before msgpack-c");
+	deep[MPU_DEPTH] = (char)0xc0;
+	mp_cur_init(&c, deep, MPU_DEPTH + 1);
+	ok(mpu_unpack(&c, SIZE_MAX, &u) == 0, "%d nested arrays: as deep as msgpack-c goes", MPU_DEPTH);
+	deep[MPU_DEPTH] = (char)0x90;
+	mp_cur_init(&c, deep, MPU_DEPTH + 1);
+	ok(mpu_unpack(&c, SIZE_MAX, &u) == MPU_ELIMIT, "one more (even an empty array) is refused before msgpack-c");
 	msgpack_unpacked_destroy(&u);
 	buf_free(&b);
 }
