@@ -11,7 +11,10 @@ int mpk_write(void *data, const char *p, size_t n)
 	struct buf *b = data;
 
 	/* msgpack-c calls this for every header (1 to 9 bytes): room already there is the
-	 * common case, without the call into buf_append. */
+	 * common case, without the call into buf_append. An empty body (a "" string) may
+	 * come before the buffer has any memory. */
+	if (n == 0)
+		return 0;
 	if (n <= b->cap - b->len) {
 		memcpy(b->data + b->len, p, n);
 		b->len += n;
