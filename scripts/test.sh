@@ -30,7 +30,9 @@ trap 'rm -rf "$run_tmp"' EXIT
 fuzz_seconds=${FUZZ_SECONDS:-20}
 jobs=$(nproc)
 
-[ -x configure ] && [ configure -nt configure.ac ] && [ configure -nt Makefile.am ] || ./autogen.sh >/dev/null || exit 1
+if ! { [ -x configure ] && [ configure -nt configure.ac ] && [ configure -nt Makefile.am ]; }; then
+	./autogen.sh >build/autogen.log 2>&1 || { cat build/autogen.log; exit 1; }
+fi
 
 # 0. kubectl for the Kubernetes suites: the installed one, else the one tests/k8s/build.sh
 # builds with the control plane (cached in ~/.cache/vivo-k8s), added at the end of PATH.
@@ -130,7 +132,15 @@ while IFS= read -r e; do
 	result FAIL "temporary files" "new in /tmp: /tmp/$e"
 	left=1
 done < <(find /tmp -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | comm -13 build/tmp-before - | grep -v '^vivo-testrun\.')
-[ $left -eq 0 ] && { echo "  nothing left in /tmp"; result PASS "temporary files"; }
+if [ $left -eq 0 ]; then
+	echo "  nothing left in /tmp"
+	result PASS "temporary files"
+else
+	# Out of /tmp, but kept for a look: what a failing test left is often its evidence.
+	mkdir -p build/tmp-left
+	keep=build/tmp-left/$(date +%Y%m%dT%H%M%S)
+	mv "$run_tmp" "$keep" && echo "  what TMPDIR held is now in $keep"
+fi
 
 # Summary: every skip and failure by suite, then the counts. Under CI=true a skip is a failure.
 if [ $ci -eq 1 ]; then
