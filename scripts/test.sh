@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test.sh: build Vivo with ASan+UBSan and -Werror, run every test suite, check nothing was left in /tmp; ends with "N passed, N failed, N skipped".
+# test.sh: build Vivo with ASan+UBSan and -Werror, run every test suite, check the run left nothing in /tmp; ends with "N passed, N failed, N skipped".
 # usage: scripts/test.sh
 # Environment:
 #   FUZZ_SECONDS=N        seconds per fuzz target in the smoke run (default 20; 0 leaves it out)
@@ -10,6 +10,20 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
+
+# Temporary files. Where a mount namespace can be had (root), the run gets a /tmp of its own:
+# a fresh folder bind-mounted on /tmp in a private mount namespace, so whatever any test writes
+# to /tmp (through TMPDIR or by a literal path) lands there, nothing of another process does,
+# and what is left at the end is exactly this run's. Elsewhere the run gets its own TMPDIR, and
+# /tmp is compared before and after, which then also sees what other processes made meanwhile.
+if [ -z "${VIVO_TEST_PRIVATE_TMP:-}" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 &&
+	unshare -m true 2>/dev/null; then
+	outer_tmp=$(mktemp -d /tmp/vivo-testrun.XXXXXX) || exit 1
+	VIVO_TEST_PRIVATE_TMP=$outer_tmp unshare -m --propagation private "$top/scripts/test.sh" "$@"
+	rc=$?
+	rm -rf "$outer_tmp"
+	exit $rc
+fi
 ci=0
 case ${CI:-} in true | 1 | yes) ci=1 ;; esac
 mkdir -p build
@@ -19,12 +33,17 @@ log() { printf '%s\n' "== $*"; }
 # result KIND SUITE [DETAIL]: one line of the tally (KIND: PASS, XFAIL, FAIL, XPASS, ERROR, SKIP).
 result() { printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >>"$results"; }
 
-# Everything this run creates in a temporary folder goes under its own TMPDIR; what is left
-# there, or new in /tmp, at the end is reported as a failure (see the last step).
-find /tmp -mindepth 1 -maxdepth 1 -printf '%f\n' | sort >build/tmp-before
-run_tmp=$(mktemp -d /tmp/vivo-testrun.XXXXXX) || exit 1
+# What is left in run_tmp at the end, or (without a private /tmp) new in /tmp, fails the run.
+if [ -n "${VIVO_TEST_PRIVATE_TMP:-}" ]; then
+	mount --bind "$VIVO_TEST_PRIVATE_TMP" /tmp || exit 1
+	run_tmp=/tmp
+	: >build/tmp-before
+else
+	find /tmp -mindepth 1 -maxdepth 1 -printf '%f\n' | sort >build/tmp-before
+	run_tmp=$(mktemp -d /tmp/vivo-testrun.XXXXXX) || exit 1
+	trap 'rm -rf "$run_tmp"' EXIT
+fi
 export TMPDIR=$run_tmp
-trap 'rm -rf "$run_tmp"' EXIT
 
 "$top/scripts/deps.sh" test || exit 1
 fuzz_seconds=${FUZZ_SECONDS:-20}
@@ -115,31 +134,37 @@ for suite in tests/k8s/selftest.sh tests/ui/run.sh tests/controller/run.sh tests
 	fi
 done
 
-# 4. Nothing left behind: the run's TMPDIR must be empty, and /tmp must hold nothing new
-# (other than other runs' vivo-testrun.* folders; an entry another process created in /tmp
-# meanwhile shows up here too).
+# 4. Nothing left behind: the run's /tmp (or TMPDIR) must be empty, and without a private /tmp
+# the real one must hold nothing new (other runs' vivo-testrun.* folders aside).
 log "temporary files"
 left=0
+if [ "$run_tmp" = /tmp ]; then
+	where="/tmp (this run's own)"
+else
+	where="\$TMPDIR"
+fi
 while IFS= read -r e; do
 	[ -n "$e" ] || continue
-	echo "  left behind: \$TMPDIR/$e"
-	result FAIL "temporary files" "left behind in TMPDIR: $e"
+	echo "  left in $where: $e"
+	result FAIL "temporary files" "left in $where: $e"
 	left=1
-done < <(cd "$run_tmp" && find . -mindepth 1 -maxdepth 1 | sed 's|^\./||' | sort)
-while IFS= read -r e; do
-	[ -n "$e" ] || continue
-	echo "  new in /tmp: /tmp/$e"
-	result FAIL "temporary files" "new in /tmp: /tmp/$e"
-	left=1
-done < <(find /tmp -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | comm -13 build/tmp-before - | grep -v '^vivo-testrun\.')
+done < <(find "$run_tmp" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort)
+if [ "$run_tmp" != /tmp ]; then
+	while IFS= read -r e; do
+		[ -n "$e" ] || continue
+		echo "  new in /tmp: /tmp/$e (this run's, or another process's made meanwhile)"
+		result FAIL "temporary files" "new in /tmp: /tmp/$e"
+		left=1
+	done < <(find /tmp -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | comm -13 build/tmp-before - | grep -v '^vivo-testrun\.')
+fi
 if [ $left -eq 0 ]; then
-	echo "  nothing left in /tmp"
+	echo "  nothing left in $where"
 	result PASS "temporary files"
 else
 	# Out of /tmp, but kept for a look: what a failing test left is often its evidence.
-	mkdir -p build/tmp-left
 	keep=build/tmp-left/$(date +%Y%m%dT%H%M%S)
-	mv "$run_tmp" "$keep" && echo "  what TMPDIR held is now in $keep"
+	mkdir -p "$keep"
+	find "$run_tmp" -mindepth 1 -maxdepth 1 -exec mv -t "$keep" {} + && echo "  moved to $keep"
 fi
 
 # Summary: every skip and failure by suite, then the counts. Under CI=true a skip is a failure.
