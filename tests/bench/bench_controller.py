@@ -346,6 +346,7 @@ def main():
         print("bench_controller: tests/k8s/build.sh failed:\n" + bin_dir.stderr[-2000:])
         return 1
     os.environ["VIVO_K8S_BIN"] = bin_dir.stdout.strip().splitlines()[-1]
+    Controller.binary = CONTROLLER
     print("vivo-controller on a real kube-apiserver%s" % (" (ASan/UBSan build: figures inflated)" if sanitized
                                                            else ""))
     # Each phase on a fresh control plane, so none inherits the objects (and the load on

@@ -222,7 +222,12 @@ class Controller:
         e.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         e.update(env or {})
         self.errf = open(self.log_path, "w+")
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.errf, stderr=self.errf, env=e)
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.errf, stderr=self.errf, env=e)
+        except OSError:
+            self.errf.close()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
         _controllers.append(self)
         self.ports = {}
         if wait:
