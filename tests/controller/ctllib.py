@@ -1,4 +1,5 @@
 # ctllib.py: helpers for vivo-controller tests against a real API server: TAP, an admin API client, controllers, audit counts.
+import atexit
 import http.client
 import json
 import os
@@ -209,7 +210,7 @@ class Controller:
 
     def __init__(self, name, args=(), kubeconfig=None, env=None, wait=True, keep_env=False):
         self.name = name
-        self.expected_rc = 0  # another exit code a test expects (its log is then not kept)
+        self.expected_rc = 0  # another exit code a test expects (its log is then not printed)
         self.tmp = tempfile.mkdtemp(prefix="vivo-ctl-%s-" % name)
         self.log_path = os.path.join(self.tmp, "controller.log")
         argv = [self.binary, "--metrics-addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0"]
@@ -224,7 +225,13 @@ class Controller:
         e.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         e.update(env or {})
         self.errf = open(self.log_path, "w+")
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.errf, stderr=self.errf, env=e)
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.errf, stderr=self.errf, env=e)
+        except OSError:
+            self.errf.close()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+        _controllers.append(self)
         self.ports = {}
         if wait:
             self.wait_listening()
@@ -293,8 +300,9 @@ class Controller:
             self.proc.send_signal(sig)
 
     def stop(self, timeout=20):
-        """SIGTERM and wait; the exit code (None if it had to be killed). The log is removed
-        after a clean exit unless KEEP=1."""
+        """SIGTERM and wait; the exit code (None if it had to be killed). The folder with the
+        log is removed (KEEP=1 keeps it); log() still answers."""
+        rc = None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -302,23 +310,50 @@ class Controller:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                self._cleanup()
                 return None
+        rc = self.proc.returncode
         self._cleanup()
-        return self.proc.returncode
+        return rc
 
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        self._cleanup()
         return self.proc.returncode
 
     def _cleanup(self):
-        # Killed on purpose (-9) or a clean exit: nothing to keep.
-        if (self.proc.returncode in (0, -9, self.expected_rc) and not os.environ.get("KEEP") and
-                not self.errf.closed):
-            self.log_cache = self.log()
-            self.errf.close()
+        """Every path ends here (stop, kill, or the exit of the test process): the log is read
+        into memory and the folder removed; after an exit code no test expected, the end of
+        the log goes to the TAP output first."""
+        if self.errf.closed:
+            return
+        self.log_cache = self.log()
+        self.errf.close()
+        rc = self.proc.returncode
+        if rc not in (0, -9, self.expected_rc):
+            print("# controller %s exited %s; the end of its log:" % (self.name, rc))
+            for line in self.log_cache.splitlines()[-30:]:
+                print("#   " + line)
+            sys.stdout.flush()
+        if os.environ.get("KEEP"):
+            print("# KEEP: controller %s files kept in %s" % (self.name, self.tmp), flush=True)
+        else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+_controllers = []
+
+
+@atexit.register
+def _stop_controllers():
+    """A test that raised before stopping its controller: kill it and remove its folder."""
+    for ctl in _controllers:
+        if ctl.proc.poll() is None:
+            ctl.proc.kill()
+            ctl.proc.wait()
+        ctl._cleanup()
 
 
 class Audit:
