@@ -8,6 +8,7 @@ controller_libcontroller_a_SOURCES = \
 	controller/ctlutil.c controller/ctlutil.h controller/strmap.c controller/strmap.h \
 	controller/yamljson.c controller/yamljson.h controller/yamlout.c controller/yamlout.h \
 	controller/kobj.c controller/kobj.h controller/render.c controller/render.h \
+	controller/renderspec.c controller/renderspec.h \
 	controller/kubeconfig.c controller/kubeconfig.h controller/kube.c controller/kube.h \
 	controller/watchstream.c controller/watchstream.h controller/cache.c controller/cache.h \
 	controller/watch.c controller/watch.h controller/queue.c controller/queue.h \
