@@ -73,7 +73,7 @@ TESTS += tests/controller/test_render_agent.py
 EXTRA_DIST += manifests/crd.yaml manifests/rbac.yaml manifests/webhook.yaml manifests/examples/sidecar.yaml \
 	tests/controller/run.sh tests/controller/ctllib.py \
 	tests/controller/test_controller.py tests/controller/test_render_agent.py tests/bench/bench_controller.py \
-	tests/controller/test_webhook.py tests/bench/bench_webhook.py docs/sidecar.md \
+	tests/controller/test_webhook.py tests/controller/test_fleet.py tests/bench/bench_webhook.py docs/sidecar.md \
 	docs/controller.md
 
 # make bench: RSS and create-to-Service latency with 100 Vivo objects, beside a bare libcurl client.

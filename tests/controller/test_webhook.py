@@ -466,16 +466,21 @@ def test_stale_and_switch(c, ctl):
     api.merge_patch(vivo_path(NS, "prof"), {"spec": {"streamQueueSize": "20M"}})
 
     c.apply(vivo("switch", NS, {}))
-    objs, _ = eventually(lambda: api.get("/apis/apps/v1/namespaces/%s/deployments/switch" % NS) and
-                         api.get("/api/v1/namespaces/%s/services/switch" % NS), 10)
+    dep_path = "/apis/apps/v1/namespaces/%s/deployments/switch" % NS
+    objs, _ = eventually(lambda: api.get("/api/v1/namespaces/%s/services/switch" % NS) and api.get(dep_path), 10)
     api.merge_patch(vivo_path(NS, "switch"), {"spec": {"mode": "Sidecar"}})
-    gone, took = eventually(lambda: api.get("/apis/apps/v1/namespaces/%s/deployments/switch" % NS) is None and
-                            api.get("/api/v1/namespaces/%s/services/switch" % NS) is None, 10)
+    # The Deployment becomes the aggregator of the injected pods (docs/fleet.md): the same
+    # object, its agent now following the headless Service switch-pods.
+    agg, took = eventually(lambda: (lambda d: d if d and "/etc/vivo/vivo-aggregator.yaml" in
+                                    d["spec"]["template"]["spec"]["containers"][0]["args"] else None)(api.get(dep_path))
+                           and api.get("/api/v1/namespaces/%s/services/switch-pods" % NS), 10)
+    d = api.get(dep_path)
     v = vivo_status(api, "switch", lambda x: (condition(x, "Ready") or {}).get("reason") == "ProfileReady" and
-                    "endpoints" not in x["status"])
-    ok(objs and gone and v and api.get("/api/v1/namespaces/%s/configmaps/switch-config" % NS),
-       "Deployment -> Sidecar mode: the controller deletes its Deployment and Service (%.2f s), keeps the "
-       "ConfigMap, and the status has no endpoints" % took, ctl.tail)
+                    x["status"].get("endpoints", {}).get("ui") == "http://switch.%s.svc:8000" % NS)
+    ok(objs and agg and v and d and d["metadata"]["uid"] == objs["metadata"]["uid"] and
+       api.get("/api/v1/namespaces/%s/configmaps/switch-config" % NS),
+       "Deployment -> Sidecar mode: its Deployment turns into the aggregator (%.2f s), switch-pods appears, the "
+       "ConfigMap stays, and the status has the aggregator's endpoints" % took, ctl.tail)
 
 
 def test_example(c, ctl):
