@@ -341,6 +341,17 @@ class Controller:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+# The identity the controllers under test run as: the ServiceAccount that manifests/rbac.yaml
+# binds, as a client certificate (RBAC matches ServiceAccount subjects by user name, so this
+# user holds exactly rbac.yaml's rules and nothing else).
+SA_USER = "system:serviceaccount:vivo-system:vivo-controller"
+# The webhook configuration the controller registers with --webhook-url.
+MWC = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/vivo-controller"
+# The built agent beside the controller under test (build/.../controller/../agent).
+AGENT = os.environ.get("VIVO_AGENT") or os.path.join(os.path.dirname(Controller.binary or "."), "..", "agent",
+                                                     "vivo-agent")
+
+
 class Audit:
     """Counts API writes in the audit log after a mark."""
 

@@ -11,13 +11,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctllib import (TOP, Api, Audit, Cluster, Controller, cm_path, condition, deploy_path, describe, done, eventually,
-                    make_available, note, ok, rendered_count, skip, svc_path, vivo, vivo_path)
+from ctllib import (SA_USER, TOP, Api, Audit, Cluster, Controller, cm_path, condition, deploy_path, describe, done,
+                    eventually, make_available, note, ok, rendered_count, skip, svc_path, vivo, vivo_path)
 
-# The identity the controller runs as: the ServiceAccount that manifests/rbac.yaml binds, as a
-# client certificate. RBAC matches ServiceAccount subjects by user name, so this user holds
-# exactly the ClusterRole of rbac.yaml and nothing else.
-SA_USER = "system:serviceaccount:vivo-system:vivo-controller"
 LABEL = "app.kubernetes.io/managed-by=vivo-controller"
 
 

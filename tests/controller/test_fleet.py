@@ -24,15 +24,11 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctllib import (TOP, Audit, Cluster, Controller, cm_path, condition, deploy_path, describe, done, eventually,
-                    free_port, make_available, note, ok, svc_path, vivo, vivo_path)
+from ctllib import (AGENT, MWC, SA_USER, TOP, Audit, Cluster, Controller, cm_path, condition, deploy_path, describe,
+                    done, eventually, free_port, make_available, note, ok, svc_path, vivo, vivo_path)
 
-SA_USER = "system:serviceaccount:vivo-system:vivo-controller"
 NS = "fleet"
 NODE = "fleet-node"
-MWC = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/vivo-controller"
-AGENT = os.environ.get("VIVO_AGENT") or os.path.join(os.path.dirname(Controller.binary or "."), "..", "agent",
-                                                     "vivo-agent")
 # Every listener on the pod's address with an ephemeral port, except the exporter: its port
 # is the rendered one, the port the followed DNS names carry.
 POD_FLAGS = ["--ui-port", "0", "--http-port", "0", "--ops-port", "0", "--forward-port", "0", "--otlp-port", "0"]

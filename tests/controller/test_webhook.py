@@ -17,15 +17,11 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctllib import (TOP, Audit, Cluster, Controller, condition, describe, done, eventually, free_port, note, ok,
-                    vivo, vivo_path)
+from ctllib import (AGENT, MWC, SA_USER, TOP, Audit, Cluster, Controller, condition, describe, done, eventually,
+                    free_port, note, ok, vivo, vivo_path)
 
-SA_USER = "system:serviceaccount:vivo-system:vivo-controller"
 NS = "wh-apps"
 SECRET = "/api/v1/namespaces/vivo-system/secrets/vivo-controller-webhook-tls"
-MWC = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/vivo-controller"
-AGENT = os.environ.get("VIVO_AGENT") or os.path.join(os.path.dirname(Controller.binary or "."), "..", "agent",
-                                                     "vivo-agent")
 PORT_FLAGS = ["--listen", "127.0.0.1", "--ui-port", "0", "--http-port", "0", "--exporter-port", "0", "--ops-port", "0",
               "--forward-port", "0", "--otlp-port", "0"]
 
@@ -198,10 +194,11 @@ def test_inject(c, ctl):
     v = vivo_status(api, "prof", lambda x: (condition(x, "Ready") or {}).get("reason") == "ProfileReady")
     ok(v is not None, "Sidecar-mode Vivo prof: Ready, reason ProfileReady", ctl.tail)
     h = (v or {}).get("status", {}).get("configHash", "?")
-    ok(api.get("/api/v1/namespaces/%s/configmaps/prof-config" % NS) is not None and
-       api.get("/apis/apps/v1/namespaces/%s/deployments/prof" % NS) is None and
-       api.get("/api/v1/namespaces/%s/services/prof" % NS) is None,
-       "it renders its ConfigMap and no Deployment or Service of its own")
+    d = api.get("/apis/apps/v1/namespaces/%s/deployments/prof" % NS)
+    ok(api.get("/api/v1/namespaces/%s/configmaps/prof-config" % NS) is not None and d and
+       d["spec"]["template"]["spec"]["containers"][0]["args"] == ["--config", "/etc/vivo/vivo-aggregator.yaml"] and
+       api.get("/api/v1/namespaces/%s/services/prof-pods" % NS) is not None,
+       "it renders its ConfigMap, and the aggregator (Deployment prof, headless Service prof-pods: test_fleet.py)")
     before = requests(ctl, "injected")
     st, p = api.req("POST", pods_path(), pod("web-1", containers=[
         {"name": "app", "image": "app:1", "env": [{"name": "A", "value": "1"}]}]))
