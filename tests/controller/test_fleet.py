@@ -450,6 +450,36 @@ def test_mesh_runs(c, tmp):
 
 # ---- changes, switches and garbage collection ------------------------------------------------
 
+def start_controller(kc, name):
+    wh = free_port()
+    return Controller(name, ["--webhook-listen", "127.0.0.1:%d" % wh, "--webhook-url",
+                             "https://127.0.0.1:%d/mutate-pods" % wh], kubeconfig=kc)
+
+
+def test_quiet(c, ctl, audit, kc):
+    """Converged objects are not written again: by the running controller, nor by a new one (no hot loop,
+    no rollout on restart)."""
+    kinds = ("services", "deployments", "configmaps", "vivos")
+
+    def writes():
+        return [e for e in audit.writes(SA_USER) if (e.get("objectRef") or {}).get("resource") in kinds and
+                (e.get("objectRef") or {}).get("namespace") == NS]
+    time.sleep(1.0)
+    audit.mark()
+    time.sleep(3.0)
+    ok(not writes(), "converged: the controller writes nothing more for agg and mesh in 3 s", lambda: describe(writes()))
+    rc = ctl.stop()
+    audit.mark()
+    ctl = start_controller(kc, "fleet-2")
+    ok(rc == 0 and eventually(ctl.ready, 15)[0], "the controller restarted", ctl.tail)
+    time.sleep(3.0)
+    applied = [line for line in ctl.log().splitlines() if "applied" in line and " %s/" % NS in line]
+    ok(not writes() and not applied,
+       "a restarted controller writes none of the aggregator's, the peers' or the headless Services' objects",
+       lambda: describe(writes()) + "\n" + "\n".join(applied))
+    return ctl
+
+
 def test_switches(c, ctl):
     api = c.api
     # replicas 3 -> 1: mesh-peers goes, and the config is a single replica's again.
@@ -538,9 +568,7 @@ def main():
     api.req("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE}})
     kc = c.user(SA_USER)
     tmp = tempfile.mkdtemp(prefix="vivo-fleet-test-")
-    wh = free_port()
-    ctl = Controller("fleet", ["--webhook-listen", "127.0.0.1:%d" % wh, "--webhook-url",
-                               "https://127.0.0.1:%d/mutate-pods" % wh], kubeconfig=kc)
+    ctl = start_controller(kc, "fleet")
     made = []
     try:
         ok(eventually(ctl.ready, 15)[0], "the controller runs as the rbac.yaml identity, with its webhook", ctl.tail)
@@ -557,6 +585,7 @@ def main():
         if test_peers_objects(c, ctl, port_mesh):
             made += ["mesh-0", "mesh-1", "mesh-2"]
             test_mesh_runs(c, tmp)
+        ctl = test_quiet(c, ctl, audit, kc)
         test_switches(c, ctl)
         forbidden = [e for e in audit.events(SA_USER) if (e.get("responseStatus") or {}).get("code") == 403]
         ok(not forbidden, "rbac.yaml was enough: no 403 for the controller", lambda: describe(forbidden))
