@@ -179,7 +179,7 @@ static bool owned_by(const json_t *o, const char *uid)
 
 /* Remove an object the Vivo rendered before and no longer does (a headless Service after a
  * mode switch or a scale down to one replica): only ours, by the ownerReference's uid and a
- * uid precondition. `why` ends the log line. */
+ * uid precondition. `why_gone` ends the log line. */
 static int delete_owned(struct rec_ctx *c, struct cache *cache, const char *prefix, const char *resource,
 			const char *ns, const char *name, const char *uid, const char *why_gone, char *err, size_t errlen,
 			unsigned *writes)

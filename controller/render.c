@@ -86,8 +86,9 @@ static json_t *dns_target(const struct rspec *s, const char *suffix)
 }
 
 /* What the vivo input of `role` follows (an empty list: the config has no vivo input): the
- * aggregator the injected pods, and with replicas > 1 every replica (the aggregator's too)
- * its peers, with origin=local, so a chunk is never taken twice or sent round. */
+ * aggregator follows the injected pods, and with replicas > 1 every replica (aggregators
+ * too) follows its peers; the input asks with origin=local, so a chunk is never taken twice
+ * or sent round. */
 static json_t *follow_targets(const struct rspec *s, enum agent_role role)
 {
 	json_t *a = json_array();
