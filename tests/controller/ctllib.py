@@ -190,6 +190,26 @@ def vivo(name, ns="default", spec=None):
             "spec": spec or {}}
 
 
+def make_available(api, ns, name):
+    """What a kubelet and the Deployment controller would report: every replica available."""
+    d = api.get(deploy_path(ns, name))
+    n = d["spec"].get("replicas", 1)
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    st = {"observedGeneration": d["metadata"]["generation"], "replicas": n, "updatedReplicas": n,
+          "readyReplicas": n, "availableReplicas": n,
+          "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+                          "message": "Deployment has minimum availability.", "lastUpdateTime": now,
+                          "lastTransitionTime": now}]}
+    return api.merge_patch(deploy_path(ns, name) + "/status", {"status": st})
+
+
+def rendered_count(v):
+    """How many objects a Vivo renders: ConfigMap, Deployment and Service, plus the headless
+    <name>-pods in Sidecar mode and <name>-peers with replicas above 1 (docs/fleet.md)."""
+    spec = v.get("spec") or {}
+    return 3 + (spec.get("mode") == "Sidecar") + (spec.get("replicas", 1) > 1)
+
+
 def condition(v, typ):
     for c in ((v or {}).get("status") or {}).get("conditions") or []:
         if c.get("type") == typ:
@@ -354,6 +374,17 @@ def _stop_controllers():
             ctl.proc.kill()
             ctl.proc.wait()
         ctl._cleanup()
+
+
+# The identity the controllers under test run as: the ServiceAccount that manifests/rbac.yaml
+# binds, as a client certificate (RBAC matches ServiceAccount subjects by user name, so this
+# user holds exactly rbac.yaml's rules and nothing else).
+SA_USER = "system:serviceaccount:vivo-system:vivo-controller"
+# The webhook configuration the controller registers with --webhook-url.
+MWC = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/vivo-controller"
+# The built agent beside the controller under test (build/.../controller/../agent).
+AGENT = os.environ.get("VIVO_AGENT") or os.path.join(os.path.dirname(Controller.binary or "."), "..", "agent",
+                                                     "vivo-agent")
 
 
 class Audit:

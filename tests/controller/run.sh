@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# run.sh: vivo-controller's tests against a real control plane: build it (cached), start a cluster, run test_controller.py and test_webhook.py (TAP), stop it.
+# run.sh: vivo-controller's tests against a real control plane: build it (cached), start a cluster, run test_controller.py, test_webhook.py and test_fleet.py (TAP), stop it.
 #
 # The controller binary: $VIVO_CONTROLLER, else $VIVO_BUILD/controller/vivo-controller, else build/check's.
-# The cluster runs kube-controller-manager with the garbage collector but not the Deployment
-# controller: no kubelet runs here, so the tests play its part by patching Deployment status.
+# The cluster runs kube-controller-manager with the garbage collector and the EndpointSlice
+# controller but not the Deployment controller: no kubelet runs here, so the tests play its
+# part by patching Deployment and pod status.
 # KEEP=1 keeps the cluster directory and the controllers' logs.
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -44,7 +45,8 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
-if ! out=$(KCM_CONTROLLERS=garbagecollector,namespace,serviceaccount "$top/tests/k8s/cluster.sh" start "$dir" 2>&1); then
+# The EndpointSlice controller shows what the headless Services select (test_fleet.py).
+if ! out=$(KCM_CONTROLLERS=garbagecollector,namespace,serviceaccount,endpointslice "$top/tests/k8s/cluster.sh" start "$dir" 2>&1); then
 	printf '%s\n' "$out" >&2
 	echo "Bail out! the test cluster did not start"
 	exit 1
@@ -55,6 +57,10 @@ timeout 1200 python3 "$here/test_controller.py" "$dir"
 rc=$?
 # Sidecar mode and the webhook (issue 13), in the same cluster.
 timeout 900 python3 "$here/test_webhook.py" "$dir"
+rc2=$?
+((rc == 0)) && rc=$rc2
+# The aggregator and the peers (issue 11), their configs running in vivo-agent.
+timeout 600 python3 "$here/test_fleet.py" "$dir"
 rc2=$?
 ((rc == 0)) && rc=$rc2
 exit $rc
