@@ -115,7 +115,8 @@ int frx_new(const char *pattern, struct frx **out, char *err, size_t errlen)
 
 bool frx_search(struct frx *x, const char *s, size_t n)
 {
-	const OnigUChar *start = (const OnigUChar *)s, *end = start + n;
+	/* msgpack-c gives an empty string no pointer. */
+	const OnigUChar *start = (const OnigUChar *)(s ? s : ""), *end = start + n;
 	int rc;
 
 	pthread_mutex_lock(&x->lock);
