@@ -16,8 +16,12 @@ cd "$top" || exit 1
 # to /tmp (through TMPDIR or by a literal path) lands there, nothing of another process does,
 # and what is left at the end is exactly this run's. Elsewhere the run gets its own TMPDIR, and
 # /tmp is compared before and after, which then also sees what other processes made meanwhile.
-if [ -z "${VIVO_TEST_PRIVATE_TMP:-}" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 &&
-	unshare -m true 2>/dev/null; then
+# A checkout that lies under /tmp (a CI clone in /tmp/ci-clone, say) would be hidden by the
+# private /tmp, so it takes the second way.
+under_tmp=0
+case "$(realpath "$top")/" in /tmp/*) under_tmp=1 ;; esac
+if [ -z "${VIVO_TEST_PRIVATE_TMP:-}" ] && [ "$under_tmp" = 0 ] && [ "$(id -u)" = 0 ] &&
+	command -v unshare >/dev/null 2>&1 && unshare -m true 2>/dev/null; then
 	outer_tmp=$(mktemp -d /tmp/vivo-testrun.XXXXXX) || exit 1
 	VIVO_TEST_PRIVATE_TMP=$outer_tmp unshare -m --propagation private "$top/scripts/test.sh" "$@"
 	rc=$?
