@@ -78,7 +78,7 @@ mkdir -p build/check
   make -s -j"$jobs" &&
   ASAN_OPTIONS=detect_leaks=1 make -s -j"$jobs" check ) > build/check.log 2>&1
 status=$?
-grep -E '^(PASS|FAIL|XPASS|ERROR|SKIP|XFAIL):' build/check.log | sed 's/^/  /' | grep -v '^  PASS' || true
+grep -aE '^(PASS|FAIL|XPASS|ERROR|SKIP|XFAIL):' build/check.log | sed 's/^/  /' | grep -v '^  PASS' || true
 # One tally line per result from each .trs; a skip takes its reason from the test's log
 # ("SKIP: suite N - name # SKIP why", or "SKIP: suite - why" for a "1..0 # SKIP why" plan).
 while IFS= read -r trs; do
@@ -109,9 +109,9 @@ if [ "$fuzz_seconds" -gt 0 ]; then
 	if ( cd build/fuzz &&
 	     { [ -f Makefile ] || CC=clang ../../configure --quiet --enable-fuzzing --enable-sanitizers=address,undefined --disable-ui; } &&
 	     make -s -j"$jobs" fuzz FUZZ_SECONDS="$fuzz_seconds" ) > build/fuzz.log 2>&1; then :; fi
-	grep -E '^(ok|FAIL): ' build/fuzz.log | sed 's/^/  /'
+	grep -aE '^(ok|FAIL): ' build/fuzz.log | sed 's/^/  /'
 	sed -n 's/^ok: \([^ ]*\).*/PASS\tfuzz\t\1/p; s/^FAIL: \([^ ]*\).*/FAIL\tfuzz\t\1/p' build/fuzz.log >>"$results"
-	grep -qE '^(ok|FAIL): ' build/fuzz.log || { tail -n 30 build/fuzz.log; result FAIL fuzz "no target ran (build/fuzz.log)"; }
+	grep -aqE '^(ok|FAIL): ' build/fuzz.log || { tail -n 30 build/fuzz.log; result FAIL fuzz "no target ran (build/fuzz.log)"; }
 fi
 
 # 3. Suites with their own runners (web UI in Chromium, Kubernetes control plane), when present.
@@ -123,7 +123,7 @@ for suite in tests/k8s/selftest.sh tests/ui/run.sh tests/controller/run.sh tests
 	out="build/$(basename "$(dirname "$suite")").log"
 	VIVO_AGENT="$top/build/check/agent/vivo-agent" VIVO_BUILD="$top/build/check" "$suite" </dev/null >"$out" 2>&1
 	rc=$?
-	grep -E '^(not ok|1\.\.0|Bail out!)|^ok .*# SKIP' "$out" | grep -v '# TODO' | sed 's/^/  /'
+	grep -aE '^(not ok|1\.\.0|Bail out!)|^ok .*# SKIP' "$out" | grep -v '# TODO' | sed 's/^/  /'
 	awk -v s="$suite" '
 		/^ok .*# SKIP/ { d = $0; sub(/^ok [0-9]* *-? */, "", d); sub(/ *# SKIP:? */, ": ", d); printf "SKIP\t%s\t%s\n", s, d; next }
 		/^ok / { printf "PASS\t%s\t\n", s; next }
