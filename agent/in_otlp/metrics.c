@@ -3,9 +3,9 @@
  * meta.external. */
 #include "common.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
-#include <errno.h>
 #include <stdlib.h>
 
 #include "cmhash.h"
