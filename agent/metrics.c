@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "cmhash.h"
 #include "mpjson.h"
 
 struct agent *agent_current;
@@ -120,20 +121,13 @@ int agent_metrics_prometheus(struct agent *a, struct buf *out)
 	return collect(a, prom_emit, &p);
 }
 
-/* FNV-1a 64 over the label values, each followed by a 0 byte (documented in
- * docs/streams.md; cmetrics uses xxh64, which no client depends on). */
-static uint64_t label_hash(const char *v, const char *v2)
+/* cmetrics' hash of the sample's series (lib/cmhash: XXH3-64 over "vivo_<ss>_<name>", then
+ * the label values; 0 without labels), as docs/streams.md says. 0 or -ENOMEM. */
+static int label_hash(const struct metric_sample *s, uint64_t *h)
 {
-	uint64_t h = 1469598103934665603ULL;
+	const char *v[2] = { s->lval, s->lval2 };
 
-	for (; v && *v; v++)
-		h = (h ^ (unsigned char)*v) * 1099511628211ULL;
-	h = (h ^ 0) * 1099511628211ULL;
-	if (!v2)
-		return h;
-	for (; *v2; v2++)
-		h = (h ^ (unsigned char)*v2) * 1099511628211ULL;
-	return (h ^ 0) * 1099511628211ULL;
+	return cmhash_strings("vivo", s->ss, s->name, v, s->label ? (s->label2 ? 2 : 1) : 0, h);
 }
 
 struct cm_state {
@@ -146,6 +140,7 @@ struct cm_state {
 static int cm_emit(const struct metric_sample *s, void *arg)
 {
 	struct cm_state *c = arg;
+	uint64_t hash;
 	int rc = 0;
 
 	if (c->last_ss != s->ss || c->last_name != s->name) {
@@ -175,7 +170,8 @@ static int cm_emit(const struct metric_sample *s, void *arg)
 		}
 		rc |= buf_putc(c->out, ']');
 	}
-	rc |= buf_printf(c->out, ",\"hash\":%llu}", (unsigned long long)label_hash(s->lval, s->label2 ? s->lval2 : NULL));
+	rc |= label_hash(s, &hash);
+	rc |= buf_printf(c->out, ",\"hash\":%llu}", (unsigned long long)hash);
 	return rc ? -ENOSPC : 0;
 }
 
@@ -208,6 +204,7 @@ struct fb_family {
 
 struct fb_writer {
 	struct buf *out;
+	const struct fb_family *fam; /* the family open, whose name the hash covers */
 	uint64_t ts;
 	bool first_family, first_value;
 	int rc;
@@ -231,6 +228,7 @@ static void fb_family_open(struct fb_writer *w, const struct fb_family *f)
 	w->rc |= buf_puts(w->out, w->first_family ? "" : "]},");
 	w->first_family = false;
 	w->first_value = true;
+	w->fam = f;
 	w->rc |= buf_printf(w->out, "{\"meta\":{\"ver\":2,\"type\":%d,\"opts\":{\"ns\":\"fluentbit\",\"ss\":\"%s\","
 			    "\"name\":\"%s\",\"desc\":", (int)f->type, f->ss, f->name);
 	w->rc |= mpjson_put_string(w->out, f->desc, strlen(f->desc));
@@ -244,9 +242,7 @@ static void fb_family_open(struct fb_writer *w, const struct fb_family *f)
 
 static void fb_value(struct fb_writer *w, double v, const char *const *lv, size_t n)
 {
-	uint64_t h = 1469598103934665603ULL;
-	size_t i;
-	const char *p;
+	uint64_t h;
 
 	w->rc |= buf_puts(w->out, w->first_value ? "" : ",");
 	w->first_value = false;
@@ -256,14 +252,10 @@ static void fb_value(struct fb_writer *w, double v, const char *const *lv, size_
 		w->rc |= buf_puts(w->out, ",\"labels\":");
 		fb_strings(w, lv, n);
 	}
-	/* FNV-1a 64 over the label values, each followed by a 0 byte (as for self-metrics);
-	 * no labels hash to 0, as cmetrics does. */
-	for (i = 0; i < n; i++) {
-		for (p = lv[i]; *p; p++)
-			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-		h = (h ^ 0) * 1099511628211ULL;
-	}
-	w->rc |= buf_printf(w->out, ",\"hash\":%llu}", n ? (unsigned long long)h : 0ULL);
+	/* cmetrics' hash (lib/cmhash), so each value carries the number Fluent Bit writes for the
+	 * same family and labels; no labels hash to 0, as in cmetrics. */
+	w->rc |= cmhash_strings("fluentbit", w->fam->ss, w->fam->name, lv, n, &h);
+	w->rc |= buf_printf(w->out, ",\"hash\":%llu}", (unsigned long long)h);
 }
 
 static void fb_inputs(struct fb_writer *w, struct agent *a, const struct fb_family *f, size_t off)

@@ -7,8 +7,8 @@ what=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 build_pkgs="build-essential autoconf automake libtool pkg-config gzip curl ca-certificates
  libmicrohttpd-dev libmsgpack-dev libjansson-dev libyaml-dev libcurl4-openssl-dev zlib1g-dev
- libssl-dev libzstd-dev libonig-dev libsnappy-dev libgnutls28-dev libnghttp2-dev"
-test_pkgs="clang libclang-rt-14-dev python3 python3-fluent-logger python3-snappy python3-zstandard zstd python3-h2 wrk valgrind openssl
+ libssl-dev libzstd-dev libonig-dev libsnappy-dev libgnutls28-dev libnghttp2-dev libxxhash-dev"
+test_pkgs="clang libclang-rt-14-dev python3 python3-fluent-logger python3-snappy python3-zstandard python3-xxhash zstd python3-h2 wrk valgrind openssl
  chromium shellcheck yamllint"
 pkgs=$build_pkgs
 [ "$what" = test ] && pkgs="$pkgs $test_pkgs"

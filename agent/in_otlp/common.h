@@ -52,6 +52,8 @@ enum { F_RESOURCE = 1, F_SCOPES = 2, F_SCHEMA = 3, F_SCOPE = 1, F_ITEMS = 2 };
 /* cmetrics metric types, in the order of their numbers (spec 3.4; 5 is the exponential histogram). */
 enum { T_COUNTER, T_GAUGE, T_HISTOGRAM, T_SUMMARY, T_UNTYPED, T_EXP_HISTOGRAM, T_NTYPES };
 
+struct cmhash;
+
 /* One request's rendering state; each thread keeps one between requests (decode.c). */
 struct oc_ctx {
 	bool json;
@@ -71,6 +73,9 @@ struct oc_ctx {
 	uint64_t records;
 	int64_t now_ns;
 	/* metric labels */
+	struct cmhash *hash;  /* metrics: the series hash state (lib/cmhash), made on first use */
+	const char *mname;    /* metrics: the name of the metric being rendered, for its hash */
+	size_t mlen;
 	size_t nkeys;
 	const char *key[MAX_LABELS];
 	size_t klen[MAX_LABELS];

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cmhash.h"
 #include "common.h"
 #include "jsonmp.h"
 #include "mp.h"
@@ -59,6 +60,7 @@ static void ctx_free(void *p)
 	if (!x)
 		return;
 	ctx_each_buf(x, buf_drop, 0);
+	cmhash_free(x->hash);
 	free(x);
 }
 

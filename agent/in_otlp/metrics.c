@@ -3,10 +3,12 @@
  * meta.external. */
 #include "common.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "cmhash.h"
 #include "mp.h"
 #include "mpjson.h"
 #include "mpk.h"
@@ -109,21 +111,18 @@ static const char *const type_keys[T_NTYPES] = { "counter", "gauge", "histogram"
 
 /* ---- labels ------------------------------------------------------------------------ */
 
-/* FNV-1a 64 over the label values, each followed by a 0 byte; 0 without labels
- * (documented in docs/otlp.md). */
+/* cmetrics' hash of the point's series (lib/cmhash: XXH3-64 over the metric name, its ns and
+ * ss being empty, then the label values in key order). A key the point lacks is "" here,
+ * which adds no bytes: the number is the one cmetrics computes over the values the point
+ * has, in the same order. */
 static uint64_t labels_hash(const struct oc_ctx *x)
 {
-	uint64_t h = 1469598103934665603ULL;
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < x->nkeys; i++) {
-		const unsigned char *p = (const unsigned char *)(x->tmp.data ? x->tmp.data + x->voff[i] : "");
-
-		for (j = 0; j < x->vlen[i]; j++)
-			h = (h ^ p[j]) * 1099511628211ULL;
-		h = (h ^ 0) * 1099511628211ULL;
-	}
-	return h;
+	cmhash_start(x->hash, "", "", x->mname, x->mlen);
+	for (i = 0; i < x->nkeys; i++)
+		cmhash_label(x->hash, x->tmp.data ? x->tmp.data + x->voff[i] : "", x->vlen[i]);
+	return cmhash_digest(x->hash);
 }
 
 /* A double as short text: the shortest form that reads back the same. */
@@ -599,6 +598,8 @@ static int render_metric(struct oc_ctx *x, const struct ow_msg *met)
 	if (x->ot_count[k->type]++ == 0)
 		x->ot_order[x->ot_n++] = k->type;
 	name = ow_str(met, 1, &n);
+	x->mname = name;
+	x->mlen = n;
 	TRY(msgpack_pack_str_with_body(MPK(ot), name, n));
 	TRY(msgpack_pack_map(MPK(ot), ow_count(met, M_METADATA) ? 2 : 1));
 	TRY(mpk_cstr(MPK(ot), "datapoints"));
@@ -736,5 +737,7 @@ static int metrics_scope(struct oc_ctx *x, const struct ow_msg *rm, const struct
 
 int otlp_metrics_render(struct oc_ctx *x, const struct ow_msg *req, struct chunk_builder *cb)
 {
+	if (!x->hash && !(x->hash = cmhash_new()))
+		return -ENOMEM;
 	return oc_each_scope(x, req, metrics_scope, cb);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmhash.h"
 #include "mpjson.h"
 #include "hist.h"
 #include "meta.h"
@@ -55,6 +56,7 @@ struct ctx {
 	struct str vals[PRW_MAX_LABELS];
 	struct prw_hist hist;
 	struct buf line, metrics, ex, lab;
+	struct cmhash *hash; /* the series hash state (lib/cmhash) */
 	uint64_t samples;
 	char *err;
 	size_t errlen;
@@ -343,14 +345,12 @@ static int family_head(struct ctx *x, const struct family *fm, int type, const s
 }
 
 /* A series' label values in its family's key order ("" where it has none) as the
- * `,"labels":[...],"hash":N}` tail every value of the series ends with. FNV-1a 64 over the
- * values, each followed by a 0 byte; 0 without labels (the OTLP input's hash). */
+ * `,"labels":[...],"hash":N}` tail every value of the series ends with. The hash is
+ * cmetrics' (lib/cmhash: XXH3-64 over the family name, then the values); 0 without labels. */
 static int series_tail(struct ctx *x, const struct family *fm, struct pb msg, uint64_t *hash)
 {
-	uint64_t h = 1469598103934665603ULL;
 	struct str k, v;
 	struct pbf f;
-	size_t j;
 	int i, rc;
 
 	for (i = 0; i < fm->nkeys; i++)
@@ -366,19 +366,18 @@ static int series_tail(struct ctx *x, const struct family *fm, struct pb msg, ui
 			}
 	}
 	buf_reset(&x->lab);
+	cmhash_start(x->hash, "", "", fm->name.p, fm->name.n);
 	if (fm->nkeys) {
 		TRY(buf_puts(&x->lab, ",\"labels\":["));
 		for (i = 0; i < fm->nkeys; i++) {
 			if (i)
 				TRY(buf_putc(&x->lab, ','));
 			TRY(mpjson_put_string(&x->lab, x->vals[i].p, x->vals[i].n));
-			for (j = 0; j < x->vals[i].n; j++)
-				h = (h ^ (unsigned char)x->vals[i].p[j]) * 1099511628211ULL;
-			h = (h ^ 0) * 1099511628211ULL;
+			cmhash_label(x->hash, x->vals[i].p, x->vals[i].n);
 		}
 		TRY(buf_putc(&x->lab, ']'));
 	}
-	*hash = fm->nkeys ? h : 0;
+	*hash = cmhash_digest(x->hash);
 	TRY(buf_puts(&x->lab, ",\"hash\":"));
 	TRY(buf_put_u64(&x->lab, *hash));
 	return buf_putc(&x->lab, '}');
@@ -504,6 +503,8 @@ static int render(struct ctx *x, struct chunk_builder *cb)
 {
 	size_t i;
 
+	if (!(x->hash = cmhash_new()))
+		return -ENOMEM;
 	TRY(buf_putc(&x->metrics, '['));
 	for (i = 0; i < x->nfam; i++)
 		TRY(render_family(x, &x->fam[i]));
@@ -561,6 +562,7 @@ int prw_decode(const char *p, size_t n, struct prw_meta_cache *cache, struct chu
 	buf_free(&x->metrics);
 	buf_free(&x->ex);
 	buf_free(&x->lab);
+	cmhash_free(x->hash);
 	free(x);
 	return rc;
 }

@@ -48,7 +48,8 @@ struct htab {
 
 int htab_init(struct htab *t, size_t n);
 void htab_free(struct htab *t);
-/* FNV-1a 64 of the bytes, mixed with salt. */
+/* FNV-1a 64 of the bytes, mixed with salt: the index's own slot hash, never served (the
+ * values[].hash of a series is cmetrics' XXH3-64, lib/cmhash). */
 uint64_t htab_hash(const char *p, size_t n, uint64_t salt);
 /* Put v in the first empty slot from h on (a lookup walks the same probe sequence and
  * finds the first entry put under a name). */

@@ -5,9 +5,7 @@
 import base64
 import math
 
-FNV_OFFSET = 1469598103934665603
-FNV_PRIME = 1099511628211
-M64 = (1 << 64) - 1
+import xxhash  # Debian python3-xxhash (scripts/deps.sh test): cmetrics' series hash is XXH3-64
 
 
 ANY_KEYS = ("string_value", "bool_value", "int_value", "double_value", "array_value", "kvlist_value", "bytes_value")
@@ -188,13 +186,18 @@ def label_text(v):
     return ""
 
 
-def labels_hash(values):
-    h = FNV_OFFSET
+def labels_hash(name, values):
+    """cmetrics' hash of a series (cmt_decode_opentelemetry.c compute_metric_hash, cmt_map.c
+    cmt_map_metric_get): XXH3-64, seed 0, over the fully qualified name (for OTLP input ns and ss
+    are empty: the metric name) and then each label value's bytes, back to back. A point without
+    attributes is cmetrics' static sample, whose hash is 0: callers pass no values for it."""
+    if not values:
+        return 0
+    h = xxhash.xxh3_64()
+    h.update(name.encode())
     for v in values:
-        for b in v.encode():
-            h = ((h ^ b) * FNV_PRIME) & M64
-        h = (h * FNV_PRIME) & M64
-    return h
+        h.update(v.encode())
+    return h.intdigest()
 
 
 def _num(v):
@@ -299,7 +302,7 @@ def _metrics_scope(rm, sm):
             for kv in dp.get("attributes", []):
                 lv[kv["key"]] = label_text(kv.get("value"))
             labels = [lv.get(k, "") for k in keys]
-            h = labels_hash(labels) if has else 0
+            h = labels_hash(m.get("name", ""), labels) if has else 0
             ts = dp.get("time_unix_nano", 0)
             v = {"ts": ts}
             if dp.get("start_time_unix_nano"):

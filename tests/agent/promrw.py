@@ -2,6 +2,7 @@
 import struct
 
 import snappy
+import xxhash  # Debian python3-xxhash: cmetrics' series hash is XXH3-64
 
 TYPES = {"unknown": 0, "counter": 1, "gauge": 2, "histogram": 3, "gaugehistogram": 4, "summary": 5, "info": 6,
          "stateset": 7}
@@ -60,13 +61,15 @@ def compress(pb):
     return snappy.compress(pb)
 
 
-def fnv(values):
-    h = 1469598103934665603
+def series_hash(name, values):
+    """cmetrics' hash of a series (cmt_map.c cmt_map_metric_get): XXH3-64 over the metric name (ns and
+    ss are empty here) and then each label value, back to back; 0 without labels."""
+    if not values:
+        return 0
+    h = xxhash.xxh3_64(name.encode())
     for v in values:
-        for c in v.encode():
-            h = ((h ^ c) * 1099511628211) & (2**64 - 1)
-        h = (h * 1099511628211) & (2**64 - 1)
-    return h
+        h.update(v.encode())
+    return h.intdigest()
 
 
 def _type(name, meta):
@@ -109,7 +112,7 @@ def expected(series_list, meta=()):
         for s in f["series"]:
             labs = dict(s["labels"])
             lv = [labs.get(k, "") for k in f["keys"]]
-            h = fnv(lv) if f["keys"] else 0
+            h = series_hash(name, lv) if f["keys"] else 0
             for v, ms in s.get("samples", ()):
                 val = {"ts": ms * 1000000, "value": float(v)}
                 if f["keys"]:

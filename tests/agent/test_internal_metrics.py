@@ -5,6 +5,7 @@ import os
 import re
 import socket
 
+import xxhash  # Debian python3-xxhash: cmetrics' series hash is XXH3-64
 from agentlib import FIXTURES, Agent, curl, post_json, run
 from fwdlib import pack, wait_for
 
@@ -42,6 +43,23 @@ def fixture():
 
 def families(doc):
     return {(m["meta"]["opts"]["ss"], m["meta"]["opts"]["name"]): m for m in doc["metrics"]}
+
+
+def series_hash(opts, labels):
+    """cmetrics' hash of a series (cmt_map.c cmt_map_metric_get): XXH3-64 over the fully
+    qualified name (cmt_opts_init: "ns_", "ss_" when not empty, the name), then each label
+    value; 0 without labels (the static sample)."""
+    if not labels:
+        return 0
+    h = xxhash.xxh3_64("".join(p + "_" for p in (opts["ns"], opts["ss"]) if p) + opts["name"])
+    for v in labels:
+        h.update(v)
+    return h.intdigest()
+
+
+def bad_hashes(doc):
+    return [(m["meta"]["opts"]["name"], v.get("labels"), v["hash"]) for m in doc["metrics"] for v in m["values"]
+            if v["hash"] != series_hash(m["meta"]["opts"], v.get("labels"))]
 
 
 def feed(a):
@@ -93,6 +111,15 @@ def test_internal_metrics(t):
                  [v["labels"][0] for v in ffam[("output", "proc_records_total")]["values"]], "output named vivo_exporter.0")
             t.ok(all(isinstance(v["value"], float) and isinstance(v["hash"], int)
                      for f in fam.values() for v in f["values"]), "values are floats, hashes integers")
+            t.eq(bad_hashes(doc), [], "every hash is cmetrics' XXH3-64 of fluentbit_<ss>_<name> and the labels, 0 without")
+            # Series Fluent Bit served too (same family and labels: the inputs, the output, and
+            # on a host named as the capture's, the hostname ones) carry Fluent Bit's own number.
+            fb = {(k, tuple(v.get("labels", []))): v["hash"] for k, f in ffam.items() for v in f["values"]}
+            same = [(k, tuple(v.get("labels", [])), v["hash"]) for k, f in fam.items() for v in f["values"]
+                    if (k, tuple(v.get("labels", []))) in fb]
+            t.ok(len(same) >= 9 and all(h == fb[(k, lv)] for k, lv, h in same),
+                 "%d series Fluent Bit's capture has too: each with the hash cmetrics gave it" % len(same),
+                 [(k, lv, h, fb[(k, lv)]) for k, lv, h in same if h != fb[(k, lv)]])
 
 
 def test_names_everywhere(t):
@@ -113,6 +140,7 @@ def test_names_everywhere(t):
         t.eq(labels, NAMES, "self-metrics labels use the same names")
         line = mets[0]
         t.ok(all(n in json.dumps(line) for n in NAMES), "the self-metrics context names every instance", line)
+        t.eq(bad_hashes(line), [], "self-metrics hashes: cmetrics' XXH3-64 of vivo_<ss>_<name> and the labels, 0 without")
 
 
 def test_default_pipeline(t):

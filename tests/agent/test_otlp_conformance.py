@@ -22,16 +22,13 @@ from test_otlp_json import METRICS as SYNTHETIC
 # The intended differences: (place, what Fluent Bit serves, what Vivo serves and why). The test
 # checks Vivo's form at each of these places; everything else must equal Fluent Bit's.
 DIFFERENCES = [
-    ("values[].hash and the <hash> of datapoint keys",
-     "XXH3-64 over the metric name and the label values (cfl_hash_64bits)",
-     "FNV-1a 64 over the label values, each followed by a 0 byte; 0 without labels (spec 3.4 leaves "
-     "the function open; no extra library)"),
     ("values[].labels of a point that lacks one of the metric's label keys",
      "only the values the point has, so later ones shift under the wrong key",
      "one value per key of meta.labels, \"\" for a missing one"),
     ("label text of a bool, double, array or kvlist attribute value",
      "1/0, %.17g, and \"\" for arrays and kvlists",
-     "true/false, the shortest double that reads back the same, arrays and kvlists as JSON"),
+     "true/false, the shortest double that reads back the same, arrays and kvlists as JSON; the "
+     "point's hash is cmetrics' XXH3-64 over this text, so it differs where the text does"),
     ("values[].value of a negative integer point of a monotonic Sum",
      "0.0 (cmetrics refuses to lower a counter), no value_int64",
      "the exact integer (value_type 1, value_int64)"),
@@ -132,7 +129,26 @@ def exemplars(f, where, got, dp):
     f.at(where + ".exemplars", got.get("exemplars"), otlp_ref.exemplars(dp) or None)
 
 
-def point(f, where, kind, dp, v, entry, keys, first):
+def fb_label_text(v):
+    """An attribute value as cmetrics' decode_data_point_labels writes it as a label value."""
+    if "string_value" in v:
+        return v["string_value"]
+    if "bool_value" in v:
+        return "1" if v["bool_value"] else "0"
+    if "int_value" in v:
+        return str(int(v["int_value"]))
+    if "double_value" in v:
+        return "%.17g" % float(v["double_value"])
+    return ""  # bytes (the sidecars carry none as labels), arrays, kvlists
+
+
+def fb_labels(dp, keys):
+    """{key: value} of the labels cmetrics gives a point: one per key it has, the last wins."""
+    return {kv["key"]: fb_label_text(kv["value"]) for kv in dp.get("attributes", [])
+            if kv["key"] in keys and kv.get("value") is not None}
+
+
+def point(f, where, kind, dp, v, entry, keys, first, name):
     """One data point: its values[] entry v and its meta.external entry."""
     f.known(DP_MSG[kind], dp)
     ts, start = dp.get("time_unix_nano", 0), dp.get("start_time_unix_nano", 0)
@@ -141,7 +157,13 @@ def point(f, where, kind, dp, v, entry, keys, first):
     lv = {kv["key"]: otlp_ref.label_text(kv.get("value")) for kv in dp.get("attributes", [])}
     labels = [lv.get(k, "") for k in keys]  # DIFFERENCES: aligned, text forms
     f.at(where + ".labels", v.get("labels"), labels if dp.get("attributes") else None)
-    h = otlp_ref.labels_hash(labels) if dp.get("attributes") else 0  # DIFFERENCES: FNV-1a
+    # The hash must be the number cmetrics computes: XXH3-64 over the name and Fluent Bit's label
+    # values (its text, only the keys the point has, in key order); 0 without attributes. Where
+    # Fluent Bit's text differs (DIFFERENCES: label text) it is the same function over Vivo's.
+    fb = fb_labels(dp, keys)
+    same_text = [fb.get(k) for k in keys if k in fb] == [lv[k] for k in keys if k in fb]
+    h = otlp_ref.labels_hash(name, [fb[k] for k in keys if k in fb] if same_text else labels) \
+        if dp.get("attributes") else 0
     f.at(where + ".hash", v.get("hash"), h)
     got = entry.get("datapoints", {}).get("%x:%d" % (h, ts), {})
     f.at(where + " external start_time_unix_nano", got.get("start_time_unix_nano"), start)
@@ -205,7 +227,7 @@ def metric(f, where, m, met, ext):
     keys = labels_of(f, where, met, dps)
     f.at(where + " values", len(met.get("values", [])), len(dps))  # DIFFERENCES: every point kept
     for j, (dp, v) in enumerate(zip(dps, met.get("values", []))):
-        point(f, "%s.values[%d]" % (where, j), kind, dp, v, entry, keys, first)
+        point(f, "%s.values[%d]" % (where, j), kind, dp, v, entry, keys, first, m.get("name", ""))
 
 
 def walk(f, req, lines):
@@ -323,18 +345,6 @@ def leaves(v, path=""):
         yield path, v
 
 
-def rekey(ctx):
-    """The datapoint maps keyed by position instead of "<hash>:<ts>" (DIFFERENCES: the hash)."""
-    ctx = json.loads(json.dumps(ctx))
-    for by_name in ctx["meta"]["external"].get("otlp", {}).get("metrics", {}).values():
-        for m in by_name.values():
-            m["datapoints"] = {"%d:%s" % (i, k.split(":")[1]): v for i, (k, v) in enumerate(m["datapoints"].items())}
-    for m in ctx["metrics"]:
-        for v in m["values"]:
-            v.pop("hash")
-    return ctx
-
-
 def test_fluent_bit_context(t):
     with open(os.path.join(FIXTURES, "forward-metrics-otlp-01.json")) as fh:
         fb = json.load(fh)["analysis"]["payload_decoded"][0]
@@ -344,14 +354,52 @@ def test_fluent_bit_context(t):
     t.eq((st, len(got)), (200, 1), "metrics.json: one line, as Fluent Bit made one context")
     if len(got) != 1:
         return
-    want, have = dict(leaves(rekey(fb))), dict(leaves(rekey(got[0])))
+    want, have = dict(leaves(fb)), dict(leaves(got[0]))
     diff = ["%s: Vivo %r, Fluent Bit %r" % (p, have.get(p, "MISSING"), v) for p, v in want.items() if have.get(p, "MISSING") != v]
-    t.ok(not diff, "every one of Fluent Bit's %d fields of the same request is in Vivo's line with its value "
-         "(data points matched in order: the hash differs)" % len(want), diff[:20])
+    t.ok(not diff, "every one of Fluent Bit's %d fields of the same request is in Vivo's line with its value, "
+         "values[].hash and the \"<hash>:<ts>\" datapoint keys included" % len(want), diff[:20])
     vh = [v["hash"] for m in got[0]["metrics"] for v in m["values"]]
-    wh = [otlp_ref.labels_hash(v["labels"]) if "labels" in v else 0 for m in got[0]["metrics"] for v in m["values"]]
-    t.eq(vh, wh, "Vivo's hashes are the documented FNV-1a of the label values")
+    wh = [v["hash"] for m in fb["metrics"] for v in m["values"]]
+    t.eq(vh, wh, "Vivo's hashes are the ones cmetrics wrote for the same request (%s)" % wh)
+
+
+def fluent_bit_series():
+    """{(fully qualified name, label values): hash} of every series Fluent Bit 5.1.1 served of its
+    own metrics in the captures (cmetrics computed these hashes, cmt_map_metric_get)."""
+    docs = []
+    for path in sorted(glob.glob(os.path.join(FIXTURES, "forward-metrics-*.json"))):
+        with open(path) as fh:
+            docs += json.load(fh)["analysis"].get("payload_decoded", [])  # fluentdcompat: no payload
+    with open(os.path.join(FIXTURES, "exporter-internal-metrics-01.txt")) as fh:
+        raw = fh.read()
+    docs.append(json.loads(raw[raw.index("\n\n") + 2:]))
+    out = {}
+    for doc in docs:
+        for m in doc.get("metrics", []):
+            o = m["meta"]["opts"]
+            fq = "".join(p + "_" for p in (o["ns"], o["ss"]) if p) + o["name"]
+            for v in m["values"]:
+                out[(fq, tuple(v.get("labels", [])))] = v["hash"]
+    return out
+
+
+def test_fluent_bit_own_hashes(t):
+    """Fluent Bit sent its own metrics over OTLP (otlp-metrics-fbmetrics-*: names like
+    fluentbit_input_bytes_total); the same series, hashed by cmetrics inside Fluent Bit, are in the
+    Forward and exporter captures. Vivo's OTLP input must give each the number Fluent Bit gave."""
+    known = fluent_bit_series()
+    base = os.path.join(FIXTURES, "otlp-metrics-fbmetrics-01")
+    with Agent(expect=("otlp", "exporter")) as a:
+        st, _, _ = post(a, body_of(base), "application/x-protobuf")
+        got = served(a, 0)
+    pairs = [((m["meta"]["opts"]["name"], tuple(v["labels"])), v["hash"])
+             for line in got for m in line["metrics"] for v in m["values"] if "labels" in v]
+    common = [(k, h, known[k]) for k, h in pairs if k in known]
+    wrong = ["%s %s: Vivo %d, Fluent Bit %d" % (k[0], list(k[1]), h, w) for k, h, w in common if h != w]
+    t.ok(st == 200 and len(common) >= 20 and not wrong,
+         "%d of Vivo's %d labelled series of otlp-metrics-fbmetrics-01 are in Fluent Bit's own captures: "
+         "every hash is the one cmetrics wrote" % (len(common), len(pairs)), wrong[:10])
 
 
 if __name__ == "__main__":
-    run([test_fixtures, test_fluent_bit_context])
+    run([test_fixtures, test_fluent_bit_context, test_fluent_bit_own_hashes])

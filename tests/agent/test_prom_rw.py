@@ -9,7 +9,7 @@ import tempfile
 
 import promrw
 import snappy
-from agentlib import AGENT, PORT_FLAGS, WRAPPER, Agent, curl, run
+from agentlib import AGENT, FIXTURES, PORT_FLAGS, WRAPPER, Agent, curl, run
 
 CONF = """pipeline:
   inputs:
@@ -129,5 +129,31 @@ def test_bad_requests(t):
         t.ok("rejected remote write request from 127.0.0.1:" in a.log(), "refusals are logged with the peer address")
 
 
+def test_fluent_bit_hashes(t):
+    """Fluent Bit's own metrics (exporter-internal-metrics-01, hashed by cmetrics inside Fluent Bit
+    5.1.1) pushed as remote write series named by their full names: each value gets the hash
+    Fluent Bit gave the same series."""
+    with open(os.path.join(FIXTURES, "exporter-internal-metrics-01.txt")) as fh:
+        raw = fh.read()
+    doc = json.loads(raw[raw.index("\n\n") + 2:])
+    series, want = [], {}
+    for m in doc["metrics"]:
+        o = m["meta"]["opts"]
+        name = "".join(p + "_" for p in (o["ns"], o["ss"]) if p) + o["name"]
+        for v in m["values"]:
+            if "labels" in v and name not in want:  # one series per family: keys as Fluent Bit has them
+                series.append({"labels": [("__name__", name)] + list(zip(m["meta"]["labels"], v["labels"])),
+                               "samples": [(1, 1700000000000)]})
+                want[name] = (v["labels"], v["hash"])
+    with Agent(config=CONF % "", expect=("prom_rw", "exporter")) as a:
+        st, _, _ = push(a, promrw.compress(promrw.write_request(series)))
+        got, _ = metrics(a)
+    have = {m["meta"]["opts"]["name"]: (m["values"][0].get("labels"), m["values"][0]["hash"])
+            for line in got for m in line["metrics"]}
+    wrong = ["%s: Vivo %r, Fluent Bit %r" % (n, have.get(n), w) for n, w in want.items() if have.get(n) != w]
+    t.ok(st == 201 and len(want) >= 30 and not wrong,
+         "%d of Fluent Bit's own series, each with the hash cmetrics gave it" % len(want), wrong[:10])
+
+
 if __name__ == "__main__":
-    run([test_samples, test_options, test_bad_requests])
+    run([test_samples, test_options, test_bad_requests, test_fluent_bit_hashes])
