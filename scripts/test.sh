@@ -16,16 +16,19 @@ cd "$top" || exit 1
 # to /tmp (through TMPDIR or by a literal path) lands there, nothing of another process does,
 # and what is left at the end is exactly this run's. Elsewhere the run gets its own TMPDIR, and
 # /tmp is compared before and after, which then also sees what other processes made meanwhile.
-# A checkout that lies under /tmp (a CI clone in /tmp/ci-clone, say) would be hidden by the
-# private /tmp, so it takes the second way.
-under_tmp=0
-case "$(realpath "$top")/" in /tmp/*) under_tmp=1 ;; esac
-if [ -z "${VIVO_TEST_PRIVATE_TMP:-}" ] && [ "$under_tmp" = 0 ] && [ "$(id -u)" = 0 ] &&
-	command -v unshare >/dev/null 2>&1 && unshare -m true 2>/dev/null; then
+# A checkout that lies under /tmp (the CI clone in /tmp/ci-clone, say) would be hidden by the
+# private /tmp: it is bound into it at the same path first, and that one entry is not a leftover.
+real_top=$(realpath "$top")
+keep_entry=""
+case "$real_top/" in /tmp/?*) keep_entry=${real_top#/tmp/}; keep_entry=${keep_entry%%/*} ;; esac
+if [ -z "${VIVO_TEST_PRIVATE_TMP:-}" ] && [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1 &&
+	unshare -m true 2>/dev/null; then
 	outer_tmp=$(mktemp -d /tmp/vivo-testrun.XXXXXX) || exit 1
 	VIVO_TEST_PRIVATE_TMP=$outer_tmp unshare -m --propagation private "$top/scripts/test.sh" "$@"
 	rc=$?
-	rm -rf "$outer_tmp"
+	# --one-file-system: never into a checkout bound below it (the binding died with the
+	# namespace; this only guards against a leak).
+	rm -rf --one-file-system "$outer_tmp"
 	exit $rc
 fi
 ci=0
@@ -39,7 +42,13 @@ result() { printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >>"$results"; }
 
 # What is left in run_tmp at the end, or (without a private /tmp) new in /tmp, fails the run.
 if [ -n "${VIVO_TEST_PRIVATE_TMP:-}" ]; then
-	mount --bind "$VIVO_TEST_PRIVATE_TMP" /tmp || exit 1
+	if [ -n "$keep_entry" ]; then
+		mkdir -p "$VIVO_TEST_PRIVATE_TMP/${real_top#/tmp/}" &&
+			mount --bind "$real_top" "$VIVO_TEST_PRIVATE_TMP/${real_top#/tmp/}" || exit 1
+	fi
+	# --rbind: the checkout bound below it comes along.
+	mount --rbind "$VIVO_TEST_PRIVATE_TMP" /tmp || exit 1
+	cd "$top" || exit 1
 	run_tmp=/tmp
 	: >build/tmp-before
 else
@@ -152,7 +161,7 @@ while IFS= read -r e; do
 	echo "  left in $where: $e"
 	result FAIL "temporary files" "left in $where: $e"
 	left=1
-done < <(find "$run_tmp" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort)
+done < <(find "$run_tmp" -mindepth 1 -maxdepth 1 -printf '%f\n' | grep -vxF -- "${keep_entry:-/}" | sort)
 if [ "$run_tmp" != /tmp ]; then
 	while IFS= read -r e; do
 		[ -n "$e" ] || continue
@@ -168,7 +177,7 @@ else
 	# Out of /tmp, but kept for a look: what a failing test left is often its evidence.
 	keep=build/tmp-left/$(date +%Y%m%dT%H%M%S)
 	mkdir -p "$keep"
-	find "$run_tmp" -mindepth 1 -maxdepth 1 -exec mv -t "$keep" {} + && echo "  moved to $keep"
+	find "$run_tmp" -mindepth 1 -maxdepth 1 ! -name "${keep_entry:-/}" -exec mv -t "$keep" {} + && echo "  moved to $keep"
 fi
 
 # Summary: every skip and failure by suite, then the counts. Under CI=true a skip is a failure.
