@@ -39,7 +39,10 @@ def test_python_fluent_logger(t):
         port = a.ports["forward"]
         s1 = sender.FluentSender("py", host="127.0.0.1", port=port, timeout=5)
         s2 = sender.FluentSender("pyns", host="127.0.0.1", port=port, timeout=5, nanosecond_precision=True)
+        # Two senders are two connections, read by the agent in whatever order they arrive: the
+        # second sends only once the first one's record is stored, so the order below is fixed.
         t.ok(s1.emit_with_time("app", 1700000000, RECORD), "python sender: integer time sent", s1.last_error)
+        t.ok(wait_for(lambda: next_id(a, "logs") >= 1), "the first sender's frame stored")
         t.ok(s2.emit_with_time("app", 1700000000.125, RECORD), "python sender (nanosecond_precision): EventTime sent", s2.last_error)
         t.ok(s2.emit_with_time(None, 1700000001.5, {"second": 2}), "python sender: tag without label")
         t.ok(wait_for(lambda: next_id(a, "logs") >= 3), "three Message frames stored")
