@@ -1,6 +1,7 @@
 /* cmetrics.c: fixed metric families with label series created on demand, rendered as Prometheus text. */
 #include "cmetrics.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ static const struct family fams[CMET_FAMILIES] = {
 	[CMET_LEADER] = { "vivo_controller_leader", "1 while this replica holds the leader Lease (or runs without election).", GAUGE, NULL, NULL, NULL },
 	[CMET_SYNCED] = { "vivo_controller_caches_synced", "1 once every watch has listed.", GAUGE, NULL, NULL, NULL },
 	[CMET_CACHE_OBJECTS] = { "vivo_controller_cache_objects", "Objects held in the informer caches.", GAUGE, "resource", NULL, NULL },
+	[CMET_CACHE_BYTES] = { "vivo_controller_cache_bytes", "Bytes of the cached objects: their JSON text (json), and what the cache holds for them, deflated, with its dictionary (stored).", GAUGE, "resource", "form", NULL },
 	[CMET_WEBHOOK_REQUESTS] = { "vivo_controller_webhook_requests_total", "Admission requests answered by the webhook, by result.", COUNTER, "result", NULL, NULL },
 	[CMET_WEBHOOK_SECONDS] = { "vivo_controller_webhook_duration_seconds", "Time the controller takes to answer an admission request, from the whole request in to the answer queued.", HISTOGRAM, NULL, NULL, fine_bounds },
 	[CMET_WEBHOOK_UPLOAD_SECONDS] = { "vivo_controller_webhook_upload_seconds", "Time from an admission request's headers to the end of its body (the client's sending).", HISTOGRAM, NULL, NULL, fine_bounds },
@@ -200,5 +202,16 @@ int cmet_render(struct buf *out)
 		rc = buf_printf(out, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
 				"# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %llu\n",
 				cmet_rss_bytes());
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+	if (rc == 0) {
+		/* What the allocator holds: in use (including mmapped blocks) and free inside its heap
+		 * (resident or not): RSS above the live data is the second. */
+		struct mallinfo2 mi = mallinfo2();
+
+		rc = buf_printf(out, "# HELP vivo_controller_heap_bytes Bytes the allocator holds, in use or free.\n"
+				"# TYPE vivo_controller_heap_bytes gauge\nvivo_controller_heap_bytes{state=\"in_use\"} %zu\n"
+				"vivo_controller_heap_bytes{state=\"free\"} %zu\n", mi.uordblks + mi.hblkhd, mi.fordblks);
+	}
+#endif
 	return rc;
 }

@@ -249,7 +249,7 @@ static void update_profile(struct ctl *c, const char *key, const struct cache_ob
 		prof_del(c->profiles, key);
 		return;
 	}
-	if (!(vivo = json_loadb(now->text, now->len, 0, NULL)))
+	if (!(vivo = cache_obj_load(now)))
 		return;
 	if (render_vivo(vivo, &c->rec.ropts, &ro, err, sizeof(err)) == 0) {
 		prof_set(c->profiles, key, &ro, NULL);
@@ -263,7 +263,7 @@ static void update_profile(struct ctl *c, const char *key, const struct cache_ob
 /* A labelled pod changed: its Vivo's status counts it (a little later, batched). */
 static void pod_changed(struct ctl *c, const struct cache_obj *o)
 {
-	json_t *pod = json_loadb(o->text, o->len, 0, NULL);
+	json_t *pod = cache_obj_load(o);
 	const char *ns = kobj_str(pod, "metadata.namespace", ""), *value;
 	char key[600];
 
@@ -293,7 +293,7 @@ static void on_change(void *ctx, struct watch *w, const char *key, const struct 
 			pod_changed(c, old);
 		return;
 	}
-	owner = now && now->owner ? now->owner : old && old->owner ? old->owner : NULL;
+	owner = now && cache_obj_owner(now) ? cache_obj_owner(now) : old ? cache_obj_owner(old) : NULL;
 	if (owner) {
 		log_debug("%s %s %s: reconcile %s", watch_resource(w), key, now ? "changed" : "deleted", owner);
 		enqueue(c, owner);
