@@ -54,8 +54,10 @@ struct series {
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+/* Grown as series appear (most families have one to a few): 64 of them for every family
+ * up front was ~250 KB of zeroed, resident heap. */
 static struct series *series[CMET_FAMILIES];
-static size_t nseries[CMET_FAMILIES];
+static size_t nseries[CMET_FAMILIES], capseries[CMET_FAMILIES];
 
 static struct series *find(enum cmet_family f, const char *l1, const char *l2, int create)
 {
@@ -68,9 +70,17 @@ static struct series *find(enum cmet_family f, const char *l1, const char *l2, i
 			return &series[f][i];
 	if (!create || nseries[f] >= CMET_MAX_SERIES)
 		return NULL;
-	if (!series[f] && !(series[f] = calloc(CMET_MAX_SERIES, sizeof(struct series))))
-		return NULL;
+	if (nseries[f] == capseries[f]) {
+		size_t cap = capseries[f] ? capseries[f] * 2 : 1;
+		struct series *n = realloc(series[f], cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		series[f] = n;
+		capseries[f] = cap;
+	}
 	i = nseries[f]++;
+	memset(&series[f][i], 0, sizeof(series[f][i]));
 	cu_strlcpy(series[f][i].l1, l1, sizeof(series[f][i].l1));
 	cu_strlcpy(series[f][i].l2, l2, sizeof(series[f][i].l2));
 	return &series[f][i];
