@@ -244,7 +244,7 @@ def test_sidecar_objects(c, ctl, port):
        "agg-pods: headless, publishNotReadyAddresses, selects vivo.dev/sidecar=agg, the exporter port %d" % port,
        json.dumps(pods["spec"]))
     ok(svc["spec"]["type"] == "ClusterIP" and svc["spec"].get("clusterIP") not in (None, "None") and
-       sorted(p["name"] for p in svc["spec"]["ports"]) == ["exporter", "forward", "http", "otlp", "ui"] and
+       sorted(p["name"] for p in svc["spec"]["ports"]) == ["exporter", "forward", "http", "otlp", "otlp-grpc", "ui"] and
        svc["spec"]["selector"] == d["spec"]["selector"]["matchLabels"],
        "Service agg: every port, in front of the aggregator's pods", json.dumps(svc["spec"]))
     agent = d["spec"]["template"]["spec"]["containers"][0]
