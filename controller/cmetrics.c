@@ -1,6 +1,7 @@
 /* cmetrics.c: fixed metric families with label series created on demand, rendered as Prometheus text. */
 #include "cmetrics.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ static const struct family fams[CMET_FAMILIES] = {
 	[CMET_LEADER] = { "vivo_controller_leader", "1 while this replica holds the leader Lease (or runs without election).", GAUGE, NULL, NULL, NULL },
 	[CMET_SYNCED] = { "vivo_controller_caches_synced", "1 once every watch has listed.", GAUGE, NULL, NULL, NULL },
 	[CMET_CACHE_OBJECTS] = { "vivo_controller_cache_objects", "Objects held in the informer caches.", GAUGE, "resource", NULL, NULL },
+	[CMET_CACHE_BYTES] = { "vivo_controller_cache_bytes", "Bytes of the cached objects: their JSON text (json), and what the cache holds for them, deflated, with its dictionary (stored).", GAUGE, "resource", "form", NULL },
 	[CMET_WEBHOOK_REQUESTS] = { "vivo_controller_webhook_requests_total", "Admission requests answered by the webhook, by result.", COUNTER, "result", NULL, NULL },
 	[CMET_WEBHOOK_SECONDS] = { "vivo_controller_webhook_duration_seconds", "Time the controller takes to answer an admission request, from the whole request in to the answer queued.", HISTOGRAM, NULL, NULL, fine_bounds },
 	[CMET_WEBHOOK_UPLOAD_SECONDS] = { "vivo_controller_webhook_upload_seconds", "Time from an admission request's headers to the end of its body (the client's sending).", HISTOGRAM, NULL, NULL, fine_bounds },
@@ -52,8 +54,10 @@ struct series {
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+/* Grown as series appear (most families have one to a few): 64 of them for every family
+ * up front was ~250 KB of zeroed, resident heap. */
 static struct series *series[CMET_FAMILIES];
-static size_t nseries[CMET_FAMILIES];
+static size_t nseries[CMET_FAMILIES], capseries[CMET_FAMILIES];
 
 static struct series *find(enum cmet_family f, const char *l1, const char *l2, int create)
 {
@@ -66,9 +70,17 @@ static struct series *find(enum cmet_family f, const char *l1, const char *l2, i
 			return &series[f][i];
 	if (!create || nseries[f] >= CMET_MAX_SERIES)
 		return NULL;
-	if (!series[f] && !(series[f] = calloc(CMET_MAX_SERIES, sizeof(struct series))))
-		return NULL;
+	if (nseries[f] == capseries[f]) {
+		size_t cap = capseries[f] ? capseries[f] * 2 : 1;
+		struct series *n = realloc(series[f], cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		series[f] = n;
+		capseries[f] = cap;
+	}
 	i = nseries[f]++;
+	memset(&series[f][i], 0, sizeof(series[f][i]));
 	cu_strlcpy(series[f][i].l1, l1, sizeof(series[f][i].l1));
 	cu_strlcpy(series[f][i].l2, l2, sizeof(series[f][i].l2));
 	return &series[f][i];
@@ -200,5 +212,16 @@ int cmet_render(struct buf *out)
 		rc = buf_printf(out, "# HELP process_resident_memory_bytes Resident memory size in bytes.\n"
 				"# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %llu\n",
 				cmet_rss_bytes());
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+	if (rc == 0) {
+		/* What the allocator holds: in use (including mmapped blocks) and free inside its heap
+		 * (resident or not): RSS above the live data is the second. */
+		struct mallinfo2 mi = mallinfo2();
+
+		rc = buf_printf(out, "# HELP vivo_controller_heap_bytes Bytes the allocator holds, in use or free.\n"
+				"# TYPE vivo_controller_heap_bytes gauge\nvivo_controller_heap_bytes{state=\"in_use\"} %zu\n"
+				"vivo_controller_heap_bytes{state=\"free\"} %zu\n", mi.uordblks + mi.hblkhd, mi.fordblks);
+	}
+#endif
 	return rc;
 }

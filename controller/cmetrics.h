@@ -20,6 +20,7 @@ enum cmet_family {
 	CMET_LEADER,               /* gauge */
 	CMET_SYNCED,               /* gauge */
 	CMET_CACHE_OBJECTS,        /* gauge {resource} */
+	CMET_CACHE_BYTES,          /* gauge {resource, form}: json (the objects' text), stored (deflated, with the dictionary) */
 	CMET_WEBHOOK_REQUESTS,     /* counter {result} */
 	CMET_WEBHOOK_SECONDS,      /* histogram: request in to answer queued (finer buckets: 0.1 ms up) */
 	CMET_WEBHOOK_UPLOAD_SECONDS, /* histogram: headers in to the whole body in (the client's pace) */
@@ -36,7 +37,8 @@ void cmet_set(enum cmet_family f, const char *l1, const char *l2, double v);
 void cmet_observe(enum cmet_family f, const char *l1, const char *l2, double seconds);
 /* The current value of a counter or gauge series (0 when absent). */
 double cmet_get(enum cmet_family f, const char *l1, const char *l2);
-/* Prometheus text exposition format 0.0.4, plus process_resident_memory_bytes. */
+/* Prometheus text exposition format 0.0.4, plus process_resident_memory_bytes and (glibc)
+ * vivo_controller_heap_bytes{state="in_use"|"free"}: the allocator's live and free bytes. */
 int cmet_render(struct buf *out);
 /* Resident set size of this process in bytes (from /proc/self/statm), 0 if unknown. */
 unsigned long long cmet_rss_bytes(void);

@@ -11,6 +11,7 @@ controller_libcontroller_a_SOURCES = \
 	controller/renderspec.c controller/renderspec.h \
 	controller/kubeconfig.c controller/kubeconfig.h controller/kube.c controller/kube.h \
 	controller/watchstream.c controller/watchstream.h controller/cache.c controller/cache.h \
+	controller/zdict.c controller/zdict.h controller/strset.c controller/strset.h \
 	controller/watch.c controller/watch.h controller/queue.c controller/queue.h \
 	controller/status.c controller/status.h controller/reconcile.c controller/reconcile.h \
 	controller/lease.c controller/lease.h controller/cmetrics.c controller/cmetrics.h \
@@ -29,7 +30,7 @@ CONTROLLER_LIBS = controller/libcontroller.a $(TEST_LIBS) $(GNUTLS_LIBS)
 # Unit tests (TAP).
 CONTROLLER_UNIT_TESTS = tests/unit/test_kube_render tests/unit/test_kube_kubeconfig tests/unit/test_kube_watchstream \
 	tests/unit/test_kube_queue tests/unit/test_kube_status tests/unit/test_kube_inject \
-	tests/unit/test_kube_certs
+	tests/unit/test_kube_certs tests/unit/test_kube_cache
 check_PROGRAMS += $(CONTROLLER_UNIT_TESTS)
 TESTS += $(CONTROLLER_UNIT_TESTS)
 tests_unit_test_kube_render_CPPFLAGS = $(CONTROLLER_CPPFLAGS)
@@ -46,6 +47,8 @@ tests_unit_test_kube_inject_CPPFLAGS = $(CONTROLLER_CPPFLAGS)
 tests_unit_test_kube_inject_LDADD = $(CONTROLLER_LIBS)
 tests_unit_test_kube_certs_CPPFLAGS = $(CONTROLLER_CPPFLAGS)
 tests_unit_test_kube_certs_LDADD = $(CONTROLLER_LIBS)
+tests_unit_test_kube_cache_CPPFLAGS = $(CONTROLLER_CPPFLAGS)
+tests_unit_test_kube_cache_LDADD = $(CONTROLLER_LIBS)
 
 # libFuzzer targets (configure --enable-fuzzing CC=clang); seed corpora in tests/fuzz/corpus/watch, kubeconfig
 # and admission (AdmissionReviews captured from the test API server, and edge cases).

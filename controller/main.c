@@ -35,6 +35,10 @@
 #define LOOP_RECONCILE_BUDGET_MS 100
 /* A pod change reconciles its Vivo this much later, so a burst of pods is one status write. */
 #define POD_STATUS_DELAY_MS 500
+/* Free heap pages are given back (malloc_trim) once the queue is empty after work, at most
+ * this often: glibc keeps the free pages between live chunks resident otherwise, and after a
+ * burst of reconciles that was measured at ~0.7 MB with 1,000 Vivos. */
+#define TRIM_INTERVAL_MS 1000
 
 struct flags {
 	const char *kubeconfig, *context, *watch_ns, *lease_ns, *lease_name, *ns;
@@ -207,6 +211,8 @@ struct ctl {
 	int native_seen;
 	bool was_leader;
 	bool synced;
+	bool heap_dirty;       /* work was done since the last malloc_trim */
+	int64_t trimmed_ms;    /* when */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -249,7 +255,7 @@ static void update_profile(struct ctl *c, const char *key, const struct cache_ob
 		prof_del(c->profiles, key);
 		return;
 	}
-	if (!(vivo = json_loadb(now->text, now->len, 0, NULL)))
+	if (!(vivo = cache_obj_load(now)))
 		return;
 	if (render_vivo(vivo, &c->rec.ropts, &ro, err, sizeof(err)) == 0) {
 		prof_set(c->profiles, key, &ro, NULL);
@@ -263,7 +269,7 @@ static void update_profile(struct ctl *c, const char *key, const struct cache_ob
 /* A labelled pod changed: its Vivo's status counts it (a little later, batched). */
 static void pod_changed(struct ctl *c, const struct cache_obj *o)
 {
-	json_t *pod = json_loadb(o->text, o->len, 0, NULL);
+	json_t *pod = cache_obj_load(o);
 	const char *ns = kobj_str(pod, "metadata.namespace", ""), *value;
 	char key[600];
 
@@ -280,6 +286,7 @@ static void on_change(void *ctx, struct watch *w, const char *key, const struct 
 	struct ctl *c = ctx;
 	const char *owner;
 
+	c->heap_dirty = true;
 	if (w == c->w[W_VIVOS]) {
 		log_debug("vivo %s %s", key, now ? (old ? "changed" : "added") : "deleted");
 		update_profile(c, key, now);
@@ -293,7 +300,7 @@ static void on_change(void *ctx, struct watch *w, const char *key, const struct 
 			pod_changed(c, old);
 		return;
 	}
-	owner = now && now->owner ? now->owner : old && old->owner ? old->owner : NULL;
+	owner = now && cache_obj_owner(now) ? cache_obj_owner(now) : old ? cache_obj_owner(old) : NULL;
 	if (owner) {
 		log_debug("%s %s %s: reconcile %s", watch_resource(w), key, now ? "changed" : "deleted", owner);
 		enqueue(c, owner);
@@ -405,6 +412,21 @@ static void check_sync(struct ctl *c)
 		 cache_len(c->rec.services), cache_len(c->rec.pods));
 }
 
+/* The queue is empty after work: give the heap's free pages back, at most every
+ * TRIM_INTERVAL_MS. */
+static void trim_when_idle(struct ctl *c, int64_t now)
+{
+	double t0;
+
+	if (!c->heap_dirty || wq_len(c->q) > 0 || now - c->trimmed_ms < TRIM_INTERVAL_MS)
+		return;
+	t0 = cu_now_s();
+	malloc_trim(0);
+	log_debug("idle: free heap pages given back in %.2f ms", (cu_now_s() - t0) * 1000);
+	c->heap_dirty = false;
+	c->trimmed_ms = now;
+}
+
 static void drain(int fd)
 {
 	char tmp[64];
@@ -463,6 +485,7 @@ static int run(struct ctl *c)
 				rec_reconcile(&c->rec, key, &r);
 				handle_result(c, key, &r, cu_now_s() - t0);
 				wq_done(c->q, key);
+				c->heap_dirty = true;
 				if (r.outcome == REC_NOT_LEADER)
 					break;
 			}
@@ -470,6 +493,7 @@ static int run(struct ctl *c)
 		cmet_set(CMET_QUEUE_DEPTH, NULL, NULL, (double)wq_len(c->q));
 
 		now = cu_now_ms();
+		trim_when_idle(c, now);
 		if (c->synced && c->was_leader && (t = wq_next_ms(c->q, now)) >= 0 && t < next)
 			next = t;
 		for (i = 0; i < W_COUNT; i++)

@@ -1,4 +1,4 @@
-/* profiles.c: a map of Vivo key to what it injects (or why it cannot), with "true" resolved to the only Sidecar-mode Vivo of a namespace. */
+/* profiles.c: a map of Vivo key to what it injects (or why it cannot), a set of the keys of valid Deployment-mode Vivos, with "true" resolved to the only Sidecar-mode Vivo of a namespace. */
 #include "profiles.h"
 
 #include <errno.h>
@@ -9,6 +9,7 @@
 
 #include "ctlutil.h"
 #include "strmap.h"
+#include "strset.h"
 
 struct prof_ent {
 	bool sidecar;
@@ -24,9 +25,15 @@ struct prof_ent {
 
 struct prof_reg {
 	pthread_mutex_t mu;
-	struct smap m;
+	struct smap m;       /* Sidecar-mode and invalid Vivos: an entry each */
+	/* Valid Deployment-mode Vivos, most of them: only their keys, in one pool (an entry
+	 * each, allocated between renderings, was measured pinning free heap pages). */
+	struct strset dep;
 	bool ready;
 };
+
+/* What a key of `dep` resolves to. */
+static struct prof_ent dep_mode;
 
 static void ent_free(struct prof_ent *e)
 {
@@ -47,6 +54,7 @@ struct prof_reg *prof_new(void)
 		return NULL;
 	pthread_mutex_init(&r->mu, NULL);
 	smap_init(&r->m);
+	sset_init(&r->dep);
 	return r;
 }
 
@@ -60,19 +68,29 @@ void prof_free(struct prof_reg *r)
 	while ((e = smap_next(&r->m, &pos, e)))
 		ent_free(e->val);
 	smap_free(&r->m);
+	sset_free(&r->dep);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
 }
 
 int prof_set(struct prof_reg *r, const char *key, const struct render_out *ro, const char *invalid)
 {
-	struct prof_ent *e = calloc(1, sizeof(*e));
+	struct prof_ent *e;
 	const char *slash = strchr(key, '/');
 	void *old = NULL;
 	char cm[320];
 	int rc;
 
-	if (!e)
+	if (ro && ro->mode != RENDER_MODE_SIDECAR) {
+		pthread_mutex_lock(&r->mu);
+		rc = sset_add(&r->dep, key);
+		if (rc == 0)
+			old = smap_del(&r->m, key);
+		pthread_mutex_unlock(&r->mu);
+		ent_free(old);
+		return rc;
+	}
+	if (!(e = calloc(1, sizeof(*e))))
 		return -ENOMEM;
 	if (!(e->name = strdup(slash ? slash + 1 : key)))
 		goto nomem;
@@ -93,6 +111,8 @@ int prof_set(struct prof_reg *r, const char *key, const struct render_out *ro, c
 	}
 	pthread_mutex_lock(&r->mu);
 	rc = smap_put(&r->m, key, e, &old);
+	if (rc == 0)
+		sset_del(&r->dep, key);
 	pthread_mutex_unlock(&r->mu);
 	if (rc < 0)
 		goto nomem;
@@ -109,6 +129,7 @@ void prof_del(struct prof_reg *r, const char *key)
 
 	pthread_mutex_lock(&r->mu);
 	old = smap_del(&r->m, key);
+	sset_del(&r->dep, key);
 	pthread_mutex_unlock(&r->mu);
 	ent_free(old);
 }
@@ -133,7 +154,9 @@ static struct prof_ent *resolve_locked(struct prof_reg *r, const char *ns, const
 		struct prof_ent *e;
 
 		snprintf(key, n, "%s/%s", ns, value);
-		if (!(e = smap_get(&r->m, key))) {
+		if (!(e = smap_get(&r->m, key)) && sset_has(&r->dep, key))
+			e = &dep_mode;
+		if (!e) {
 			*rc = -ENOENT;
 			snprintf(why, whylen, "there is no Vivo %s in namespace %s", value, ns);
 			return NULL;
@@ -204,7 +227,7 @@ int prof_lookup(void *reg, const char *ns, const char *value, struct inj_profile
 		goto fail;
 	}
 	if (!e->sidecar) {
-		snprintf(why, whylen, "Vivo %s is in Deployment mode, not Sidecar mode", e->name);
+		snprintf(why, whylen, "Vivo %s is in Deployment mode, not Sidecar mode", value);
 		rc = -EINVAL;
 		goto fail;
 	}

@@ -268,7 +268,7 @@ static void count_pod(void *ctx, const char *key, const struct cache_obj *o)
 	const char *label, *ann, *phase;
 	json_t *p;
 
-	if (strncmp(key, pc->ns, pc->nslen) != 0 || key[pc->nslen] != '/' || !(p = json_loadb(o->text, o->len, 0, NULL)))
+	if (strncmp(key, pc->ns, pc->nslen) != 0 || key[pc->nslen] != '/' || !(p = cache_obj_load(o)))
 		return;
 	label = json_string_value(json_object_get(kobj_get(p, "metadata.labels"), RENDER_INJECT_LABEL));
 	phase = kobj_str(p, "vivo.phase", "");

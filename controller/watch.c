@@ -48,6 +48,7 @@ struct watch {
 	double t0;
 	bool observed;           /* the latency of this watch was reported */
 	unsigned long events;
+	unsigned long dicts;     /* the cache's dictionaries adopted, as last reported */
 };
 
 static void set_rv(struct watch *w, const char *rv)
@@ -144,7 +145,8 @@ int64_t watch_next_ms(const struct watch *w, int64_t now)
 }
 
 /* Put an object into the cache and tell the owner of the watch, unless the cache already
- * held this very version (the echo of a write whose answer was cached). */
+ * holds this very version (the echo of a write whose answer was cached, an unchanged object
+ * in a re-list): that one is only marked seen, not encoded again. */
 static int upsert(struct watch *w, json_t *obj)
 {
 	char key[512], owner[512];
@@ -154,6 +156,8 @@ static int upsert(struct watch *w, json_t *obj)
 
 	if (kobj_key(obj, key, sizeof(key)) < 0)
 		return 0; /* nameless: ignore */
+	if (cache_keep(w->cache, key, kobj_str(obj, "metadata.resourceVersion", "")))
+		return 0;
 	if (w->transform)
 		w->transform(obj);
 	if (w->owned && kobj_owner_key(obj, owner, sizeof(owner)) < 0)
@@ -161,7 +165,7 @@ static int upsert(struct watch *w, json_t *obj)
 	if ((rc = cache_put(w->cache, key, obj, w->owned && owner[0] ? owner : NULL, &old)) < 0)
 		return rc;
 	now = cache_get(w->cache, key);
-	if (w->on_change && (!old || strcmp(old->rv, now->rv) != 0))
+	if (w->on_change && (!old || strcmp(cache_obj_rv(old), cache_obj_rv(now)) != 0))
 		w->on_change(w->ctx, w, key, now, old);
 	cache_obj_free(old);
 	return 0;
@@ -179,13 +183,10 @@ static void removed(struct watch *w, json_t *obj)
 	old = cache_del(w->cache, key);
 	if (!old) {
 		/* Unknown here: describe it from the event so the owner still hears of it. */
-		if (!(old = calloc(1, sizeof(*old))))
+		if (!w->owned || kobj_owner_key(obj, owner, sizeof(owner)) < 0)
+			owner[0] = '\0';
+		if (!(old = cache_obj_new(w->cache, obj, owner[0] ? owner : NULL)))
 			return;
-		if (w->owned && kobj_owner_key(obj, owner, sizeof(owner)) == 0)
-			old->owner = strdup(owner);
-		old->rv = strdup(kobj_str(obj, "metadata.resourceVersion", ""));
-		old->text = json_dumps(obj, JSON_COMPACT);
-		old->len = old->text ? strlen(old->text) : 0;
 	}
 	if (w->on_change)
 		w->on_change(w->ctx, w, key, NULL, old);
@@ -277,6 +278,22 @@ static int list_once(struct watch *w, int64_t *retry_after_ms)
 	return rc;
 }
 
+/* The cache's gauges: objects, their text, what it holds for them. */
+static void report_cache(struct watch *w)
+{
+	struct cache_stats st;
+
+	cache_stats(w->cache, &st);
+	if (st.dict_changes != w->dicts) {
+		log_debug("%s: cache dictionary %lu adopted (%zu objects: %zu bytes of JSON held in %zu)", w->resource,
+			  st.dict_changes, st.objects, st.text_bytes, st.stored_bytes + st.dict_bytes);
+		w->dicts = st.dict_changes;
+	}
+	cmet_set(CMET_CACHE_OBJECTS, w->resource, NULL, (double)st.objects);
+	cmet_set(CMET_CACHE_BYTES, w->resource, "json", (double)st.text_bytes);
+	cmet_set(CMET_CACHE_BYTES, w->resource, "stored", (double)(st.stored_bytes + st.dict_bytes));
+}
+
 static void do_list(struct watch *w, int64_t now)
 {
 	int64_t retry_after = 0, d;
@@ -297,7 +314,7 @@ static void do_list(struct watch *w, int64_t now)
 	else
 		log_info("%s: re-listed %zu objects at resourceVersion %s", w->resource, cache_len(w->cache), w->rv);
 	w->synced = true;
-	cmet_set(CMET_CACHE_OBJECTS, w->resource, NULL, (double)cache_len(w->cache));
+	report_cache(w);
 	w->state = W_WATCH;
 	w->due = now;
 }
@@ -341,7 +358,7 @@ static int on_event(void *ctx, const char *json, size_t len)
 		break;
 	}
 	if (ev.type != WEV_BOOKMARK && ev.type != WEV_ERROR)
-		cmet_set(CMET_CACHE_OBJECTS, w->resource, NULL, (double)cache_len(w->cache));
+		report_cache(w);
 	wevent_free(&ev);
 	return rc;
 }

@@ -1,4 +1,4 @@
-/* bench_curl_floor.c: the memory floor of any libcurl + OpenSSL client here: one TLS GET with a client certificate, then its RSS, USS (private pages) and PSS. */
+/* bench_curl_floor.c: the memory floor of any libcurl + OpenSSL client here: one TLS GET with a client certificate, then its RSS, USS (private pages) and PSS, and (with "wait") it stays up until stdin closes. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,8 +34,8 @@ int main(int argc, char **argv)
 	CURLcode rc;
 	long code = 0;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: bench_curl_floor URL CA CERT KEY\n");
+	if (argc != 5 && !(argc == 6 && strcmp(argv[5], "wait") == 0)) {
+		fprintf(stderr, "usage: bench_curl_floor URL CA CERT KEY [wait]\n");
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -51,6 +51,16 @@ int main(int argc, char **argv)
 	       field_kb("/proc/self/status", "VmRSS:"),
 	       field_kb("/proc/self/smaps_rollup", "Private_Clean:") + field_kb("/proc/self/smaps_rollup", "Private_Dirty:"),
 	       field_kb("/proc/self/smaps_rollup", "Pss:"));
+	/* "wait": stay up, handle and connection kept, so that a benchmark reads this process's
+	 * pages at the same moment as the controller's (which pages count as private depends on
+	 * which other processes map the same libraries at that moment). */
+	if (argc == 6) {
+		char tmp[64];
+
+		fflush(stdout);
+		while (fread(tmp, 1, sizeof(tmp), stdin) > 0)
+			;
+	}
 	curl_easy_cleanup(e);
 	curl_global_cleanup();
 	return rc == CURLE_OK ? 0 : 1;

@@ -626,6 +626,20 @@ static void test_registry(void)
 	prof_del(r, "apps/b");
 	ok(prof_resolve(r, "apps", "true", key, sizeof(key), NULL) == 0 && strcmp(key, "apps/a") == 0,
 	   "after deleting b, \"true\" is a again");
+	/* Mode and validity changes move a Vivo between the entries and the Deployment-mode set. */
+	prof_set(r, "apps/a", &dep, NULL);
+	ok(prof_lookup(r, "apps", "a", &p, why, sizeof(why)) == -EINVAL && strstr(why, "Vivo a is in Deployment mode") &&
+	   prof_lookup(r, "apps", "true", &p, why, sizeof(why)) == -ENOENT, "a switched to Deployment mode: %s", why);
+	prof_set(r, "apps/a", NULL, "a port on 2020");
+	ok(prof_lookup(r, "apps", "a", &p, why, sizeof(why)) == -EINVAL && strstr(why, "invalid spec (a port on 2020)"),
+	   "then invalid: %s", why);
+	prof_set(r, "apps/a", &dep, NULL);
+	prof_set(r, "apps/a", &a, NULL);
+	ok(prof_lookup(r, "apps", "true", &p, why, sizeof(why)) == 0 && strcmp(p.vivo, "a") == 0, "and back to Sidecar mode");
+	prof_release(r);
+	prof_del(r, "apps/d");
+	ok(prof_resolve(r, "apps", "d", key, sizeof(key), NULL) == -ENOENT &&
+	   prof_lookup(r, "apps", "d", &p, why, sizeof(why)) == -ENOENT, "a deleted Deployment-mode Vivo is gone: %s", why);
 	prof_free(r);
 	render_out_free(&a);
 	render_out_free(&b);

@@ -1,9 +1,8 @@
-/* test_kube_status.c: unit tests for status conditions, the "covers" comparison, quantities, the apply stamp and the cache. */
+/* test_kube_status.c: unit tests for status conditions, the "covers" comparison, quantities, and the apply stamp. */
 #include <string.h>
 
 #include <jansson.h>
 
-#include "cache.h"
 #include "kobj.h"
 #include "reconcile.h"
 #include "status.h"
@@ -170,44 +169,6 @@ static void test_stamp(void)
 	json_decref(live);
 }
 
-static void test_cache(void)
-{
-	struct cache *c = cache_new();
-	json_t *o = J("{\"metadata\":{\"name\":\"a\",\"namespace\":\"n\",\"resourceVersion\":\"3\",\"managedFields\":[{\"manager\":\"m\"}]},\"x\":1}");
-	json_t *back;
-	struct cache_obj *old = NULL;
-	const struct cache_obj *e;
-	char key[64];
-	int i;
-
-	ok(cache_put(c, "n/a", o, "n/owner", NULL) == 0, "put");
-	e = cache_get(c, "n/a");
-	ok(e && strcmp(e->rv, "3") == 0 && strcmp(e->owner, "n/owner") == 0, "rv and owner kept");
-	ok(!strstr(e->text, "managedFields"), "managedFields not cached");
-	ok(kobj_get(o, "metadata.managedFields") != NULL, "the caller's object is untouched");
-	back = cache_load(c, "n/a");
-	ok(json_integer_value(json_object_get(back, "x")) == 1, "load parses the text back");
-	json_decref(back);
-	cache_put(c, "n/a", o, NULL, &old);
-	ok(old && strcmp(old->rv, "3") == 0, "replacing hands back the old entry");
-	cache_obj_free(old);
-	for (i = 0; i < 500; i++) {
-		snprintf(key, sizeof(key), "n/k%d", i);
-		cache_put(c, key, o, NULL, NULL);
-	}
-	ok(cache_len(c) == 501, "501 entries");
-	cache_clear_marks(c);
-	for (i = 0; i < 500; i += 2) {
-		snprintf(key, sizeof(key), "n/k%d", i);
-		cache_put(c, key, o, NULL, NULL);
-	}
-	cache_sweep(c, NULL, NULL);
-	ok(cache_len(c) == 250 && cache_get(c, "n/k0") && !cache_get(c, "n/k1") && !cache_get(c, "n/a"),
-	   "sweep drops what the re-list did not see");
-	json_decref(o);
-	cache_free(c);
-}
-
 static void test_sidecar(void)
 {
 	struct status_sidecar sc;
@@ -344,6 +305,5 @@ int main(void)
 	test_sidecar_aggregator();
 	test_covers();
 	test_stamp();
-	test_cache();
 	return tap_done();
 }
