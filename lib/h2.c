@@ -16,6 +16,7 @@
 #include "httpd_int.h"
 #include "listener.h"
 #include "log.h"
+#include "refuse.h"
 
 #define FLOOD_BURST 500.0      /* cheap frames (SETTINGS, PING, RST_STREAM, PRIORITY, empty DATA) */
 #define FLOOD_RATE 100.0       /* ... allowed per second after the burst */
@@ -87,7 +88,8 @@ static void stream_free(struct h2_stream *st)
 		s->streams = st->next;
 	if (st->next)
 		st->next->prev = st->prev;
-	s->nstreams--;
+	if (--s->nstreams == 0 && s->c && !s->dead)
+		lsn_conn_busy(s->c, false);
 	if (s->ng && !st->closed)
 		nghttp2_session_set_stream_user_data(s->ng, st->id, NULL);
 	httpd_resp_free(st->resp);
@@ -128,6 +130,19 @@ static bool take_token(struct h2_session *s)
 		return false;
 	s->tokens -= 1.0;
 	return true;
+}
+
+/* A stream nghttp2 is done with: free it unless its request is held; a held one whose
+ * handler lets go of it (its client reset it or left) is freed now too, else when its
+ * resume arrives (h2_session_wake). */
+static void release_closed(struct h2_stream *st)
+{
+	struct httpd_req *r = st->r;
+
+	if (!r->suspended || (r->on_gone && r->on_gone(r))) {
+		r->suspended = false;
+		stream_free(st);
+	}
 }
 
 /* Run the handler of a complete (or refused) request. */
@@ -213,7 +228,8 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
 	if (s->streams)
 		s->streams->prev = st;
 	s->streams = st;
-	s->nstreams++;
+	if (s->nstreams++ == 0 && s->c)
+		lsn_conn_busy(s->c, true);
 	if (++s->opened == H2_MAX_STREAMS_PER_CONN) {
 		/* Enough for one connection: this stream is the last; the client reconnects. */
 		log_debug("%s: %d streams from %s on one connection: GOAWAY", s->h->name, H2_MAX_STREAMS_PER_CONN, s->peer);
@@ -306,8 +322,7 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void 
 		return 0;
 	nghttp2_session_set_stream_user_data(ng, id, NULL);
 	st->closed = true;
-	if (!st->r->suspended)
-		stream_free(st); /* a held one is freed when it resumes (h2_session_wake) */
+	release_closed(st);
 	return 0;
 }
 
@@ -726,6 +741,26 @@ void h2_session_wake(struct h2_session *s)
 	}
 }
 
+void h2_session_timers(struct h2_session *s)
+{
+	int64_t now = httpd_now_ms();
+	struct h2_stream *st, *next;
+
+	for (st = s->streams; st; st = next) {
+		next = st->next;
+		if (!st->closed && st->r->route && httpd_req_too_slow(st->r, now)) {
+			refuse_note(s->h->name, s->peer, REFUSE_TIMEOUT, "%llu bytes of the request body in %.1f s (at least %d bytes/s after %d s)",
+				    (unsigned long long)atomic_load(&st->r->body_got), (double)(now - st->r->body_start_ms) / 1000,
+				    HTTPD_BODY_MIN_RATE, HTTPD_BODY_GRACE);
+			atomic_store(&st->r->timed_out, true);
+			httpd_req_release_budget(st->r);
+			buf_free(&st->r->body);
+			st->early = true; /* answer 408 now, then reset: the client stops sending */
+			run(st);
+		}
+	}
+}
+
 void h2_session_drain(struct h2_session *s, bool final)
 {
 	if (!s->ng)
@@ -762,8 +797,7 @@ bool h2_session_close(struct h2_session *s)
 	for (st = s->streams; st; st = next) {
 		next = st->next;
 		st->closed = true;
-		if (!st->r->suspended)
-			stream_free(st);
+		release_closed(st);
 	}
 	return s->nstreams == 0;
 }

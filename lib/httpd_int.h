@@ -66,6 +66,19 @@ const char *h2_header(struct httpd_req *r, const char *name);
 void h2_suspend(struct httpd_req *r);
 void h2_resume(struct httpd_req *r);
 
+/* HTTP/1.1 side (lib/httpd_mhd.c): the daemon, answers, holds. */
+int mhd_start(struct httpd *h);
+enum MHD_Result mhd_queue(struct httpd_req *r, unsigned status, struct httpd_resp *resp);
+void mhd_suspend(struct httpd_req *r);
+void mhd_resume(struct httpd_req *r);
+
+/* CLOCK_MONOTONIC milliseconds. */
+int64_t httpd_now_ms(void);
+/* Give the request's body bytes back to the process-wide budget (any thread, once or more). */
+void httpd_req_release_budget(struct httpd_req *r);
+/* Its body has arrived below HTTPD_BODY_MIN_RATE since the grace period (408). */
+bool httpd_req_too_slow(const struct httpd_req *r, int64_t now);
+
 /* Hand an accepted HTTP/1.1 connection to libmicrohttpd (it closes `fd` in any case). */
 int httpd_add_http1(struct httpd *h, int fd, const struct sockaddr *addr, socklen_t alen);
 
