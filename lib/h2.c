@@ -749,9 +749,9 @@ void h2_session_timers(struct h2_session *s)
 	for (st = s->streams; st; st = next) {
 		next = st->next;
 		if (!st->closed && st->r->route && httpd_req_too_slow(st->r, now)) {
-			refuse_note(s->h->name, s->peer, REFUSE_TIMEOUT, "%llu bytes of the request body in %.1f s (at least %d bytes/s after %d s)",
-				    (unsigned long long)atomic_load(&st->r->body_got), (double)(now - st->r->body_start_ms) / 1000,
-				    HTTPD_BODY_MIN_RATE, HTTPD_BODY_GRACE);
+			refuse_note(s->h->name, s->peer, REFUSE_TIMEOUT, "%llu bytes of the request body in %.1f s (at least %d bytes/s after %d s, "
+				    "and a byte every %d s)", (unsigned long long)atomic_load(&st->r->body_got),
+				    (double)(now - st->r->body_start_ms) / 1000, HTTPD_BODY_MIN_RATE, HTTPD_BODY_GRACE, HTTPD_BODY_STALL);
 			atomic_store(&st->r->timed_out, true);
 			httpd_req_release_budget(st->r);
 			buf_free(&st->r->body);

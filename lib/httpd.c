@@ -51,9 +51,11 @@ bool httpd_req_too_slow(const struct httpd_req *r, int64_t now)
 {
 	int64_t age = now - r->body_start_ms;
 
-	if (r->handled || r->body_done || r->suspended || !r->body_start_ms || age < HTTPD_BODY_GRACE * 1000)
+	if (r->handled || r->body_done || r->suspended || !r->body_start_ms)
 		return false;
-	return atomic_load(&r->body_got) * 1000 < (uint64_t)HTTPD_BODY_MIN_RATE * (uint64_t)age;
+	if (now - atomic_load(&r->body_last_ms) >= HTTPD_BODY_STALL * 1000)
+		return true;
+	return age >= HTTPD_BODY_GRACE * 1000 && atomic_load(&r->body_got) * 1000 < (uint64_t)HTTPD_BODY_MIN_RATE * (uint64_t)age;
 }
 
 /* ---- responses ------------------------------------------------------------------------ */
@@ -379,6 +381,7 @@ enum MHD_Result httpd_req_begin(struct httpd_req *r)
 
 	r->grpc = r->proto == HTTPD_HTTP2 && is_grpc_type(httpd_header(r, "content-type"));
 	r->body_start_ms = httpd_now_ms();
+	atomic_store(&r->body_last_ms, r->body_start_ms);
 	if (r->bad_target) {
 		bool longer = strlen(r->raw_uri ? r->raw_uri : "") > HTTPD_TARGET_MAX;
 
@@ -423,6 +426,7 @@ int httpd_req_data(struct httpd_req *r, const char *data, size_t n)
 	struct httpd *h = r->srv;
 
 	atomic_fetch_add(&r->body_got, n);
+	atomic_store(&r->body_last_ms, httpd_now_ms());
 	if (!r->too_large && !r->busy && !atomic_load(&r->timed_out)) {
 		size_t held = atomic_fetch_add(&inflight, n) + n, mine = atomic_fetch_add(&r->counted, n) + n;
 

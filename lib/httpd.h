@@ -26,6 +26,7 @@ struct lsn_slot;
 #define HTTPD_SMALL_BODY (256 * 1024) /* requests up to this size may use the budget's last quarter */
 #define HTTPD_BODY_GRACE 5        /* seconds before the minimum upload rate applies */
 #define HTTPD_BODY_MIN_RATE 1024  /* bytes/s a request body must average after the grace: 408 below */
+#define HTTPD_BODY_STALL 10       /* seconds without a byte of an unfinished body: 408 */
 #define HTTPD_STR_(x) #x
 #define HTTPD_STR(x) HTTPD_STR_(x)
 
@@ -75,6 +76,7 @@ struct httpd_req {
 	bool body_done;        /* the whole body is in (or refused) */
 	int64_t body_start_ms; /* headers complete (CLOCK_MONOTONIC ms): the upload rate counts from here */
 	atomic_ullong body_got; /* body bytes received */
+	_Atomic int64_t body_last_ms; /* when the last of them arrived (or the headers did) */
 	atomic_bool timed_out; /* below the minimum upload rate: 408 */
 	struct lsn_slot *slot; /* HTTP/1.1: the connection's entry in the listener's table */
 	struct httpd_hold *hold; /* HTTP/1.1: the watch on a held connection */

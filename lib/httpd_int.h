@@ -79,6 +79,12 @@ void httpd_req_release_budget(struct httpd_req *r);
 /* Its body has arrived below HTTPD_BODY_MIN_RATE since the grace period (408). */
 bool httpd_req_too_slow(const struct httpd_req *r, int64_t now);
 
+/* Check the framing of an HTTP/1.1 request head at the start of p[0..n) (the first request
+ * of a connection, peeked by the listener before libmicrohttpd reads it: its own answer to
+ * a malformed Content-Length is malformed, docs/http2.md). 0 when the head is fine or not
+ * complete yet; 400 or 413 with a reason in `why`. */
+int http1_head_check(const char *p, size_t n, char *why, size_t whylen);
+
 /* Hand an accepted HTTP/1.1 connection to libmicrohttpd (it closes `fd` in any case). */
 int httpd_add_http1(struct httpd *h, int fd, const struct sockaddr *addr, socklen_t alen);
 

@@ -343,3 +343,66 @@ int mhd_start(struct httpd *h)
 				MHD_OPTION_END);
 	return h->d ? 0 : -ENOMEM;
 }
+
+/* ---- the first request head, checked before libmicrohttpd reads it ---------------------- */
+
+/* The value of a header line (name matched case-insensitively), without its leading blanks
+ * (libmicrohttpd drops those, and refuses a Content-Length with trailing ones). */
+static bool header_is(const char *line, size_t n, const char *name, const char **v, size_t *vl)
+{
+	size_t k = strlen(name);
+
+	if (n <= k || line[k] != ':' || strncasecmp(line, name, k) != 0)
+		return false;
+	*v = line + k + 1;
+	*vl = n - k - 1;
+	while (*vl && (**v == ' ' || **v == '\t'))
+		(*v)++, (*vl)--;
+	return true;
+}
+
+int http1_head_check(const char *p, size_t n, char *why, size_t whylen)
+{
+	const char *end = memmem(p, n, "\r\n\r\n", 4), *line, *v, *cl = NULL;
+	size_t vl, cll = 0, i;
+	bool te = false;
+
+	if (!end)
+		return 0;
+	/* Header lines after the request line, each ending in CRLF, up to the blank one. */
+	line = memmem(p, (size_t)(end + 2 - p), "\r\n", 2);
+	for (line = line ? line + 2 : end + 2; line < end + 2;) {
+		const char *eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2);
+		size_t len = eol ? (size_t)(eol - line) : 0;
+
+		if (!eol)
+			break;
+		if (header_is(line, len, "Transfer-Encoding", &v, &vl)) {
+			te = true;
+		} else if (header_is(line, len, "Content-Length", &v, &vl)) {
+			for (i = 0; i < vl; i++)
+				if (v[i] < '0' || v[i] > '9')
+					break;
+			if (vl == 0 || i < vl) {
+				snprintf(why, whylen, "Content-Length '%.*s' is not a decimal number of bytes", (int)(vl > 40 ? 40 : vl), v);
+				return 400;
+			}
+			if (vl > 19) {
+				snprintf(why, whylen, "Content-Length of %zu digits is past any body this server takes", vl);
+				return 413;
+			}
+			if (cl && (cll != vl || memcmp(cl, v, vl) != 0)) {
+				snprintf(why, whylen, "two different Content-Length headers");
+				return 400;
+			}
+			cl = v;
+			cll = vl;
+		}
+		line = eol + 2;
+	}
+	if (te && cl) {
+		snprintf(why, whylen, "both Transfer-Encoding and Content-Length");
+		return 400;
+	}
+	return 0;
+}

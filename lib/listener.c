@@ -131,44 +131,6 @@ void lsn_conn_busy(struct lsn_conn *c, bool busy)
 	lsn_table_busy(c->lp->l, c->slot, busy);
 }
 
-int lsn_watch_add(struct lsn *l, struct lsn_watch *w)
-{
-	struct epoll_event e = { .events = EPOLLRDHUP, .data.ptr = &w->tag };
-
-	w->tag.kind = T_WATCH;
-	w->tag.c = NULL;
-	w->lp = &l->loops[0];
-	w->fired = w->released = false;
-	if (epoll_ctl(w->lp->ep, EPOLL_CTL_ADD, w->fd, &e) < 0)
-		return -errno;
-	return 0;
-}
-
-void lsn_watch_release(struct lsn_watch *w)
-{
-	struct loop *lp = w->lp;
-	uint64_t one = 1;
-
-	/* Out of the set first: events fetched before this are handled in the loop's current
-	 * round, and the watch is released only after that round. */
-	epoll_ctl(lp->ep, EPOLL_CTL_DEL, w->fd, NULL);
-	pthread_mutex_lock(&lp->mu);
-	w->next = lp->wrel;
-	lp->wrel = w;
-	pthread_mutex_unlock(&lp->mu);
-	if (write(lp->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		log_debug("listener: cannot wake a loop: %s", strerror(errno));
-}
-
-static void watch_event(struct lsn_watch *w)
-{
-	if (w->fired || w->released)
-		return;
-	w->fired = true;
-	epoll_ctl(w->lp->ep, EPOLL_CTL_DEL, w->fd, NULL);
-	w->fn(w, 1);
-}
-
 void lsn_conn_wake(struct lsn_conn *c)
 {
 	struct loop *lp = c->lp;
@@ -284,6 +246,34 @@ void lsn_to_h2(struct lsn_conn *c)
 
 /* ---- new connections: TLS handshake, sniffing --------------------------------------------- */
 
+/* The first HTTP/1.1 request head, peeked whole (up to 8 KB) before libmicrohttpd reads it:
+ * a malformed framing header is answered here with one clean 400 or 413 and the connection
+ * closed. False when the connection is done with (answered) or its head is still arriving. */
+static bool http1_head_ok(struct lsn_conn *c)
+{
+	static const char fmt[] = "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: application/json\r\n"
+				  "Content-Length: %zu\r\n\r\n%s";
+	char head[8192], why[160], body[256], out[512];
+	ssize_t n = recv(c->fd, head, sizeof(head), MSG_PEEK);
+	int status, k;
+
+	if (n > 0 && (size_t)n < sizeof(head) && !memmem(head, (size_t)n, "\r\n\r\n", 4))
+		return false; /* the rest of the head is still on its way (edge-triggered) */
+	if (n <= 0 || !(status = http1_head_check(head, (size_t)n, why, sizeof(why))))
+		return true;
+	refuse_note(c->lp->l->h->name, c->peer, status == 413 ? REFUSE_TOO_LARGE : REFUSE_BAD_REQUEST, "%s", why);
+	snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", why); /* `why` holds no quote or backslash */
+	k = snprintf(out, sizeof(out), fmt, status, status == 413 ? "Content Too Large" : "Bad Request", strlen(body), body);
+	/* Take what arrived (unread bytes would make the close a reset that loses the answer). */
+	for (n = 0; n < 16 && recv(c->fd, head, sizeof(head), MSG_DONTWAIT) > 0; n++)
+		;
+	if (k > 0 && send(c->fd, out, (size_t)k < sizeof(out) ? (size_t)k : sizeof(out) - 1, MSG_NOSIGNAL) < 0)
+		log_debug("%s: cannot answer %s: %s", c->lp->l->h->name, c->peer, strerror(errno));
+	shutdown(c->fd, SHUT_WR);
+	lsn_conn_close(c);
+	return false;
+}
+
 static void sniff(struct lsn_conn *c)
 {
 	char buf[sizeof(preface) - 1];
@@ -305,6 +295,8 @@ static void sniff(struct lsn_conn *c)
 		lsn_to_h2(c);
 		return;
 	}
+	if (!http1_head_ok(c))
+		return;
 	fd = c->fd;
 	epoll_ctl(c->lp->ep, EPOLL_CTL_DEL, fd, NULL);
 	c->fd = -1;
@@ -598,7 +590,7 @@ static void *loop_main(void *arg)
 			else if (t->kind == T_EVENT)
 				run_wakes(lp);
 			else if (t->kind == T_WATCH)
-				watch_event((struct lsn_watch *)(void *)t);
+				lsn_watch_event((struct lsn_watch *)(void *)t);
 			else
 				conn_event(t, evs[i].events);
 		}

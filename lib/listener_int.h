@@ -140,6 +140,8 @@ void lsn_table_busy(struct lsn *l, struct lsn_slot *s, bool busy);
 void lsn_table_handed(struct lsn *l, struct lsn_slot *s);
 /* Once a second: HTTP/1.1 uploads below the minimum rate get 408. */
 void lsn_table_timers(struct lsn *l);
+/* A watched socket's peer closed (its loop's thread). */
+void lsn_watch_event(struct lsn_watch *w);
 
 /* connio.c */
 /* >0 bytes read, 0 at the end, -EAGAIN, or -EIO (plain or TLS). */

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -230,9 +231,9 @@ static void answer_408(struct lsn *l, struct lsn_slot *s, struct httpd_req *r, i
 			 "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: application/json\r\n"
 			 "Content-Length: %zu\r\n\r\n", sizeof(body) - 1);
 
-	refuse_note(l->h->name, s->peer, REFUSE_TIMEOUT, "%llu bytes of the request body in %.1f s (at least %d bytes/s after %d s)",
-		    (unsigned long long)atomic_load(&r->body_got), (double)age_ms / 1000, HTTPD_BODY_MIN_RATE,
-		    HTTPD_BODY_GRACE);
+	refuse_note(l->h->name, s->peer, REFUSE_TIMEOUT, "%llu bytes of the request body in %.1f s (at least %d bytes/s after %d s, "
+		    "and a byte every %d s)", (unsigned long long)atomic_load(&r->body_got), (double)age_ms / 1000,
+		    HTTPD_BODY_MIN_RATE, HTTPD_BODY_GRACE, HTTPD_BODY_STALL);
 	httpd_req_release_budget(r);
 	if (n > 0 && send(s->fd, head, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n)
 		send(s->fd, body, sizeof(body) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -258,4 +259,44 @@ void lsn_table_timers(struct lsn *l)
 		}
 	}
 	pthread_mutex_unlock(&l->tbl_mu);
+}
+
+/* ---- watches on held HTTP/1.1 connections ------------------------------------------------ */
+
+int lsn_watch_add(struct lsn *l, struct lsn_watch *w)
+{
+	struct epoll_event e = { .events = EPOLLRDHUP, .data.ptr = &w->tag };
+
+	w->tag.kind = T_WATCH;
+	w->tag.c = NULL;
+	w->lp = &l->loops[0];
+	w->fired = w->released = false;
+	if (epoll_ctl(w->lp->ep, EPOLL_CTL_ADD, w->fd, &e) < 0)
+		return -errno;
+	return 0;
+}
+
+void lsn_watch_release(struct lsn_watch *w)
+{
+	struct loop *lp = w->lp;
+	uint64_t one = 1;
+
+	/* Out of the set first: events fetched before this are handled in the loop's current
+	 * round, and the watch is released only after that round. */
+	epoll_ctl(lp->ep, EPOLL_CTL_DEL, w->fd, NULL);
+	pthread_mutex_lock(&lp->mu);
+	w->next = lp->wrel;
+	lp->wrel = w;
+	pthread_mutex_unlock(&lp->mu);
+	if (write(lp->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_debug("listener: cannot wake a loop: %s", strerror(errno));
+}
+
+void lsn_watch_event(struct lsn_watch *w)
+{
+	if (w->fired || w->released)
+		return;
+	w->fired = true;
+	epoll_ctl(w->lp->ep, EPOLL_CTL_DEL, w->fd, NULL);
+	w->fn(w, 1);
 }

@@ -23,6 +23,7 @@
 #define REFUSE_PROTOCOL "wrong_protocol"            /* HTTP/2, HTTP or remote write on a port that is not for it */
 #define REFUSE_BAD_FRAME "bad_frame"                /* Forward: a frame refused (no ack) */
 #define REFUSE_NOT_FOUND "no_such_path"             /* 404, 405 */
+#define REFUSE_AUTH "auth_failed"                   /* secure forward handshake */
 
 /* Count one refusal of `where` (an input or listener name) and log it unless this
  * (address of `peer`, where, reason) was logged less than REFUSE_LOG_INTERVAL seconds ago:

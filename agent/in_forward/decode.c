@@ -6,17 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef HAVE_ZSTD
-#include <zstd.h>
-#endif
 
-#include "gz.h"
+#include "decompress.h"
 #include "loggroup.h"
 #include "mp.h"
 #include "mpjson.h"
 #include "mpw.h"
 
 #define NS_PER_S 1000000000LL
+#define GROUP_END_NS (-2 * NS_PER_S) /* loggroup.h: the end marker's time */
 /* Builders that grew past this for one big frame give the memory back afterwards. */
 #define SHRINK_ABOVE (4u << 20)
 /* An ack echoes options.chunk: a longer one is not a chunk ID but an attempt to make
@@ -36,9 +34,6 @@ struct fwd_decoder {
 	struct log_group group; /* OTLP group markers of the frame (loggroup.h) */
 	struct buf scratch; /* one metrics/traces context, rewritten */
 	struct buf line;    /* one metrics/traces context, rendered */
-#ifdef HAVE_ZSTD
-	ZSTD_DCtx *zstd;
-#endif
 };
 
 /* State of one frame being decoded. */
@@ -51,6 +46,7 @@ struct frame_ctx {
 	enum compression comp;
 	struct mp_cur meta;     /* options.metadata (Message mode) */
 	bool has_meta;
+	bool packed;            /* PackedForward: Fluent Bit's OTLP group markers may occur */
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -188,9 +184,6 @@ void fwd_decoder_free(struct fwd_decoder *d)
 	buf_free(&d->line);
 	free(d->tag_override);
 	free(d->tag_prefix);
-#ifdef HAVE_ZSTD
-	ZSTD_freeDCtx(d->zstd);
-#endif
 	free(d);
 }
 
@@ -350,7 +343,10 @@ static int add_log(struct frame_ctx *x, size_t idx, int64_t ts, struct mp_cur *m
 	struct mp_cur merged;
 	int rc;
 
-	if (log_group_take(&x->d->group, ts, *body)) {
+	/* Group markers exist only in the PackedForward streams Fluent Bit writes, and an end
+	 * marker only inside a group: anywhere else times -1 and -2 are records' own times,
+	 * stored like any other (never acknowledged and dropped). */
+	if (x->packed && (ts != GROUP_END_NS || x->d->group.open) && log_group_take(&x->d->group, ts, *body)) {
 		x->f->markers = x->d->group.markers;
 		return mp_skip(body) < 0 ? bad(x, "entry %zu is truncated", idx) : 0;
 	}
@@ -688,45 +684,6 @@ static int decode_forward(struct frame_ctx *x, struct mp_cur *c)
 	return 0;
 }
 
-#ifdef HAVE_ZSTD
-/* Inflate zstd frames (concatenated allowed) into `out`, bounded by its limit. */
-static int zstd_inflate(struct fwd_decoder *d, const char *p, size_t n, struct buf *out)
-{
-	ZSTD_inBuffer in = { p, n, 0 };
-	size_t r;
-	int rc;
-
-	if (!d->zstd) {
-		if (!(d->zstd = ZSTD_createDCtx()))
-			return -ENOMEM;
-		/* The window is memory the sender chooses: 16 MB is more than any payload
-		 * under buffer_max_size needs. */
-		ZSTD_DCtx_setParameter(d->zstd, ZSTD_d_windowLogMax, 24);
-	}
-	ZSTD_DCtx_reset(d->zstd, ZSTD_reset_session_only);
-	for (;;) {
-		ZSTD_outBuffer ob;
-		size_t before = in.pos;
-
-		if ((rc = buf_reserve(out, 65536)) < 0) {
-			if (rc != -ENOSPC || out->max == out->len || buf_reserve(out, out->max - out->len) < 0)
-				return rc;
-		}
-		ob.dst = out->data + out->len;
-		ob.size = out->cap - out->len;
-		ob.pos = 0;
-		r = ZSTD_decompressStream(d->zstd, &ob, &in);
-		out->len += ob.pos;
-		if (ZSTD_isError(r))
-			return -EINVAL;
-		if (r == 0 && in.pos == in.size)
-			return 0;
-		if (ob.pos == 0 && in.pos == before && in.pos == in.size)
-			return -EINVAL; /* truncated: it wants input that is not there */
-	}
-}
-#endif
-
 /* PackedForward and CompressedPackedForward: [tag, str|bin(entries...), options?]. */
 static int decode_packed(struct frame_ctx *x, struct mp_cur *c)
 {
@@ -738,25 +695,25 @@ static int decode_packed(struct frame_ctx *x, struct mp_cur *c)
 
 	if (mp_read(c, &o) < 0 || (o.type != MP_STR && o.type != MP_BIN))
 		return bad(x, "entries are not a str or bin");
+	x->packed = true;
 	if (x->comp == COMP_NONE) {
 		mp_cur_init(&e, o.ptr, o.len);
 	} else {
+		char why[256];
+
+		/* The same bounded decoders as every HTTP input (lib/decompress), whose reasons
+		 * name the limit (a zstd window over it is not "invalid zstd"). */
 		buf_reset(&d->plain);
-		if (x->comp == COMP_GZIP)
-			rc = gz_inflate(o.ptr, o.len, &d->plain);
-#ifdef HAVE_ZSTD
-		else
-			rc = zstd_inflate(d, o.ptr, o.len, &d->plain);
-#endif
+		rc = dc_decode(x->comp == COMP_GZIP ? DC_GZIP : DC_ZSTD, o.ptr, o.len, d->max_bytes, &d->plain, why, sizeof(why));
 		if (rc == -ENOSPC) {
-			snprintf(x->err, x->errlen, "%s payload inflates past buffer_max_size (%zu bytes)",
-				 x->comp == COMP_GZIP ? "gzip" : "zstd", d->max_bytes);
+			snprintf(x->err, x->errlen, "%s payload inflates past buffer_max_size (%zu bytes): %s",
+				 x->comp == COMP_GZIP ? "gzip" : "zstd", d->max_bytes, why);
 			return -EMSGSIZE;
 		}
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc < 0)
-			return bad(x, "payload is not valid %s", x->comp == COMP_GZIP ? "gzip" : "zstd");
+			return bad(x, "payload: %s", why);
 		mp_cur_init(&e, d->plain.data, d->plain.len);
 	}
 	for (idx = 0; mp_cur_left(&e) > 0; idx++) {
