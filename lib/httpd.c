@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "grpc.h"
@@ -527,12 +528,41 @@ const char *httpd_name(const struct httpd *h)
 	return h->name;
 }
 
-void httpd_stop(struct httpd *h)
+static _Atomic int64_t stop_deadline; /* 0: not shutting down */
+
+void httpd_begin_shutdown(long long grace_s)
+{
+	atomic_store(&stop_deadline, httpd_now_ms() + grace_s * 1000);
+}
+
+int64_t httpd_stop_deadline(void)
+{
+	int64_t d = atomic_load(&stop_deadline);
+
+	return d ? d : httpd_now_ms() + 5000;
+}
+
+void httpd_drain(struct httpd *h)
 {
 	if (!h)
 		return;
 	atomic_store(&h->draining, true);
-	lsn_drain(h->lsn);
+	lsn_drain_begin(h->lsn);
+}
+
+void httpd_stop(struct httpd *h)
+{
+	int64_t deadline = httpd_stop_deadline();
+
+	if (!h)
+		return;
+	httpd_drain(h);
+	lsn_drain(h->lsn, deadline);
+	/* HTTP/1.1 uploads in flight finish and are answered before the daemon stops. */
+	while (atomic_load(&h->active1) > 0 && httpd_now_ms() < deadline)
+		usleep(10000);
+	if (atomic_load(&h->active1) > 0)
+		log_warn("%s: %d requests still in flight after the grace period: closing them", h->name, atomic_load(&h->active1));
 	MHD_stop_daemon(h->d);
 	lsn_stop(h->lsn);
 	free(h);

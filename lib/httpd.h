@@ -106,14 +106,26 @@ void httpd_set_inflight_max(size_t bytes);
 /* Body bytes held right now by all servers (for tests and self-metrics). */
 size_t httpd_inflight(void);
 
+/* The process is shutting down: servers stopped from now on give requests in flight until
+ * `grace_s` seconds from now (one deadline for all of them; Forward uses it too). Until this is
+ * called a stop gives them 5 s. */
+void httpd_begin_shutdown(long long grace_s);
+/* CLOCK_MONOTONIC milliseconds. */
+int64_t httpd_now_ms(void);
+/* The deadline (CLOCK_MONOTONIC ms) a stop starting now waits until at most. */
+int64_t httpd_stop_deadline(void);
+
 /* Bind and start serving. 0, or -errno with a reason in `err`. */
 int httpd_start(const struct httpd_opts *o, struct httpd **out, char *err, size_t errlen);
 /* The bound port (useful with port 0). */
 uint16_t httpd_port(const struct httpd *h);
 const char *httpd_name(const struct httpd *h);
-/* Stop accepting; HTTP/2 clients get GOAWAY and new streams are refused (503, gRPC
- * UNAVAILABLE) while streams in flight finish (bounded); then close everything, free.
- * NULL-safe. */
+/* Stop accepting new connections (the first step of httpd_stop, for stopping several
+ * servers at once). NULL-safe. */
+void httpd_drain(struct httpd *h);
+/* Stop accepting; HTTP/2 clients get GOAWAY and new requests are refused (503, gRPC
+ * UNAVAILABLE) while requests in flight, HTTP/1.1 and HTTP/2, finish (until
+ * httpd_stop_deadline); then close everything, free. NULL-safe. */
 void httpd_stop(struct httpd *h);
 
 /* ---- responses ------------------------------------------------------------------------ */

@@ -18,6 +18,7 @@ struct httpd {
 	char cors[256];
 	uint16_t port;
 	atomic_bool draining;      /* httpd_stop has begun: refuse new requests */
+	atomic_int active1;        /* HTTP/1.1 requests in progress (uri_logger to completed) */
 };
 
 /* Headers and trailers: `n` pairs "name\0value\0" in `list`. */
@@ -72,8 +73,6 @@ enum MHD_Result mhd_queue(struct httpd_req *r, unsigned status, struct httpd_res
 void mhd_suspend(struct httpd_req *r);
 void mhd_resume(struct httpd_req *r);
 
-/* CLOCK_MONOTONIC milliseconds. */
-int64_t httpd_now_ms(void);
 /* Give the request's body bytes back to the process-wide budget (any thread, once or more). */
 void httpd_req_release_budget(struct httpd_req *r);
 /* Its body has arrived below HTTPD_BODY_MIN_RATE since the grace period (408). */

@@ -197,6 +197,7 @@ static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c)
 		q[1] = '\0'; /* libmicrohttpd's own buffer, which it parses next (see above) */
 	r->slot = sc && sc->socket_context ? sc->socket_context : NULL;
 	lsn_table_request(h->lsn, r->slot, r);
+	atomic_fetch_add(&h->active1, 1);
 	return r;
 }
 
@@ -212,6 +213,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 	lsn_table_request(((struct httpd *)cls)->lsn, r->slot, NULL);
 	httpd_req_free(r);
 	*con_cls = NULL;
+	atomic_fetch_sub(&((struct httpd *)cls)->active1, 1);
 }
 
 /* The connection table follows libmicrohttpd's connections (the listener handed them over). */

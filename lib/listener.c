@@ -738,15 +738,19 @@ static void wake_loops(struct lsn *l)
 			log_debug("listener: cannot wake a loop: %s", strerror(errno));
 }
 
-void lsn_drain(struct lsn *l)
+void lsn_drain_begin(struct lsn *l)
 {
-	int i;
+	if (!l || !l->loops || atomic_exchange(&l->draining, true))
+		return;
+	wake_loops(l);
+}
 
+void lsn_drain(struct lsn *l, int64_t deadline_ms)
+{
 	if (!l || !l->loops)
 		return;
-	atomic_store(&l->draining, true);
-	wake_loops(l);
-	for (i = 0; i < 500 && atomic_load(&l->nh2) > 0; i++)
+	lsn_drain_begin(l);
+	while (atomic_load(&l->nh2) > 0 && httpd_now_ms() < deadline_ms)
 		usleep(10000);
 }
 

@@ -45,9 +45,11 @@ struct lsn_opts {
  * -errno with a reason in `err`. */
 int lsn_start(struct httpd *h, const struct lsn_opts *o, struct lsn **out, uint16_t *port, char *err,
 	      size_t errlen);
-/* Stop accepting; HTTP/2 sessions get GOAWAY and finish their streams; returns when they
- * are closed or after 5 s. NULL-safe. */
-void lsn_drain(struct lsn *l);
+/* Stop accepting; HTTP/2 sessions get GOAWAY and finish their streams; returns at once. */
+void lsn_drain_begin(struct lsn *l);
+/* lsn_drain_begin, then wait until the HTTP/2 sessions are closed or `deadline_ms`
+ * (CLOCK_MONOTONIC) passes. NULL-safe. */
+void lsn_drain(struct lsn *l, int64_t deadline_ms);
 /* Stop the loops, close every connection, free. Call after lsn_drain and after the
  * HTTP/1.1 daemon is stopped. NULL-safe. */
 void lsn_stop(struct lsn *l);

@@ -23,6 +23,7 @@
 
 #include "auth.h"
 #include "decode.h"
+#include "httpd.h"
 #include "input.h"
 #include "log.h"
 #include "refuse.h"
@@ -73,6 +74,7 @@ struct worker {
 	size_t rcap;
 	struct conn *conns;
 	bool running;
+	bool stopping;           /* stop asked: finish half-sent frames, then end */
 	bool started;            /* its thread runs */
 };
 
@@ -88,6 +90,7 @@ struct fwd_server {
 	int nworkers;
 	struct worker w[MAX_WORKERS];
 	atomic_uint rr;
+	int64_t deadline_ms;      /* stopping: half-sent frames may finish until then */
 };
 
 /* --- connections ------------------------------------------------------------------ */
@@ -631,11 +634,38 @@ static void take_handed(struct worker *w)
 	while ((r = read(w->pipe[0], fds, sizeof(fds))) > 0) {
 		for (i = 0; i < (size_t)r / sizeof(int); i++) {
 			if (fds[i] < 0)
-				w->running = false;
+				w->stopping = true;
+			else if (w->stopping)
+				close(fds[i]); /* accepted just before the stop */
 			else
 				conn_add(w, fds[i]);
 		}
 	}
+}
+
+/* Stopping: connections with nothing half received and nothing unsent end now; the others
+ * get until the grace deadline to finish their frame (it is stored and acknowledged). True
+ * when none is left or the deadline passed. */
+static bool drained(struct worker *w)
+{
+	struct conn *c, *next;
+
+	if (w->srv->lfd >= 0 && w == &w->srv->w[0]) {
+		close(w->srv->lfd); /* new connections are refused from now on (worker 0 owns it) */
+		w->srv->lfd = -1;
+	}
+	for (c = w->conns; c; c = next) {
+		next = c->next;
+		if (c->in.len == 0 && c->scan.off == 0 && !out_pending(c))
+			conn_close(w, c);
+	}
+	if (w->conns && httpd_now_ms() >= w->srv->deadline_ms) {
+		for (c = w->conns; c; c = c->next)
+			log_warn("%s: closing %s at the end of the grace period with a frame half received (%zu bytes)",
+				 w->srv->in->name, c->peer, c->in.len);
+		return true;
+	}
+	return w->conns == NULL;
 }
 
 static void *worker_main(void *arg)
@@ -645,9 +675,11 @@ static void *worker_main(void *arg)
 	struct epoll_event ev[64];
 
 	while (w->running) {
-		int n = epoll_wait(w->ep, ev, 64, -1), i;
+		int n = epoll_wait(w->ep, ev, 64, w->stopping ? 50 : -1), i;
 
 		if (n < 0 && errno != EINTR)
+			break;
+		if (w->stopping && drained(w))
 			break;
 		for (i = 0; i < n; i++) {
 			if (ev[i].data.ptr == &srv->lfd)
@@ -657,6 +689,8 @@ static void *worker_main(void *arg)
 			else
 				conn_event(w, ev[i].data.ptr, ev[i].events);
 		}
+		if (w->stopping && drained(w))
+			break;
 	}
 	while (w->conns)
 		conn_close(w, w->conns);
@@ -855,13 +889,16 @@ static void server_free(struct fwd_server *srv)
 	free(srv);
 }
 
-static void forward_stop(struct input_instance *in)
+/* Ask the workers to stop: no new connections, half-sent frames finish (until the grace
+ * deadline), then they end. */
+static void forward_drain(struct input_instance *in)
 {
 	struct fwd_server *srv = in->priv;
 	int i, stop = -1;
 
-	if (!srv)
+	if (!srv || srv->deadline_ms)
 		return;
+	srv->deadline_ms = httpd_stop_deadline();
 	for (i = 0; i < srv->nworkers; i++) {
 		if (!srv->w[i].started)
 			continue;
@@ -869,6 +906,16 @@ static void forward_stop(struct input_instance *in)
 		if (write(srv->w[i].pipe[1], &stop, sizeof(stop)) != (ssize_t)sizeof(stop))
 			log_warn("%s: cannot signal worker %d", in->name, i);
 	}
+}
+
+static void forward_stop(struct input_instance *in)
+{
+	struct fwd_server *srv = in->priv;
+	int i;
+
+	if (!srv)
+		return;
+	forward_drain(in);
 	for (i = 0; i < srv->nworkers; i++)
 		if (srv->w[i].started)
 			pthread_join(srv->w[i].thread, NULL);
@@ -975,4 +1022,5 @@ const struct input_plugin input_forward = {
 	.listener = "forward",
 	.start = forward_start,
 	.stop = forward_stop,
+	.drain = forward_drain,
 };

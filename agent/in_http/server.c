@@ -176,6 +176,14 @@ static int http_start(struct input_instance *in, char *err, size_t errlen)
 	return 0;
 }
 
+static void http_drain(struct input_instance *in)
+{
+	struct http_input *h = in->priv;
+
+	if (h)
+		httpd_drain(h->srv);
+}
+
 static void http_stop(struct input_instance *in)
 {
 	struct http_input *h = in->priv;
@@ -212,4 +220,5 @@ const struct input_plugin input_http = {
 	.listener = "http",
 	.start = http_start,
 	.stop = http_stop,
+	.drain = http_drain,
 };

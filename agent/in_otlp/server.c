@@ -290,6 +290,16 @@ static int otlp_start(struct input_instance *in, char *err, size_t errlen)
 	return 0;
 }
 
+static void otlp_drain(struct input_instance *in)
+{
+	struct otlp_input *o = in->priv;
+
+	if (o) {
+		httpd_drain(o->grpc_srv);
+		httpd_drain(o->srv);
+	}
+}
+
 static void otlp_stop(struct input_instance *in)
 {
 	struct otlp_input *o = in->priv;
@@ -337,4 +347,5 @@ const struct input_plugin input_opentelemetry = {
 	.listener2 = "otlp_grpc",
 	.start = otlp_start,
 	.stop = otlp_stop,
+	.drain = otlp_drain,
 };
