@@ -366,13 +366,39 @@ static void reload(struct agent *a, int argc, char **argv)
 	log_info("reload done: %zu input%s", a->ninputs, a->ninputs == 1 ? "" : "s");
 }
 
+/* Every input stops accepting at once; then each finishes what it took in (uploads and
+ * Forward frames in flight, until the grace deadline); then the readers. */
+static void shutdown_agent(struct agent *a)
+{
+	size_t i;
+	int k;
+
+	atomic_store(&a->up, false);
+	for (i = 0; i < a->ninputs; i++)
+		if (a->inputs[i]->priv && a->inputs[i]->plugin->drain)
+			a->inputs[i]->plugin->drain(a->inputs[i]);
+	for (i = 0; i < a->ninputs; i++) {
+		stop_input(a->inputs[i]);
+		free_instance(a->inputs[i]);
+	}
+	free(a->inputs);
+	filters_activate(NULL);
+	if (a->exporter)
+		exporter_drain(a->exporter);
+	stop_servers(a);
+	exporter_free(a->exporter);
+	agent_current = NULL;
+	for (k = 0; k < STREAM_COUNT; k++)
+		stream_free(a->streams[k]);
+	config_free(&a->cfg);
+}
+
 int main(int argc, char **argv)
 {
 	struct agent a;
 	char err[ERRLEN];
 	sigset_t set;
 	int rc, k, sig, status = 1;
-	size_t i;
 
 	log_init("vivo-agent");
 	memset(&a, 0, sizeof(a));
@@ -432,25 +458,6 @@ int main(int argc, char **argv)
 	}
 	status = 0;
 out:
-	atomic_store(&a.up, false);
-	/* Every input stops accepting at once; then each finishes what it took in (uploads and
-	 * Forward frames in flight, until the grace deadline); then the readers. */
-	for (i = 0; i < a.ninputs; i++)
-		if (a.inputs[i]->priv && a.inputs[i]->plugin->drain)
-			a.inputs[i]->plugin->drain(a.inputs[i]);
-	for (i = 0; i < a.ninputs; i++) {
-		stop_input(a.inputs[i]);
-		free_instance(a.inputs[i]);
-	}
-	free(a.inputs);
-	filters_activate(NULL);
-	if (a.exporter)
-		exporter_drain(a.exporter);
-	stop_servers(&a);
-	exporter_free(a.exporter);
-	agent_current = NULL;
-	for (k = 0; k < STREAM_COUNT; k++)
-		stream_free(a.streams[k]);
-	config_free(&a.cfg);
+	shutdown_agent(&a);
 	return status;
 }

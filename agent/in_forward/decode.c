@@ -46,7 +46,7 @@ struct frame_ctx {
 	enum compression comp;
 	struct mp_cur meta;     /* options.metadata (Message mode) */
 	bool has_meta;
-	bool packed;            /* PackedForward: Fluent Bit's OTLP group markers may occur */
+	bool entries;           /* Forward or PackedForward: Fluent Bit's OTLP group markers may occur */
 };
 
 __attribute__((format(printf, 2, 3)))
@@ -338,15 +338,31 @@ static int copy_obj(struct buf *out, struct mp_cur *c)
 	return buf_append(out, s, (size_t)(c->p - s));
 }
 
+/* The metadata of Fluent Bit's group start marker: a map with "schema":"otlp". */
+static bool otlp_schema(const struct mp_cur *meta)
+{
+	struct mp_cur v;
+	struct mp_obj o;
+	const char *p;
+	size_t n;
+
+	if (!meta || !map_find(*meta, "schema", &p, &n))
+		return false;
+	mp_cur_init(&v, p, n);
+	return mp_read(&v, &o) == 0 && o.type == MP_STR && mp_str_eq(&o, "otlp");
+}
+
 static int add_log(struct frame_ctx *x, size_t idx, int64_t ts, struct mp_cur *meta, struct mp_cur *body)
 {
 	struct mp_cur merged;
 	int rc;
 
-	/* Group markers exist only in the PackedForward streams Fluent Bit writes, and an end
-	 * marker only inside a group: anywhere else times -1 and -2 are records' own times,
-	 * stored like any other (never acknowledged and dropped). */
-	if (x->packed && (ts != GROUP_END_NS || x->d->group.open) && log_group_take(&x->d->group, ts, *body)) {
+	/* A group marker is what Fluent Bit writes among a frame's entries: a start (time -1 s)
+	 * whose metadata says "schema":"otlp", an end (time -2 s) of an open group. Anywhere
+	 * else, and in Message mode, times -1 and -2 are records' own times: stored like any
+	 * other, never acknowledged and dropped. */
+	if (x->entries && log_group_is_marker(ts) && (ts == GROUP_END_NS ? x->d->group.open : otlp_schema(meta)) &&
+	    log_group_take(&x->d->group, ts, *body)) {
 		x->f->markers = x->d->group.markers;
 		return mp_skip(body) < 0 ? bad(x, "entry %zu is truncated", idx) : 0;
 	}
@@ -678,6 +694,7 @@ static int decode_forward(struct frame_ctx *x, struct mp_cur *c)
 
 	if (mp_read(c, &o) < 0 || o.type != MP_ARRAY)
 		return bad(x, "entries are not an array");
+	x->entries = true;
 	for (i = 0; i < o.len; i++)
 		if ((rc = entry(x, c, i)) < 0)
 			return rc;
@@ -695,7 +712,7 @@ static int decode_packed(struct frame_ctx *x, struct mp_cur *c)
 
 	if (mp_read(c, &o) < 0 || (o.type != MP_STR && o.type != MP_BIN))
 		return bad(x, "entries are not a str or bin");
-	x->packed = true;
+	x->entries = true;
 	if (x->comp == COMP_NONE) {
 		mp_cur_init(&e, o.ptr, o.len);
 	} else {
