@@ -364,6 +364,16 @@ void exporter_free(struct exporter *e)
 	free(e);
 }
 
+size_t exporter_held(struct exporter *e)
+{
+	size_t n;
+
+	pthread_mutex_lock(&e->lock);
+	n = waitset_count(&e->ws);
+	pthread_mutex_unlock(&e->lock);
+	return n;
+}
+
 const char *exporter_boot_id(const struct exporter *e)
 {
 	return e->boot_id;

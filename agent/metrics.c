@@ -116,6 +116,10 @@ static int collect(struct agent *a, metric_emit_fn emit, void *arg)
 	for (i = 0; input_plugins[i]; i++)
 		if (input_plugins[i]->metrics && (rc = input_plugins[i]->metrics(emit, arg)) < 0)
 			return rc;
+	s = (struct metric_sample){ "exporter", "held_polls", "Long-polls (wait=) held now", M_GAUGE, NULL, NULL,
+			     a->exporter ? (double)exporter_held(a->exporter) : 0.0, NULL, NULL };
+	if ((rc = emit(&s, arg)) < 0)
+		return rc;
 	s = (struct metric_sample){ "process", "resident_memory_bytes", "Resident set size", M_GAUGE, NULL, NULL,
 			     (double)agent_rss_bytes(), NULL, NULL };
 	if ((rc = emit(&s, arg)) < 0)
