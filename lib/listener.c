@@ -742,6 +742,10 @@ void lsn_drain_begin(struct lsn *l)
 {
 	if (!l || !l->loops || atomic_exchange(&l->draining, true))
 		return;
+	/* No more connections: a listening socket shut for reading refuses new ones (the loops
+	 * take it out of their sets; the descriptor stays ours until lsn_stop). */
+	if (l->fd >= 0)
+		shutdown(l->fd, SHUT_RD);
 	wake_loops(l);
 }
 

@@ -46,7 +46,7 @@ static struct counter *counter_for(const char *where, const char *reason)
 	size_t i;
 
 	for (i = 0; i < ncounters; i++)
-		if (counters[i].reason == reason && strcmp(counters[i].where, where) == 0)
+		if (strcmp(counters[i].reason, reason) == 0 && strcmp(counters[i].where, where) == 0)
 			return &counters[i];
 	if (ncounters == MAX_COUNTERS)
 		return &counters[MAX_COUNTERS - 1]; /* cannot happen with the listeners Vivo has */
