@@ -121,9 +121,7 @@ static int zstd_frame(ZSTD_DCtx *dc, const char *p, size_t fsize, size_t limit, 
 		      char *err, size_t errlen)
 {
 	unsigned long long fcs = ZSTD_getFrameContentSize(p, fsize);
-	/* The window a default context accepts (zstd.h: ZSTD_WINDOWLOG_LIMIT_DEFAULT, 27), not
-	 * the most the parameter could be raised to. */
-	unsigned long long wmax = 1ULL << 27;
+	unsigned long long wmax = 1ULL << ZSTD_dParam_getBounds(ZSTD_d_windowLogMax).upperBound;
 	size_t r, room = limit - used, cap;
 	int rc;
 
