@@ -212,22 +212,30 @@ static void *waker_main(void *arg)
 	return NULL;
 }
 
+/* Lock held: take the request's poll out of the index if it is still there (nobody is
+ * answering it). True when it was. */
+static bool unindex(struct exporter *e, struct req_state *st)
+{
+	enum stream_kind k;
+
+	if (!st->w)
+		return false;
+	k = st->w->kind;
+	waitset_remove(&e->ws, st->w);
+	release(e, st->w, NULL);
+	update_min(e, k);
+	return true;
+}
+
 /* httpd's client-gone hook for a held poll: let go of it unless it is being answered. */
 static bool poll_gone(struct httpd_req *r)
 {
 	struct req_state *st = r->state;
 	struct exporter *e = st->e;
-	bool gone = false;
+	bool gone;
 
 	pthread_mutex_lock(&e->lock);
-	if (st->w) {
-		enum stream_kind k = st->w->kind;
-
-		waitset_remove(&e->ws, st->w);
-		release(e, st->w, NULL);
-		update_min(e, k);
-		gone = true;
-	}
+	gone = unindex(e, st);
 	pthread_mutex_unlock(&e->lock);
 	return gone;
 }
@@ -430,13 +438,7 @@ static void state_free(void *p)
 	 * index first; one counted as held is no longer. */
 	if (st->w) {
 		pthread_mutex_lock(&e->lock);
-		if (st->w) {
-			enum stream_kind k = st->w->kind;
-
-			waitset_remove(&e->ws, st->w);
-			release(e, st->w, NULL);
-			update_min(e, k);
-		}
+		unindex(e, st);
 		pthread_mutex_unlock(&e->lock);
 	}
 	if (st->waited)
@@ -502,9 +504,7 @@ static int hold(struct exporter *e, struct httpd_req *r, struct req_state *st, e
 	/* An append between the caller's look and the index did not see this poll: look again
 	 * now that the hook will (update_min came first). */
 	if (has_from(e, k, from, local_only)) {
-		waitset_remove(&e->ws, w);
-		release(e, w, NULL);
-		update_min(e, k);
+		unindex(e, st);
 		return 0;
 	}
 	st->waited = true;
