@@ -83,6 +83,10 @@ bool httpd_req_too_slow(const struct httpd_req *r, int64_t now);
  * a malformed Content-Length is malformed, docs/http2.md). 0 when the head is fine or not
  * complete yet; 400 or 413 with a reason in `why`. */
 int http1_head_check(const char *p, size_t n, char *why, size_t whylen);
+/* p[0..n) (the start of a connection's bytes) can still become an HTTP/1.x request head:
+ * a method of capital letters and a space, and a first line ending in " HTTP/1.x" once it is
+ * complete. */
+bool http1_line_plausible(const char *p, size_t n);
 
 /* Hand an accepted HTTP/1.1 connection to libmicrohttpd (it closes `fd` in any case). */
 int httpd_add_http1(struct httpd *h, int fd, const struct sockaddr *addr, socklen_t alen);

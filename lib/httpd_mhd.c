@@ -363,6 +363,21 @@ static bool header_is(const char *line, size_t n, const char *name, const char *
 	return true;
 }
 
+bool http1_line_plausible(const char *p, size_t n)
+{
+	const char *eol = memmem(p, n, "\r\n", 2), *sp;
+	size_t i;
+
+	for (i = 0; i < n && p[i] >= 'A' && p[i] <= 'Z'; i++)
+		;
+	if (i == 0 || (i < n && p[i] != ' '))
+		return false; /* a method is upper-case letters, then a space */
+	if (!eol)
+		return true;
+	sp = memrchr(p, ' ', (size_t)(eol - p));
+	return sp && sp > p + i && (size_t)(eol - sp) == 9 && memcmp(sp + 1, "HTTP/1.", 7) == 0;
+}
+
 int http1_head_check(const char *p, size_t n, char *why, size_t whylen)
 {
 	const char *end = memmem(p, n, "\r\n\r\n", 4), *line, *v, *cl = NULL;

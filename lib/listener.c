@@ -257,8 +257,10 @@ static bool http1_head_ok(struct lsn_conn *c)
 	ssize_t n = recv(c->fd, head, sizeof(head), MSG_PEEK);
 	int status, k;
 
-	if (n > 0 && (size_t)n < sizeof(head) && !memmem(head, (size_t)n, "\r\n\r\n", 4))
-		return false; /* the rest of the head is still on its way (edge-triggered) */
+	/* Wait for the rest of what starts like a head; anything else libmicrohttpd refuses. */
+	if (n > 0 && (size_t)n < sizeof(head) && !memmem(head, (size_t)n, "\r\n\r\n", 4) &&
+	    http1_line_plausible(head, (size_t)n))
+		return false;
 	if (n <= 0 || !(status = http1_head_check(head, (size_t)n, why, sizeof(why))))
 		return true;
 	refuse_note(c->lp->l->h->name, c->peer, status == 413 ? REFUSE_TOO_LARGE : REFUSE_BAD_REQUEST, "%s", why);
