@@ -464,7 +464,10 @@ static void print_help(void)
 	printf("\nWith no --config the agent runs the forward (9000), http (9010) and opentelemetry\n"
 	       "(OTLP/HTTP and gRPC on 4318, OTLP/gRPC on 4317) inputs, the exporter on 2025, the\n"
 	       "UI on 8000 and health on 2020, all on 127.0.0.1. Every HTTP port speaks HTTP/1.1 and\n"
-	       "HTTP/2 (h2c, prior knowledge). Configuration keys: vivo-agent --print-config-reference.\n"
+	       "HTTP/2 (h2c, prior knowledge); the HTTP and OTLP inputs take Content-Encoding gzip,\n"
+	       "zstd and snappy. A config file adds the other inputs (prometheus_remote_write on 8080,\n"
+	       "dummy, self_metrics, vivo), [FILTER]s (grep, modify, record_modifier, nest) and every\n"
+	       "key: vivo-agent --print-config-reference.\n"
 	       "SIGHUP reloads the config file; SIGTERM stops after in-flight requests.\n");
 }
 

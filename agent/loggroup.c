@@ -95,36 +95,39 @@ static bool replaced(const struct log_group *g, const struct mp_obj *k)
 	return (g->res && key_is(k, "resource")) || (g->scope && key_is(k, "scope"));
 }
 
-static void put_group(struct mpk *w, const struct log_group *g)
+static int put_group(msgpack_packer *pk, const struct log_group *g)
 {
+	int rc = 0;
+
 	if (g->res) {
-		mpk_str(w, "resource", 8);
-		mpk_raw(w, g->res, g->res_len);
+		rc = rc ? rc : msgpack_pack_str_with_body(pk, "resource", 8);
+		rc = rc ? rc : buf_append(mpk_buf(pk), g->res, g->res_len);
 	}
 	if (g->scope) {
-		mpk_str(w, "scope", 5);
-		mpk_raw(w, g->scope, g->scope_len);
+		rc = rc ? rc : msgpack_pack_str_with_body(pk, "scope", 5);
+		rc = rc ? rc : buf_append(mpk_buf(pk), g->scope, g->scope_len);
 	}
+	return rc;
 }
 
 /* Copy one object at c to the packer. */
-static int copy_obj(struct mpk *w, struct mp_cur *c)
+static int copy_obj(msgpack_packer *pk, struct mp_cur *c)
 {
 	const char *s = c->p;
 
 	if (mp_skip(c) < 0)
 		return MP_EBAD;
-	mpk_raw(w, s, (size_t)(c->p - s));
-	return 0;
+	return buf_append(mpk_buf(pk), s, (size_t)(c->p - s));
 }
 
 /* The record's own "otlp" map at c (its header already read as `v`), without the keys
  * the group replaces, followed by the group's resource and scope. */
-static int put_otlp(struct mpk *w, const struct log_group *g, struct mp_cur *c, uint32_t n)
+static int put_otlp(msgpack_packer *pk, const struct log_group *g, struct mp_cur *c, uint32_t n)
 {
 	struct mp_cur scan = *c;
 	struct mp_obj k;
 	uint32_t i, kept = 0;
+	int rc;
 
 	for (i = 0; i < n; i++) {
 		struct mp_cur kc = scan;
@@ -133,7 +136,8 @@ static int put_otlp(struct mpk *w, const struct log_group *g, struct mp_cur *c, 
 			return MP_EBAD;
 		kept += !replaced(g, &k);
 	}
-	msgpack_pack_map(&w->pk, kept + !!g->res + !!g->scope);
+	if ((rc = msgpack_pack_map(pk, kept + !!g->res + !!g->scope)) < 0)
+		return rc;
 	for (i = 0; i < n; i++) {
 		struct mp_cur kc = *c;
 
@@ -144,15 +148,14 @@ static int put_otlp(struct mpk *w, const struct log_group *g, struct mp_cur *c, 
 				return MP_EBAD;
 			continue;
 		}
-		if (copy_obj(w, c) < 0 || copy_obj(w, c) < 0)
-			return MP_EBAD;
+		if ((rc = copy_obj(pk, c)) < 0 || (rc = copy_obj(pk, c)) < 0)
+			return rc;
 	}
-	put_group(w, g);
-	return 0;
+	return put_group(pk, g);
 }
 
 /* meta (a map) with every pair copied, "otlp" merged with the group. */
-static int merge(struct mpk *w, const struct log_group *g, struct mp_cur c)
+static int merge(msgpack_packer *pk, const struct log_group *g, struct mp_cur c)
 {
 	struct mp_cur scan = c;
 	struct mp_obj o, k, v;
@@ -174,50 +177,46 @@ static int merge(struct mpk *w, const struct log_group *g, struct mp_cur c)
 		if (key_is(&k, "otlp") && mp_read(&vc, &v) == 0 && v.type == MP_MAP)
 			has_otlp = true;
 	}
-	msgpack_pack_map(&w->pk, o.len + !has_otlp);
+	if ((rc = msgpack_pack_map(pk, o.len + !has_otlp)) < 0)
+		return rc;
 	for (i = 0; i < o.len; i++) {
 		struct mp_cur kc = c, vc;
 
-		if (mp_read(&kc, &k) < 0 || copy_obj(w, &c) < 0)
+		if (mp_read(&kc, &k) < 0)
 			return MP_EBAD;
+		if ((rc = copy_obj(pk, &c)) < 0)
+			return rc;
 		vc = c;
 		if (key_is(&k, "otlp") && mp_read(&vc, &v) == 0 && v.type == MP_MAP) {
 			c = vc;
-			if ((rc = put_otlp(w, g, &c, v.len)) < 0)
+			if ((rc = put_otlp(pk, g, &c, v.len)) < 0)
 				return rc;
 			continue;
 		}
-		if (copy_obj(w, &c) < 0)
-			return MP_EBAD;
+		if ((rc = copy_obj(pk, &c)) < 0)
+			return rc;
 	}
-	if (!has_otlp) {
-		mpk_str(w, "otlp", 4);
-		msgpack_pack_map(&w->pk, !!g->res + !!g->scope);
-		put_group(w, g);
-	}
-	return 0;
+	if (!has_otlp && ((rc = msgpack_pack_str_with_body(pk, "otlp", 4)) < 0 ||
+			  (rc = msgpack_pack_map(pk, !!g->res + !!g->scope)) < 0))
+		return rc;
+	return has_otlp ? 0 : put_group(pk, g);
 }
 
 int log_group_meta(struct log_group *g, struct mp_cur *meta, struct mp_cur *storage, struct mp_cur **out)
 {
-	struct mpk w;
+	msgpack_packer pk;
 	int rc = 0;
 
 	*out = meta;
 	if (!g->open || (!g->res && !g->scope))
 		return 0;
 	buf_reset(&g->meta);
-	mpk_init(&w, &g->meta);
-	if (meta) {
-		rc = merge(&w, g, *meta);
-	} else {
-		msgpack_pack_map(&w.pk, 1);
-		mpk_str(&w, "otlp", 4);
-		msgpack_pack_map(&w.pk, !!g->res + !!g->scope);
-		put_group(&w, g);
-	}
-	if (rc == 0 && w.err)
-		rc = w.err;
+	mpk_init(&pk, &g->meta);
+	if (meta)
+		rc = merge(&pk, g, *meta);
+	else if ((rc = msgpack_pack_map(&pk, 1)) == 0 && (rc = msgpack_pack_str_with_body(&pk, "otlp", 4)) == 0 &&
+		 (rc = msgpack_pack_map(&pk, !!g->res + !!g->scope)) == 0)
+		rc = put_group(&pk, g);
 	if (rc < 0)
 		return rc;
 	mp_cur_init(storage, g->meta.data, g->meta.len);

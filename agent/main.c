@@ -258,6 +258,99 @@ static int start_inputs(struct agent *a, char *err, size_t errlen)
 	return 0;
 }
 
+/* Reload, step 1: which new instances have a running twin (same name, same settings)?
+ * Those twins replace them (their address is held by their threads): kept[i] marks a
+ * running instance that stays, running[j] a new slot that holds one. */
+static void match_inputs(struct agent *a, const struct agent_config *next, struct input_instance **ins,
+			 bool *kept, bool *running)
+{
+	struct buf fa, fb;
+	size_t i, j;
+
+	buf_init(&fa, SIZE_MAX);
+	buf_init(&fb, SIZE_MAX);
+	for (j = 0; j < next->ninputs; j++) {
+		struct input_entry ne = { ins[j]->plugin, ins[j]->conf };
+
+		buf_reset(&fb);
+		fingerprint(&ne, next, &fb);
+		for (i = 0; i < a->ninputs; i++) {
+			struct input_entry old = { a->inputs[i]->plugin, a->inputs[i]->conf };
+
+			if (kept[i] || strcmp(a->inputs[i]->name, ins[j]->name) != 0)
+				continue;
+			buf_reset(&fa);
+			fingerprint(&old, &a->cfg, &fa);
+			if (fa.len == fb.len && memcmp(fa.data, fb.data, fa.len) == 0) {
+				free_instance(ins[j]);
+				ins[j] = a->inputs[i];
+				kept[i] = running[j] = true;
+				break;
+			}
+		}
+	}
+	buf_free(&fa);
+	buf_free(&fb);
+}
+
+/* Reload, step 2: stop the instances no longer wanted, start the new ones. */
+static void swap_inputs(struct agent *a, size_t n, struct input_instance **ins, const bool *kept,
+			const bool *running)
+{
+	char err[ERRLEN];
+	size_t i, j;
+
+	for (i = 0; i < a->ninputs; i++) {
+		if (kept[i])
+			continue;
+		stop_input(a->inputs[i]);
+		free_instance(a->inputs[i]);
+	}
+	free(a->inputs);
+	a->inputs = ins;
+	a->ninputs = n;
+	for (j = 0; j < a->ninputs; j++)
+		if (!running[j] && start_input(a, a->inputs[j], err, sizeof(err)) < 0)
+			log_error("reload: %s", err);
+}
+
+/* Whether the exporter, UI or HTTP servers must listen anew for `next`. */
+static bool must_rebind(const struct agent_config *cur, const struct agent_config *next)
+{
+	return strcmp(listen_addr(cur, cur->exporter.host), listen_addr(next, next->exporter.host)) != 0 ||
+	       cur->exporter.port != next->exporter.port || cur->service.ui != next->service.ui ||
+	       cur->service.ui_port != next->service.ui_port || cur->service.http_port != next->service.http_port ||
+	       cur->service.http_server != next->service.http_server ||
+	       strcmp(cur->service.listen, next->service.listen) != 0;
+}
+
+/* Reload, step 3: `next` becomes the running configuration (the instances own their
+ * confs already), and the servers re-bind when their addresses changed. */
+static void adopt_config(struct agent *a, struct agent_config *next)
+{
+	bool rebind = must_rebind(&a->cfg, next);
+	struct exporter_settings es;
+	char err[ERRLEN];
+
+	free(next->inputs);
+	next->inputs = NULL;
+	next->ninputs = 0;
+	config_free(&a->cfg);
+	a->cfg = *next;
+	/* The new [FILTER]s apply to every record from now on. */
+	filters_activate(a->cfg.filters);
+	a->cfg.filters = NULL;
+	es = exporter_settings(&a->cfg);
+	exporter_configure(a->exporter, &es);
+	if (rebind) {
+		exporter_drain(a->exporter);
+		stop_servers(a);
+		if (start_servers(a, err, sizeof(err)) < 0)
+			log_error("reload: %s", err);
+		exporter_undrain(a->exporter);
+	}
+}
+
 /* SIGHUP: re-read the config; keep inputs whose settings did not change (their
  * connections and counters stay), re-bind the others; stream contents survive. */
 static void reload(struct agent *a, int argc, char **argv)
@@ -265,9 +358,7 @@ static void reload(struct agent *a, int argc, char **argv)
 	struct agent_config next;
 	struct input_instance **ins;
 	char err[ERRLEN];
-	struct buf fa, fb;
 	bool *kept, *running;
-	size_t i, j;
 	int rc, k;
 
 	rc = config_from_args(argc, argv, &next, err, sizeof(err));
@@ -284,86 +375,20 @@ static void reload(struct agent *a, int argc, char **argv)
 	if (!ins || !kept || !running || new_instances(&next, ins) < 0) {
 		log_error("reload failed: out of memory");
 		free(ins);
-		free(kept);
-		free(running);
 		config_free(&next);
-		return;
+		goto out;
 	}
 	log_info("reloading configuration%s%s", next.path ? " from " : "", next.path ? next.path : "");
 	apply_log_level(&next);
 	for (k = 0; k < STREAM_COUNT; k++)
 		stream_set_budget(a->streams[k], next.exporter.stream_queue_size);
-	buf_init(&fa, SIZE_MAX);
-	buf_init(&fb, SIZE_MAX);
-	for (j = 0; j < next.ninputs; j++) {
-		struct input_entry ne = { ins[j]->plugin, ins[j]->conf };
-
-		buf_reset(&fb);
-		fingerprint(&ne, &next, &fb);
-		for (i = 0; i < a->ninputs; i++) {
-			struct input_entry old = { a->inputs[i]->plugin, a->inputs[i]->conf };
-
-			if (kept[i] || strcmp(a->inputs[i]->name, ins[j]->name) != 0)
-				continue;
-			buf_reset(&fa);
-			fingerprint(&old, &a->cfg, &fa);
-			if (fa.len == fb.len && memcmp(fa.data, fb.data, fa.len) == 0) {
-				/* Same settings: the running instance (its address is held by its
-				 * threads) replaces the new one. */
-				free_instance(ins[j]);
-				ins[j] = a->inputs[i];
-				kept[i] = running[j] = true;
-				break;
-			}
-		}
-	}
-	buf_free(&fa);
-	buf_free(&fb);
-	for (i = 0; i < a->ninputs; i++) {
-		if (kept[i])
-			continue;
-		stop_input(a->inputs[i]);
-		free_instance(a->inputs[i]);
-	}
-	free(a->inputs);
-	a->inputs = ins;
-	a->ninputs = next.ninputs;
-	for (j = 0; j < a->ninputs; j++)
-		if (!running[j] && start_input(a, a->inputs[j], err, sizeof(err)) < 0)
-			log_error("reload: %s", err);
-	{
-		bool rebind = strcmp(listen_addr(&a->cfg, a->cfg.exporter.host), listen_addr(&next, next.exporter.host)) != 0 ||
-			      a->cfg.exporter.port != next.exporter.port || a->cfg.service.ui != next.service.ui ||
-			      a->cfg.service.ui_port != next.service.ui_port ||
-			      a->cfg.service.http_port != next.service.http_port ||
-			      a->cfg.service.http_server != next.service.http_server ||
-			      strcmp(a->cfg.service.listen, next.service.listen) != 0;
-
-		/* The instances own their confs now; the config keeps only the rest. */
-		free(next.inputs);
-		next.inputs = NULL;
-		next.ninputs = 0;
-		config_free(&a->cfg);
-		a->cfg = next;
-		/* The new [FILTER]s apply to every record from now on. */
-		filters_activate(a->cfg.filters);
-		a->cfg.filters = NULL;
-		{
-			struct exporter_settings es = exporter_settings(&a->cfg);
-
-			exporter_configure(a->exporter, &es);
-		}
-		if (rebind) {
-			exporter_drain(a->exporter);
-			stop_servers(a);
-			if (start_servers(a, err, sizeof(err)) < 0)
-				log_error("reload: %s", err);
-			exporter_undrain(a->exporter);
-		}
-	}
+	match_inputs(a, &next, ins, kept, running);
+	swap_inputs(a, next.ninputs, ins, kept, running);
+	adopt_config(a, &next);
+	log_info("reload done: %zu input%s", a->ninputs, a->ninputs == 1 ? "" : "s");
+out:
 	free(kept);
 	free(running);
-	log_info("reload done: %zu input%s", a->ninputs, a->ninputs == 1 ? "" : "s");
 }
 
 /* Every input stops accepting at once; then each finishes what it took in (uploads and

@@ -8,6 +8,7 @@ controller_libcontroller_a_SOURCES = \
 	controller/ctlutil.c controller/ctlutil.h controller/strmap.c controller/strmap.h \
 	controller/yamljson.c controller/yamljson.h controller/yamlout.c controller/yamlout.h \
 	controller/kobj.c controller/kobj.h controller/render.c controller/render.h \
+	controller/renderspec.c controller/renderspec.h \
 	controller/kubeconfig.c controller/kubeconfig.h controller/kube.c controller/kube.h \
 	controller/watchstream.c controller/watchstream.h controller/cache.c controller/cache.h \
 	controller/watch.c controller/watch.h controller/queue.c controller/queue.h \
@@ -72,7 +73,7 @@ TESTS += tests/controller/test_render_agent.py
 EXTRA_DIST += manifests/crd.yaml manifests/rbac.yaml manifests/webhook.yaml manifests/examples/sidecar.yaml \
 	tests/controller/run.sh tests/controller/ctllib.py \
 	tests/controller/test_controller.py tests/controller/test_render_agent.py tests/bench/bench_controller.py \
-	tests/controller/test_webhook.py tests/bench/bench_webhook.py docs/sidecar.md \
+	tests/controller/test_webhook.py tests/controller/test_fleet.py tests/bench/bench_webhook.py docs/sidecar.md \
 	docs/controller.md
 
 # make bench: RSS and create-to-Service latency with 100 Vivo objects, beside a bare libcurl client.

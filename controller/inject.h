@@ -7,10 +7,13 @@
 
 #include <jansson.h>
 
+#include "render.h"
+
 /* Pod annotation: "false" keeps the OTEL_* variables out of the app containers. */
 #define INJ_ENV_ANNOTATION "vivo.dev/inject-env"
-/* Label the webhook puts on every injected pod (value: the Vivo's name), for selectors. */
-#define INJ_SIDECAR_LABEL "vivo.dev/sidecar"
+/* Label the webhook puts on every injected pod (value: the Vivo's name): what the Vivo's
+ * headless Service <name>-pods selects. */
+#define INJ_SIDECAR_LABEL RENDER_SIDECAR_LABEL
 /* Variables the webhook adds to app containers (downward API), referenced by
  * OTEL_RESOURCE_ATTRIBUTES as $(VIVO_POD_NAME) and $(VIVO_POD_NAMESPACE). */
 #define INJ_ENV_POD_NAME "VIVO_POD_NAME"

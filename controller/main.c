@@ -1,4 +1,5 @@
 /* main.c: vivo-controller: flags, the kube client, informers, the work queue, leader election, probes and the event loop. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -37,7 +38,7 @@
 
 struct flags {
 	const char *kubeconfig, *context, *watch_ns, *lease_ns, *lease_name, *ns;
-	const char *agent_image, *fb_image, *metrics_addr, *health_addr, *log_level, *render;
+	const char *agent_image, *fb_image, *cluster_domain, *metrics_addr, *health_addr, *log_level, *render;
 	const char *wh_listen, *wh_url, *wh_cert_dir, *wh_service, *wh_config, *wh_secret;
 	const char *inject, *vivo, *server_version;
 	bool leader_elect;
@@ -69,6 +70,7 @@ static const struct flag_def flag_defs[] = {
 	{ "--webhook-secret", "NAME", F_STR, FO(wh_secret), "the Secret with the generated CA and certificate (default vivo-controller-webhook-tls)" },
 	{ "--agent-image", "IMAGE", F_STR, FO(agent_image), "agent image when spec.image is empty (default vivo-agent:0.1.0)" },
 	{ "--fluent-bit-image", "IMAGE", F_STR, FO(fb_image), "Fluent Bit image when spec.fluentBit.image is empty (default fluent/fluent-bit:5.1.1)" },
+	{ "--cluster-domain", "DOMAIN", F_STR, FO(cluster_domain), "the cluster's DNS domain, in the names agents follow (default cluster.local)" },
 	{ "--metrics-addr", "ADDR", F_STR, FO(metrics_addr), "serve /metrics here (default :8080; 0 disables)" },
 	{ "--health-addr", "ADDR", F_STR, FO(health_addr), "serve /healthz and /readyz here (default :8081; 0 disables)" },
 	{ "--log-level", "LEVEL", F_STR, FO(log_level), "error, warn, info, debug or trace (default info)" },
@@ -100,6 +102,19 @@ static void usage(void)
 	       "KUBERNETES_SERVICE_HOST/PORT (in-cluster). SIGTERM stops cleanly and releases the Lease.\n");
 }
 
+/* A DNS domain for the followed names: labels of letters, digits and '-', dots between. */
+static bool valid_domain(const char *d)
+{
+	size_t i, n = strlen(d);
+
+	if (n == 0 || n > 200 || d[0] == '.' || d[n - 1] == '.' || strstr(d, ".."))
+		return false;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)d[i]) && d[i] != '-' && d[i] != '.')
+			return false;
+	return true;
+}
+
 /* 0 run, 1 exit 0 (help/version), -1 bad usage. */
 static int parse_flags(int argc, char **argv, struct flags *f)
 {
@@ -108,6 +123,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	memset(f, 0, sizeof(*f));
 	f->agent_image = "vivo-agent:0.1.0";
 	f->fb_image = "fluent/fluent-bit:5.1.1";
+	f->cluster_domain = RENDER_CLUSTER_DOMAIN;
 	f->metrics_addr = ":8080";
 	f->health_addr = ":8081";
 	f->log_level = "info";
@@ -163,6 +179,11 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 			*(const char **)(void *)((char *)f + d->off) = val;
 			break;
 		}
+	}
+	if (!valid_domain(f->cluster_domain)) {
+		fprintf(stderr, "vivo-controller: --cluster-domain: '%s' is not a DNS domain (letters, digits, '-' and '.', "
+			"at most 200 characters)\n", f->cluster_domain);
+		return -1;
 	}
 	return 0;
 }
@@ -551,7 +572,7 @@ int main(int argc, char **argv)
 	}
 	log_set_level(lvl);
 	if (f.render || f.inject) {
-		struct render_opts ro = { f.agent_image, f.fb_image };
+		struct render_opts ro = { f.agent_image, f.fb_image, f.cluster_domain };
 
 		if (f.inject && !f.vivo) {
 			fprintf(stderr, "vivo-controller: --inject needs --vivo FILE (a Sidecar-mode Vivo)\n");
@@ -615,6 +636,7 @@ int main(int argc, char **argv)
 	c.native_seen = -1;
 	c.rec.ropts.agent_image = f.agent_image;
 	c.rec.ropts.fluent_bit_image = f.fb_image;
+	c.rec.ropts.cluster_domain = f.cluster_domain;
 	c.rec.may_write = may_write;
 	c.rec.may_write_ctx = &c;
 	if ((env = getenv("VIVO_CONTROLLER_FAULT_STALE_STATUS")) && *env) {

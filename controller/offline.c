@@ -48,24 +48,27 @@ static int load_vivo(const char *file, const struct render_opts *o, json_t **viv
 int offline_render(const char *file, const struct render_opts *o)
 {
 	struct render_out out;
-	json_t *vivo = NULL, *list;
+	json_t *vivo = NULL, *list, *items;
+	int rc = -ENOMEM;
 
 	if (load_vivo(file, o, &vivo, &out) < 0)
 		return 1;
-	if (out.mode == RENDER_MODE_SIDECAR)
-		list = json_pack("{s:s, s:s, s:[O], s:{s:s}, s:O}", "apiVersion", "v1", "kind", "List", "items",
-				 out.configmap, "status", "configHash", out.hash, "sidecar", out.sidecar);
-	else
-		list = json_pack("{s:s, s:s, s:[O, O, O], s:{s:s, s:O}}", "apiVersion", "v1", "kind", "List", "items",
-				 out.configmap, out.deployment, out.service, "status", "configHash", out.hash, "endpoints",
-				 out.endpoints);
-	if (list)
-		json_dumpf(list, stdout, JSON_INDENT(2));
+	/* In apply order's kinds: the ConfigMap, the Deployment, the Service, then the headless
+	 * Services (Sidecar mode's <name>-pods, replicas > 1's <name>-peers); Sidecar mode's
+	 * injected container beside them. */
+	list = json_pack("{s:s, s:s, s:[O, O, O], s:{s:s, s:O}}", "apiVersion", "v1", "kind", "List", "items",
+			 out.configmap, out.deployment, out.service, "status", "configHash", out.hash, "endpoints",
+			 out.endpoints);
+	items = json_object_get(list, "items");
+	if (list && (!out.pods_service || json_array_append(items, out.pods_service) == 0) &&
+	    (!out.peers_service || json_array_append(items, out.peers_service) == 0) &&
+	    (!out.sidecar || json_object_set(list, "sidecar", out.sidecar) == 0))
+		rc = json_dumpf(list, stdout, JSON_INDENT(2));
 	printf("\n");
 	json_decref(list);
 	render_out_free(&out);
 	json_decref(vivo);
-	return list ? 0 : 1;
+	return rc == 0 ? 0 : 1;
 }
 
 struct inject_ctx {

@@ -1,4 +1,4 @@
-/* reconcile.c: render a Vivo, apply (server-side, fieldManager vivo-controller) the objects that differ, then update its status. */
+/* reconcile.c: render a Vivo, apply (server-side, fieldManager vivo-controller) the objects that differ, delete those it no longer renders, then update its status. */
 #include "reconcile.h"
 
 #include <errno.h>
@@ -177,10 +177,12 @@ static bool owned_by(const json_t *o, const char *uid)
 	return false;
 }
 
-/* A Vivo now in Sidecar mode: remove the Deployment or Service it owned in Deployment
- * mode (only ours: the ownerReference's uid and a uid precondition). */
+/* Remove an object the Vivo rendered before and no longer does (a headless Service after a
+ * mode switch or a scale down to one replica): only ours, by the ownerReference's uid and a
+ * uid precondition. `why_gone` ends the log line. */
 static int delete_owned(struct rec_ctx *c, struct cache *cache, const char *prefix, const char *resource,
-			const char *ns, const char *name, const char *uid, char *err, size_t errlen, unsigned *writes)
+			const char *ns, const char *name, const char *uid, const char *why_gone, char *err, size_t errlen,
+			unsigned *writes)
 {
 	char key[512], path[1024], msg[256], body[256];
 	struct kube_resp r;
@@ -207,12 +209,49 @@ static int delete_owned(struct rec_ctx *c, struct cache *cache, const char *pref
 	cmet_add(CMET_API_WRITES, resource, "delete", 1);
 	(*writes)++;
 	if (r.status == 200 || r.status == 202 || r.status == 404 || r.status == 409) {
-		log_info("Sidecar mode: deleted %s %s (the Vivo no longer runs its own agent)", resource, key);
+		log_info("deleted %s %s: %s", resource, key, why_gone);
 	} else {
 		snprintf(err, errlen, "deleting %s %s: %s", resource, name, why(&r, msg, sizeof(msg)));
 		rc = -EAGAIN;
 	}
 	kube_resp_free(&r);
+	return rc;
+}
+
+/* Apply what `ro` renders that the caches do not hold yet: the Services first (they are
+ * what users wait for, and they need nothing), then the config, then the Deployment whose
+ * pods mount it; then delete the headless Services it no longer renders. */
+static int apply_all(struct rec_ctx *c, const json_t *vivo, struct render_out *ro, int64_t *after, char *aerr,
+		     size_t aerrlen, unsigned *writes)
+{
+	const char *ns = kobj_str(vivo, "metadata.namespace", ""), *name = kobj_str(vivo, "metadata.name", "");
+	const char *uid = kobj_str(vivo, "metadata.uid", "");
+	char names[4][320], why[128];
+	struct target ts[5] = {
+		{ "services", "/api/v1", c->services, ro->service },
+		{ "services", "/api/v1", c->services, ro->pods_service },
+		{ "services", "/api/v1", c->services, ro->peers_service },
+		{ "configmaps", "/api/v1", c->configmaps, ro->configmap },
+		{ "deployments", "/apis/apps/v1", c->deployments, ro->deployment },
+	};
+	const char *tnames[5] = { name, names[0], names[1], names[2], name };
+	size_t i;
+	int rc = 0;
+
+	snprintf(names[0], sizeof(names[0]), "%s%s", name, RENDER_PODS_SUFFIX);
+	snprintf(names[1], sizeof(names[1]), "%s%s", name, RENDER_PEERS_SUFFIX);
+	render_configmap_name(name, names[2], sizeof(names[2]));
+	for (i = 0; i < 5 && rc == 0; i++)
+		if (ts[i].desired)
+			rc = ensure(c, &ts[i], ns, tnames[i], after, aerr, aerrlen, writes);
+	if (rc == 0 && !ro->pods_service)
+		rc = delete_owned(c, c->services, "/api/v1", "services", ns, names[0], uid,
+				  "the Vivo is no longer in Sidecar mode", aerr, aerrlen, writes);
+	if (rc == 0 && !ro->peers_service) {
+		snprintf(why, sizeof(why), "the Vivo has %lld replica%s (peers follow each other above 1)", ro->replicas,
+			 ro->replicas == 1 ? "" : "s");
+		rc = delete_owned(c, c->services, "/api/v1", "services", ns, names[1], uid, why, aerr, aerrlen, writes);
+	}
 	return rc;
 }
 
@@ -364,7 +403,6 @@ void rec_reconcile(struct rec_ctx *c, const char *key, struct rec_result *res)
 	bool sidecar;
 	int64_t after = 0;
 	int rc = 0, src;
-	size_t i;
 
 	memset(res, 0, sizeof(*res));
 	res->outcome = REC_DONE;
@@ -394,40 +432,14 @@ void rec_reconcile(struct rec_ctx *c, const char *key, struct rec_result *res)
 	}
 
 	sidecar = rendered ? ro.mode == RENDER_MODE_SIDECAR : strcmp(kobj_str(vivo, "spec.mode", ""), "Sidecar") == 0;
-	if (rendered && !ro.paused) {
-		char cmname[320];
-		/* The Service first (it is what users wait for, and it needs nothing), then the
-		 * config, then the Deployment whose pods mount it. Sidecar mode: the config only. */
-		struct target ts[3] = {
-			{ "configmaps", "/api/v1", c->configmaps, ro.configmap },
-			{ "services", "/api/v1", c->services, ro.service },
-			{ "deployments", "/apis/apps/v1", c->deployments, ro.deployment },
-		};
-		static const int order[3] = { 1, 0, 2 };
-
-		render_configmap_name(name, cmname, sizeof(cmname));
-		for (i = 0; i < 3 && rc == 0; i++) {
-			struct target *t = &ts[sidecar ? i : (size_t)order[i]];
-
-			if (!t->desired)
-				continue;
-			rc = ensure(c, t, ns, t == &ts[0] ? cmname : name, &after, aerr, sizeof(aerr), &res->writes);
-		}
-		if (rc == 0 && sidecar) {
-			const char *uid = kobj_str(vivo, "metadata.uid", "");
-
-			if ((rc = delete_owned(c, c->deployments, "/apis/apps/v1", "deployments", ns, name, uid, aerr,
-					       sizeof(aerr), &res->writes)) == 0)
-				rc = delete_owned(c, c->services, "/api/v1", "services", ns, name, uid, aerr, sizeof(aerr),
-						  &res->writes);
-		}
-		if (rc == -EPERM) {
-			outcome(res, rc, 0);
-			goto out;
-		}
-		if (rc < 0)
-			log_warn("Vivo %s: %s", key, aerr);
+	if (rendered && !ro.paused)
+		rc = apply_all(c, vivo, &ro, &after, aerr, sizeof(aerr), &res->writes);
+	if (rc == -EPERM) {
+		outcome(res, rc, 0);
+		goto out;
 	}
+	if (rc < 0)
+		log_warn("Vivo %s: %s", key, aerr);
 
 	/* Status, also after a failed apply (Degraded says why). */
 	{
@@ -451,8 +463,7 @@ void rec_reconcile(struct rec_ctx *c, const char *key, struct rec_result *res)
 		sc.label = name;
 		sc.webhook = c->webhook;
 		count_pods(c, ns, name, rendered ? ro.hash : NULL, &sc);
-		si.sidecar = &sc;
-		si.deployment = NULL;
+		si.sidecar = &sc; /* si.deployment is the aggregator */
 	}
 	if (invalid) {
 		si.degraded_reason = "InvalidSpec";

@@ -1,4 +1,4 @@
-/* render.h: a Vivo object to its ConfigMap, Deployment and Service (spec controller.md 2), deterministically. */
+/* render.h: a Vivo object to its ConfigMap, Deployment, Service and headless Services (spec controller.md 2, docs/fleet.md), deterministically. */
 #ifndef VIVO_RENDER_H
 #define VIVO_RENDER_H
 
@@ -30,22 +30,37 @@
 #define RENDER_SIDECAR_NAME "vivo-agent"
 #define RENDER_SIDECAR_VOLUME "vivo-config"
 #define RENDER_MAX_PORTS 8
+/* The label the webhook puts on every injected pod (value: the Vivo's name). */
+#define RENDER_SIDECAR_LABEL "vivo.dev/sidecar"
+
+/* One view over many agents (docs/fleet.md): the headless Services <name>-pods (Sidecar
+ * mode: the injected pods) and <name>-peers (replicas > 1: the Vivo's own pods), whose DNS
+ * names the agents' vivo input follows; the aggregator's config, beside the sidecar's in
+ * the ConfigMap. */
+#define RENDER_PODS_SUFFIX "-pods"
+#define RENDER_PEERS_SUFFIX "-peers"
+#define RENDER_AGENT_CONFIG "vivo-agent.yaml"
+#define RENDER_AGGREGATOR_CONFIG "vivo-aggregator.yaml"
+#define RENDER_CLUSTER_DOMAIN "cluster.local"
 
 enum render_mode { RENDER_MODE_DEPLOYMENT, RENDER_MODE_SIDECAR };
 
 struct render_opts {
 	const char *agent_image;      /* when spec.image is empty */
 	const char *fluent_bit_image; /* when spec.fluentBit.image is empty */
+	const char *cluster_domain;   /* of the followed DNS names; NULL: RENDER_CLUSTER_DOMAIN */
 };
 
 struct render_out {
 	enum render_mode mode; /* spec.mode */
 	json_t *configmap;   /* apply configurations (apiVersion, kind, metadata, ...) */
-	json_t *deployment;  /* Deployment mode only (NULL in Sidecar mode) */
-	json_t *service;     /* Deployment mode only */
-	json_t *endpoints;   /* status.endpoints; Deployment mode only */
-	/* "sha256:<hex>": of the ConfigMap data in Deployment mode; in Sidecar mode of the data
-	 * and the sidecar container together (what the webhook injects). */
+	json_t *deployment;  /* the agent's Deployment; in Sidecar mode the aggregator */
+	json_t *service;     /* Service <name>, every port, in front of it */
+	json_t *pods_service;  /* Sidecar mode: headless Service <name>-pods (the injected pods), else NULL */
+	json_t *peers_service; /* replicas > 1: headless Service <name>-peers (the Deployment's pods), else NULL */
+	json_t *endpoints;   /* status.endpoints: the Service's URLs */
+	/* "sha256:<hex>": of the ConfigMap data in Deployment mode; in Sidecar mode of the
+	 * sidecar's config and the sidecar container together (what the webhook injects). */
 	char hash[80];
 	bool paused;         /* spec.paused */
 	long long replicas;  /* spec.replicas */
@@ -59,9 +74,10 @@ struct render_out {
 	int nports;
 };
 
-/* Render `vivo` (a Vivo object as the API returns it): the ConfigMap, and in Deployment
- * mode the Deployment and Service, in Sidecar mode the sidecar container. On success the caller owns `out`
- * (render_out_free). -EINVAL when the spec is invalid in a way the schema cannot catch
+/* Render `vivo` (a Vivo object as the API returns it): the ConfigMap, the Deployment and
+ * the Service; in Sidecar mode also the sidecar container and the headless Service of the
+ * injected pods (the Deployment is then the aggregator that follows them); with replicas > 1
+ * the headless Service of the peers. On success the caller owns `out` (render_out_free). -EINVAL when the spec is invalid in a way the schema cannot catch
  * (a port on 2020 or 24224, a pipeline entry without a name, ...) with a sentence for
  * status in `err`; -ENOMEM. Same object, same options: same bytes. */
 int render_vivo(const json_t *vivo, const struct render_opts *o, struct render_out *out, char *err, size_t errlen);

@@ -67,93 +67,102 @@ static int common_fields(json_t *st, json_t *conds, const json_t *old, const str
 	return rc;
 }
 
-static json_t *build_sidecar(const json_t *old, const struct status_in *in);
+/* What a Deployment says: Ready (all wanted replicas of the current template available),
+ * Progressing (a rollout under way) and Degraded (something a person must fix), with
+ * messages led by `who` ("" for Deployment mode, "the aggregator: " in Sidecar mode). */
+struct dep_view {
+	bool ready, progressing, degraded;
+	const char *ready_reason, *prog_reason, *deg_reason, *deg_msg;
+	char ready_msg[256], prog_msg[320];
+	long long ready_replicas;
+};
 
-json_t *status_build(const json_t *old, const struct status_in *in)
+static void dep_view(const json_t *d, const struct status_in *in, const char *who, struct dep_view *v)
 {
-	const json_t *d = in->deployment, *rf, *pr;
-	json_t *st = json_object(), *conds = json_array();
-	char ready_msg[256], prog_msg[256];
-	const char *ready_reason, *prog_reason, *deg_reason = "AsExpected", *deg_msg = "";
-	bool ready, progressing, degraded = false;
-	long long want = 1, updated = 0, available = 0, total = 0, readyr = 0;
+	long long want = 1, updated = 0, available = 0, total = 0;
+	const json_t *rf, *pr;
 	bool observed = false;
-	int rc = 0;
 
-	if (in->sidecar) {
-		json_decref(st);
-		json_decref(conds);
-		return build_sidecar(old, in);
-	}
-	if (!st || !conds) {
-		json_decref(st);
-		json_decref(conds);
-		return NULL;
-	}
+	memset(v, 0, sizeof(*v));
+	v->deg_reason = "AsExpected";
+	v->deg_msg = "";
 	if (d) {
 		want = ival(d, "spec.replicas", 1);
 		updated = ival(d, "status.updatedReplicas", 0);
 		available = ival(d, "status.availableReplicas", 0);
 		total = ival(d, "status.replicas", 0);
-		readyr = ival(d, "status.readyReplicas", 0);
+		v->ready_replicas = ival(d, "status.readyReplicas", 0);
 		observed = ival(d, "status.observedGeneration", 0) >= ival(d, "metadata.generation", 1);
 	}
 
-	/* Ready: every wanted replica of the current template is available. */
 	if (!d) {
-		ready = false;
-		ready_reason = "DeploymentMissing";
-		snprintf(ready_msg, sizeof(ready_msg), "the Deployment does not exist yet");
+		v->ready_reason = "DeploymentMissing";
+		snprintf(v->ready_msg, sizeof(v->ready_msg), "%sthe Deployment does not exist yet", who);
 	} else if (observed && available >= want && updated >= want) {
-		ready = true;
-		ready_reason = "Available";
-		snprintf(ready_msg, sizeof(ready_msg), "%lld of %lld replicas available", available, want);
+		v->ready = true;
+		v->ready_reason = "Available";
+		snprintf(v->ready_msg, sizeof(v->ready_msg), "%s%lld of %lld replicas available", who, available, want);
 	} else {
-		ready = false;
-		ready_reason = "ReplicasUnavailable";
-		snprintf(ready_msg, sizeof(ready_msg), "%lld of %lld replicas available", available, want);
+		v->ready_reason = "ReplicasUnavailable";
+		snprintf(v->ready_msg, sizeof(v->ready_msg), "%s%lld of %lld replicas available", who, available, want);
 	}
 
-	/* Progressing: a rollout is under way. */
 	if (in->paused) {
-		progressing = false;
-		prog_reason = "Paused";
-		snprintf(prog_msg, sizeof(prog_msg), "spec.paused is true: rendered objects are left alone");
+		v->prog_reason = "Paused";
+		snprintf(v->prog_msg, sizeof(v->prog_msg), "spec.paused is true: rendered objects are left alone");
 	} else if (!d) {
-		progressing = true;
-		prog_reason = "Creating";
-		snprintf(prog_msg, sizeof(prog_msg), "creating the Deployment");
+		v->progressing = true;
+		v->prog_reason = "Creating";
+		snprintf(v->prog_msg, sizeof(v->prog_msg), "%screating the Deployment", who);
 	} else if (!observed || updated < want || total > updated || available < want) {
-		progressing = true;
-		prog_reason = "RollingOut";
-		snprintf(prog_msg, sizeof(prog_msg), "%lld of %lld replicas updated, %lld available%s", updated, want,
-			 available, observed ? "" : " (the Deployment controller has not seen the latest spec)");
+		v->progressing = true;
+		v->prog_reason = "RollingOut";
+		snprintf(v->prog_msg, sizeof(v->prog_msg), "%s%lld of %lld replicas updated, %lld available%s", who, updated,
+			 want, available, observed ? "" : " (the Deployment controller has not seen the latest spec)");
 	} else {
-		progressing = false;
-		prog_reason = "Complete";
-		snprintf(prog_msg, sizeof(prog_msg), "%lld of %lld replicas updated and available", updated, want);
+		v->prog_reason = "Complete";
+		snprintf(v->prog_msg, sizeof(v->prog_msg), "%s%lld of %lld replicas updated and available", who, updated, want);
 	}
 
-	/* Degraded: something a person must fix. The controller's own trouble comes first. */
+	/* The controller's own trouble comes first. */
 	if (in->degraded_reason) {
-		degraded = true;
-		deg_reason = in->degraded_reason;
-		deg_msg = in->degraded_message ? in->degraded_message : "";
+		v->degraded = true;
+		v->deg_reason = in->degraded_reason;
+		v->deg_msg = in->degraded_message ? in->degraded_message : "";
 	} else if ((rf = dep_cond(d, "ReplicaFailure")) && strcmp(kobj_str(rf, "status", ""), "True") == 0) {
-		degraded = true;
-		deg_reason = "ReplicaFailure";
-		deg_msg = kobj_str(rf, "message", "the Deployment cannot create pods");
+		v->degraded = true;
+		v->deg_reason = "ReplicaFailure";
+		v->deg_msg = kobj_str(rf, "message", "the Deployment cannot create pods");
 	} else if ((pr = dep_cond(d, "Progressing")) && strcmp(kobj_str(pr, "status", ""), "False") == 0 &&
 		   strcmp(kobj_str(pr, "reason", ""), "ProgressDeadlineExceeded") == 0) {
-		degraded = true;
-		deg_reason = "ProgressDeadlineExceeded";
-		deg_msg = kobj_str(pr, "message", "the rollout is stuck: check the pods' events (image pulls, scheduling)");
+		v->degraded = true;
+		v->deg_reason = "ProgressDeadlineExceeded";
+		v->deg_msg = kobj_str(pr, "message", "the rollout is stuck: check the pods' events (image pulls, scheduling)");
 	}
+}
 
-	rc |= add_cond(conds, old, "Ready", ready, ready_reason, ready_msg, in->generation, in->now);
-	rc |= add_cond(conds, old, "Progressing", progressing, prog_reason, prog_msg, in->generation, in->now);
-	rc |= add_cond(conds, old, "Degraded", degraded, deg_reason, deg_msg, in->generation, in->now);
-	rc |= common_fields(st, conds, old, in, readyr);
+static json_t *build_sidecar(const json_t *old, const struct status_in *in);
+
+json_t *status_build(const json_t *old, const struct status_in *in)
+{
+	json_t *st, *conds;
+	struct dep_view v;
+	int rc = 0;
+
+	if (in->sidecar)
+		return build_sidecar(old, in);
+	st = json_object();
+	conds = json_array();
+	if (!st || !conds) {
+		json_decref(st);
+		json_decref(conds);
+		return NULL;
+	}
+	dep_view(in->deployment, in, "", &v);
+	rc |= add_cond(conds, old, "Ready", v.ready, v.ready_reason, v.ready_msg, in->generation, in->now);
+	rc |= add_cond(conds, old, "Progressing", v.progressing, v.prog_reason, v.prog_msg, in->generation, in->now);
+	rc |= add_cond(conds, old, "Degraded", v.degraded, v.deg_reason, v.deg_msg, in->generation, in->now);
+	rc |= common_fields(st, conds, old, in, v.ready_replicas);
 	rc |= set_or_keep(st, old, "endpoints", in->endpoints ? json_deep_copy(in->endpoints) : NULL);
 	if (rc) {
 		json_decref(st);
@@ -198,9 +207,10 @@ static json_t *build_sidecar(const json_t *old, const struct status_in *in)
 {
 	const struct status_sidecar *sc = in->sidecar;
 	json_t *st = json_object(), *conds = json_array();
-	char ready_msg[384], inj_msg[3072], names[2800];
+	char ready_msg[384], inj_msg[3072], names[2800], prog_msg[400];
 	const char *kind = sc->native == 1 ? "Native" : sc->native == 0 ? "Container" : NULL;
 	bool degraded = in->degraded_reason != NULL;
+	struct dep_view v;
 	int rc = 0;
 
 	if (!st || !conds) {
@@ -233,19 +243,22 @@ static json_t *build_sidecar(const json_t *old, const struct status_in *in)
 	}
 	rc |= add_cond(conds, old, "Ready", !degraded, degraded ? in->degraded_reason : "ProfileReady", ready_msg,
 		       in->generation, in->now);
-	rc |= add_cond(conds, old, "Progressing", false, in->paused ? "Paused" : "SidecarMode",
-		       in->paused ? "spec.paused is true: rendered objects are left alone"
-				  : "Sidecar mode: nothing is rolled out; injected pods get a new config when restarted",
-		       in->generation, in->now);
-	rc |= add_cond(conds, old, "Degraded", degraded, degraded ? in->degraded_reason : "AsExpected",
-		       degraded && in->degraded_message ? in->degraded_message : "", in->generation, in->now);
+	/* The aggregator Deployment rolls out; the injected pods never do (they get a new
+	 * config when someone restarts them). */
+	dep_view(in->deployment, in, "the aggregator: ", &v);
+	snprintf(prog_msg, sizeof(prog_msg), "%s%s", v.prog_msg,
+		 in->paused ? "" : "; injected pods get a new config when restarted");
+	rc |= add_cond(conds, old, "Progressing", v.progressing, v.prog_reason, prog_msg, in->generation, in->now);
+	rc |= add_cond(conds, old, "Degraded", v.degraded, v.deg_reason, v.deg_msg, in->generation, in->now);
 	rc |= add_cond(conds, old, "Injected", sc->need_restart == 0, sc->need_restart ? "PodsNeedRestart" : "AllInjected",
 		       inj_msg, in->generation, in->now);
+	rc |= add_cond(conds, old, "AggregatorReady", v.ready, v.ready_reason, v.ready_msg, in->generation, in->now);
 	rc |= common_fields(st, conds, old, in, sc->ready);
 	rc |= json_object_set_new(st, "injectedPods", json_integer(sc->injected));
 	rc |= json_object_set_new(st, "stalePods", json_integer(sc->stale));
 	rc |= json_object_set_new(st, "podsNeedRestart", json_integer(sc->need_restart));
 	rc |= set_or_keep(st, old, "sidecarType", kind ? json_string(kind) : NULL);
+	rc |= set_or_keep(st, old, "endpoints", in->endpoints ? json_deep_copy(in->endpoints) : NULL);
 	if (rc) {
 		json_decref(st);
 		return NULL;

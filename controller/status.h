@@ -1,4 +1,4 @@
-/* status.h: a Vivo's status (observedGeneration, Ready/Progressing/Degraded, endpoints, configHash, readyReplicas) from its Deployment. */
+/* status.h: a Vivo's status (observedGeneration, Ready/Progressing/Degraded, endpoints, configHash, readyReplicas) from its Deployment (Sidecar mode: its aggregator's) and pods. */
 #ifndef VIVO_STATUS_H
 #define VIVO_STATUS_H
 
@@ -26,7 +26,7 @@ struct status_in {
 	long long generation;        /* the Vivo's metadata.generation */
 	const char *config_hash;     /* NULL: keep the previous one */
 	const json_t *endpoints;     /* NULL: keep the previous ones */
-	const json_t *deployment;    /* the live Deployment, or NULL */
+	const json_t *deployment;    /* the live Deployment (Sidecar mode: the aggregator), or NULL */
 	bool paused;
 	const char *degraded_reason; /* set when the controller itself failed: InvalidSpec, ApplyFailed */
 	const char *degraded_message;
@@ -34,9 +34,10 @@ struct status_in {
 	const struct status_sidecar *sidecar; /* Sidecar mode (no Deployment), or NULL */
 };
 
-/* The new status (Deployment mode: from the Deployment; Sidecar mode: conditions Ready,
- * Progressing, Degraded and Injected, injectedPods, stalePods, podsNeedRestart,
- * sidecarType, no endpoints). lastTransitionTime is carried over from `old` (a status object or
+/* The new status (Deployment mode: from the Deployment; Sidecar mode: conditions Ready (the
+ * webhook's profile), Progressing and Degraded (also from the aggregator Deployment),
+ * Injected and AggregatorReady, injectedPods, stalePods, podsNeedRestart, sidecarType; both:
+ * endpoints, the previous ones while `endpoints` is NULL). lastTransitionTime is carried over from `old` (a status object or
  * NULL) for every condition whose status did not change. Caller json_decref()s; NULL on
  * ENOMEM. */
 json_t *status_build(const json_t *old, const struct status_in *in);

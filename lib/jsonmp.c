@@ -1,4 +1,4 @@
-/* jsonmp.c: recursive-descent JSON parser that writes msgpack as it goes. */
+/* jsonmp.c: recursive-descent JSON parser that writes msgpack as it goes, through msgpack-c's packer. */
 #include "jsonmp.h"
 
 #include <errno.h>
@@ -8,13 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mpw.h"
+#include "mpk.h"
 
 struct parser {
 	const char *s;
 	size_t n;
 	size_t i;
 	struct buf *out;
+	msgpack_packer pk; /* writes into out */
 	char *err;
 	size_t errlen;
 };
@@ -63,7 +64,7 @@ static int hex4(struct parser *p, unsigned *v)
 	return 0;
 }
 
-static int put_utf8(struct buf *b, unsigned cp)
+static int put_utf8(msgpack_packer *pk, unsigned cp)
 {
 	char t[4];
 	size_t n;
@@ -87,7 +88,49 @@ static int put_utf8(struct buf *b, unsigned cp)
 		t[3] = (char)(0x80 | (cp & 0x3f));
 		n = 4;
 	}
-	return buf_append(b, t, n);
+	return msgpack_pack_str_body(pk, t, n);
+}
+
+/* The escape after a backslash (the cursor is on the character after it), written as
+ * UTF-8; a \u escape of a surrogate pair becomes one code point. */
+static int parse_escape(struct parser *p)
+{
+	unsigned cp, lo;
+	char ch;
+	int rc;
+
+	switch (p->s[p->i++]) {
+	case '"': ch = '"'; break;
+	case '\\': ch = '\\'; break;
+	case '/': ch = '/'; break;
+	case 'b': ch = '\b'; break;
+	case 'f': ch = '\f'; break;
+	case 'n': ch = '\n'; break;
+	case 'r': ch = '\r'; break;
+	case 't': ch = '\t'; break;
+	case 'u':
+		if ((rc = hex4(p, &cp)) < 0)
+			return rc;
+		if (cp >= 0xd800 && cp <= 0xdbff && p->n - p->i >= 6 &&
+		    p->s[p->i] == '\\' && p->s[p->i + 1] == 'u') {
+			size_t back = p->i;
+
+			p->i += 2;
+			if ((rc = hex4(p, &lo)) < 0)
+				return rc;
+			if (lo >= 0xdc00 && lo <= 0xdfff)
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+			else
+				p->i = back;
+		}
+		if (cp >= 0xd800 && cp <= 0xdfff)
+			cp = 0xfffd; /* a lone surrogate cannot be UTF-8 */
+		return put_utf8(&p->pk, cp);
+	default:
+		p->i--;
+		return fail(p, "bad escape in string");
+	}
+	return msgpack_pack_str_body(&p->pk, &ch, 1);
 }
 
 /* A string: written as str32 with the length patched once known. Raw bytes are copied
@@ -98,17 +141,16 @@ static int parse_string(struct parser *p)
 	int rc;
 
 	p->i++; /* opening quote */
-	if ((rc = mpw_str32(p->out, &at)) < 0)
+	if ((rc = mpk_str32(&p->pk, &at)) < 0)
 		return rc;
 	start = p->out->len;
 	for (;;) {
 		size_t run = p->i;
-		unsigned cp, lo;
 
 		while (p->i < p->n && p->s[p->i] != '"' && p->s[p->i] != '\\' &&
 		       (unsigned char)p->s[p->i] >= 0x20)
 			p->i++;
-		if ((rc = buf_append(p->out, p->s + run, p->i - run)) < 0)
+		if ((rc = msgpack_pack_str_body(&p->pk, p->s + run, p->i - run)) < 0)
 			return rc;
 		if (p->i >= p->n)
 			return fail(p, "unterminated string");
@@ -121,42 +163,10 @@ static int parse_string(struct parser *p)
 		p->i++; /* backslash */
 		if (p->i >= p->n)
 			return fail(p, "unterminated string");
-		switch (p->s[p->i++]) {
-		case '"': rc = buf_putc(p->out, '"'); break;
-		case '\\': rc = buf_putc(p->out, '\\'); break;
-		case '/': rc = buf_putc(p->out, '/'); break;
-		case 'b': rc = buf_putc(p->out, '\b'); break;
-		case 'f': rc = buf_putc(p->out, '\f'); break;
-		case 'n': rc = buf_putc(p->out, '\n'); break;
-		case 'r': rc = buf_putc(p->out, '\r'); break;
-		case 't': rc = buf_putc(p->out, '\t'); break;
-		case 'u':
-			if ((rc = hex4(p, &cp)) < 0)
-				return rc;
-			if (cp >= 0xd800 && cp <= 0xdbff && p->n - p->i >= 6 &&
-			    p->s[p->i] == '\\' && p->s[p->i + 1] == 'u') {
-				size_t back = p->i;
-
-				p->i += 2;
-				if ((rc = hex4(p, &lo)) < 0)
-					return rc;
-				if (lo >= 0xdc00 && lo <= 0xdfff)
-					cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-				else
-					p->i = back;
-			}
-			if (cp >= 0xd800 && cp <= 0xdfff)
-				cp = 0xfffd; /* a lone surrogate cannot be UTF-8 */
-			rc = put_utf8(p->out, cp);
-			break;
-		default:
-			p->i--;
-			return fail(p, "bad escape in string");
-		}
-		if (rc < 0)
+		if ((rc = parse_escape(p)) < 0)
 			return rc;
 	}
-	mpw_patch32(p->out, at, (uint32_t)(p->out->len - start));
+	mpk_patch32(&p->pk, at, (uint32_t)(p->out->len - start));
 	return 0;
 }
 
@@ -212,16 +222,16 @@ static int parse_number(struct parser *p)
 	}
 	if (integral && !overflow) {
 		if (!neg)
-			return mpw_uint(p->out, u);
+			return msgpack_pack_uint64(&p->pk, u);
 		if (u <= (uint64_t)INT64_MAX + 1)
-			return mpw_int(p->out, u == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)u);
+			return msgpack_pack_int64(&p->pk, u == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)u);
 	}
 	len = p->i - start;
 	if (len >= sizeof(tmp))
 		return fail(p, "number too long");
 	memcpy(tmp, p->s + start, len);
 	tmp[len] = '\0';
-	return mpw_double(p->out, strtod(tmp, NULL));
+	return msgpack_pack_double(&p->pk, strtod(tmp, NULL));
 }
 
 static int literal(struct parser *p, const char *word)
@@ -232,9 +242,9 @@ static int literal(struct parser *p, const char *word)
 		return fail(p, "invalid literal");
 	p->i += n;
 	switch (word[0]) {
-	case 't': return mpw_bool(p->out, true);
-	case 'f': return mpw_bool(p->out, false);
-	default: return mpw_nil(p->out);
+	case 't': return msgpack_pack_true(&p->pk);
+	case 'f': return msgpack_pack_false(&p->pk);
+	default: return msgpack_pack_nil(&p->pk);
 	}
 }
 
@@ -248,7 +258,7 @@ static int parse_container(struct parser *p, int depth, bool is_map)
 	if (depth >= JSONMP_MAX_DEPTH)
 		return fail(p, "nesting too deep");
 	p->i++;
-	if ((rc = is_map ? mpw_map32(p->out, &at) : mpw_array32(p->out, &at)) < 0)
+	if ((rc = is_map ? mpk_map32(&p->pk, &at) : mpk_array32(&p->pk, &at)) < 0)
 		return rc;
 	skip_ws(p);
 	if (p->i < p->n && p->s[p->i] == close) {
@@ -283,7 +293,7 @@ static int parse_container(struct parser *p, int depth, bool is_map)
 		}
 		return fail(p, is_map ? "expected ',' or '}'" : "expected ',' or ']'");
 	}
-	mpw_patch32(p->out, at, count);
+	mpk_patch32(&p->pk, at, count);
 	return 0;
 }
 
@@ -311,6 +321,7 @@ int jsonmp_next(const char *s, size_t n, size_t *off, struct buf *out, char *err
 	struct parser p = { .s = s, .n = n, .i = *off, .out = out, .err = err, .errlen = errlen };
 	int rc;
 
+	mpk_init(&p.pk, out);
 	skip_ws(&p);
 	if (p.i >= n) {
 		*off = p.i;

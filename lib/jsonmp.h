@@ -12,7 +12,8 @@
  * whitespace before it, and advance *off past it. Returns 0 for a value, 1 when only
  * whitespace is left, -EINVAL with a one-line reason in `err` (naming the byte offset)
  * for bad JSON, -ENOSPC/-ENOMEM from `out`. Integers that fit int64/uint64 stay
- * integers; others become doubles. Containers use 32-bit headers. */
+ * integers; others become doubles. Containers and strings use 32-bit headers (written
+ * before their size is known, see mpk_map32). */
 int jsonmp_next(const char *s, size_t n, size_t *off, struct buf *out, char *err, size_t errlen);
 
 #endif

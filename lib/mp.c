@@ -35,137 +35,134 @@ static int need(const struct mp_cur *c, size_t n)
 	return (size_t)(c->end - c->p) < n ? MP_ETRUNC : 0;
 }
 
-int mp_read(struct mp_cur *c, struct mp_obj *o)
+/* str8/16/32 and bin8/16/32: a length of 1, 2 or 4 bytes, then the bytes. */
+static int read_raw(struct mp_cur *c, struct mp_obj *o, unsigned char b)
 {
 	const unsigned char *p = (const unsigned char *)c->p;
-	unsigned char b;
+	size_t h = b == 0xc4 || b == 0xd9 ? 1 : b == 0xc5 || b == 0xda ? 2 : 4;
+
+	o->type = b <= 0xc6 ? MP_BIN : MP_STR;
+	if (need(c, 1 + h))
+		return MP_ETRUNC;
+	return take(c, o, 1 + h, h == 1 ? p[1] : h == 2 ? rd16(p + 1) : rd32(p + 1));
+}
+
+/* ext8/16/32 (a length, the type, the bytes) and fixext1..16 (the type, 2^k bytes). */
+static int read_ext(struct mp_cur *c, struct mp_obj *o, unsigned char b)
+{
+	const unsigned char *p = (const unsigned char *)c->p;
 	size_t h;
+
+	o->type = MP_EXT;
+	if (b >= 0xd4) {
+		if (need(c, 2))
+			return MP_ETRUNC;
+		o->ext_type = (int8_t)p[1];
+		return take(c, o, 2, 1u << (b - 0xd4));
+	}
+	h = b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4;
+	if (need(c, 2 + h))
+		return MP_ETRUNC;
+	o->ext_type = (int8_t)p[1 + h];
+	return take(c, o, 2 + h, h == 1 ? p[1] : h == 2 ? rd16(p + 1) : rd32(p + 1));
+}
+
+/* float32/64, uint8..64, int8..64: the value in the 4 or 8, or 1..8 bytes after the tag.
+ * A non-negative int is reported as MP_UINT, so that equal values compare equal. */
+static int read_number(struct mp_cur *c, struct mp_obj *o, unsigned char b)
+{
+	const unsigned char *p = (const unsigned char *)c->p;
+	size_t h = b == 0xca ? 4 : b == 0xcb ? 8 : (size_t)1 << ((b - 0xcc) & 3);
+
+	if (need(c, 1 + h))
+		return MP_ETRUNC;
+	if (b == 0xca) {
+		uint32_t u = rd32(p + 1);
+		float f;
+
+		memcpy(&f, &u, 4);
+		o->type = MP_FLOAT;
+		o->v.f = f;
+	} else if (b == 0xcb) {
+		uint64_t u = rd64(p + 1);
+
+		o->type = MP_FLOAT;
+		memcpy(&o->v.f, &u, 8);
+	} else if (b <= 0xcf) {
+		o->type = MP_UINT;
+		o->v.u = h == 1 ? p[1] : h == 2 ? rd16(p + 1) : h == 4 ? rd32(p + 1) : rd64(p + 1);
+	} else {
+		o->v.i = h == 1 ? (int8_t)p[1] : h == 2 ? (int16_t)rd16(p + 1) :
+			 h == 4 ? (int32_t)rd32(p + 1) : (int64_t)rd64(p + 1);
+		o->type = o->v.i < 0 ? MP_INT : MP_UINT;
+	}
+	c->p += 1 + h;
+	return 0;
+}
+
+/* array16/32 and map16/32: the count in 2 or 4 bytes. */
+static int read_container(struct mp_cur *c, struct mp_obj *o, unsigned char b)
+{
+	const unsigned char *p = (const unsigned char *)c->p;
+	size_t h = b == 0xdc || b == 0xde ? 2 : 4;
+
+	if (need(c, 1 + h))
+		return MP_ETRUNC;
+	o->type = b == 0xdc || b == 0xdd ? MP_ARRAY : MP_MAP;
+	o->len = h == 2 ? rd16(p + 1) : rd32(p + 1);
+	c->p += 1 + h;
+	return 0;
+}
+
+int mp_read(struct mp_cur *c, struct mp_obj *o)
+{
+	unsigned char b;
 
 	if (c->p >= c->end)
 		return MP_ETRUNC;
-	b = p[0];
+	b = (unsigned char)*c->p;
 	o->ptr = NULL;
 	o->len = 0;
-	if (b <= 0x7f) {
-		o->type = MP_UINT;
-		o->v.u = b;
+	/* The one-byte forms first: they are most of any real input. */
+	if (b <= 0x7f || b >= 0xe0) {
+		if (b <= 0x7f) {
+			o->type = MP_UINT;
+			o->v.u = b;
+		} else {
+			o->type = MP_INT;
+			o->v.i = (int8_t)b;
+		}
 		c->p++;
 		return 0;
 	}
-	if (b >= 0xe0) {
-		o->type = MP_INT;
-		o->v.i = (int8_t)b;
-		c->p++;
-		return 0;
-	}
-	if ((b & 0xf0) == 0x80 || (b & 0xf0) == 0x90) {
-		o->type = (b & 0xf0) == 0x80 ? MP_MAP : MP_ARRAY;
+	if (b <= 0x9f) {
+		o->type = b <= 0x8f ? MP_MAP : MP_ARRAY;
 		o->len = b & 0x0f;
 		c->p++;
 		return 0;
 	}
-	if ((b & 0xe0) == 0xa0) {
+	if (b <= 0xbf) {
 		o->type = MP_STR;
 		return take(c, o, 1, b & 0x1f);
 	}
 	switch (b) {
 	case 0xc0:
-		o->type = MP_NIL;
-		c->p++;
-		return 0;
 	case 0xc2:
 	case 0xc3:
-		o->type = MP_BOOL;
+		o->type = b == 0xc0 ? MP_NIL : MP_BOOL;
 		o->v.b = b == 0xc3;
 		c->p++;
 		return 0;
-	case 0xc4: case 0xc5: case 0xc6:
-	case 0xd9: case 0xda: case 0xdb: {
-		uint64_t n;
-
-		o->type = b <= 0xc6 ? MP_BIN : MP_STR;
-		h = b == 0xc4 || b == 0xd9 ? 1 : b == 0xc5 || b == 0xda ? 2 : 4;
-		if (need(c, 1 + h))
-			return MP_ETRUNC;
-		n = h == 1 ? p[1] : h == 2 ? rd16(p + 1) : rd32(p + 1);
-		return take(c, o, 1 + h, n);
-	}
-	case 0xc7: case 0xc8: case 0xc9: {
-		uint64_t n;
-		int rc;
-
-		h = b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4;
-		if (need(c, 2 + h))
-			return MP_ETRUNC;
-		n = h == 1 ? p[1] : h == 2 ? rd16(p + 1) : rd32(p + 1);
-		o->type = MP_EXT;
-		o->ext_type = (int8_t)p[1 + h];
-		rc = take(c, o, 2 + h, n);
-		return rc;
-	}
-	case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
-		o->type = MP_EXT;
-		if (need(c, 2))
-			return MP_ETRUNC;
-		o->ext_type = (int8_t)p[1];
-		return take(c, o, 2, 1u << (b - 0xd4));
-	case 0xca:
-		if (need(c, 5))
-			return MP_ETRUNC;
-		{
-			uint32_t u = rd32(p + 1);
-			float f;
-
-			memcpy(&f, &u, 4);
-			o->type = MP_FLOAT;
-			o->v.f = f;
-		}
-		c->p += 5;
-		return 0;
-	case 0xcb:
-		if (need(c, 9))
-			return MP_ETRUNC;
-		{
-			uint64_t u = rd64(p + 1);
-
-			o->type = MP_FLOAT;
-			memcpy(&o->v.f, &u, 8);
-		}
-		c->p += 9;
-		return 0;
-	case 0xcc: case 0xcd: case 0xce: case 0xcf:
-		h = (size_t)1 << (b - 0xcc);
-		if (need(c, 1 + h))
-			return MP_ETRUNC;
-		o->type = MP_UINT;
-		o->v.u = h == 1 ? p[1] : h == 2 ? rd16(p + 1) : h == 4 ? rd32(p + 1) : rd64(p + 1);
-		c->p += 1 + h;
-		return 0;
-	case 0xd0: case 0xd1: case 0xd2: case 0xd3:
-		h = (size_t)1 << (b - 0xd0);
-		if (need(c, 1 + h))
-			return MP_ETRUNC;
-		o->v.i = h == 1 ? (int8_t)p[1] : h == 2 ? (int16_t)rd16(p + 1) :
-			 h == 4 ? (int32_t)rd32(p + 1) : (int64_t)rd64(p + 1);
-		o->type = o->v.i < 0 ? MP_INT : MP_UINT;
-		c->p += 1 + h;
-		return 0;
-	case 0xdc: case 0xde:
-		if (need(c, 3))
-			return MP_ETRUNC;
-		o->type = b == 0xdc ? MP_ARRAY : MP_MAP;
-		o->len = rd16(p + 1);
-		c->p += 3;
-		return 0;
-	case 0xdd: case 0xdf:
-		if (need(c, 5))
-			return MP_ETRUNC;
-		o->type = b == 0xdd ? MP_ARRAY : MP_MAP;
-		o->len = rd32(p + 1);
-		c->p += 5;
-		return 0;
-	default: /* 0xc1 is never used */
+	case 0xc4: case 0xc5: case 0xc6: case 0xd9: case 0xda: case 0xdb:
+		return read_raw(c, o, b);
+	case 0xc7: case 0xc8: case 0xc9: case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+		return read_ext(c, o, b);
+	case 0xdc: case 0xdd: case 0xde: case 0xdf:
+		return read_container(c, o, b);
+	case 0xc1: /* never used */
 		return MP_EBAD;
+	default: /* 0xca..0xd3 */
+		return read_number(c, o, b);
 	}
 }
 

@@ -1,4 +1,4 @@
-/* mp.h: a zero-copy, allocation-free msgpack reader over a byte range. */
+/* mp.h: a zero-copy, allocation-free msgpack reader over a byte range (the hot paths; lib/mpu.h leads into msgpack-c's unpacker). */
 #ifndef VIVO_MP_H
 #define VIVO_MP_H
 
@@ -55,5 +55,6 @@ bool mp_str_eq(const struct mp_obj *o, const char *s);
 /* The time of a Forward entry as nanoseconds since the epoch: EventTime ext (type 0, 8
  * bytes), integer seconds or float seconds. 0 or MP_EBAD for any other type. */
 int mp_time_ns(const struct mp_obj *o, int64_t *ns);
+
 
 #endif

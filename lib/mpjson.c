@@ -281,6 +281,95 @@ static int mark_duplicates(struct entry *e, size_t n)
 	return 0;
 }
 
+/* Read the `n` pairs at the cursor into e[]: each key as the text it has in JSON (a
+ * non-string key rendered into `side`, whose limit bounds that work) and where its
+ * value starts; the cursor ends after the map. */
+static int collect(struct entry *e, uint32_t n, struct mp_cur *c, int depth, struct buf *side)
+{
+	struct mp_obj k;
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		struct mp_cur kc = *c;
+
+		memset(&e[i], 0, sizeof(e[i]));
+		if ((rc = mp_read(c, &k)) < 0)
+			return rc;
+		if (k.type == MP_STR || k.type == MP_BIN) {
+			e[i].key = k.ptr;
+			e[i].klen = k.len;
+		} else {
+			*c = kc;
+			e[i].in_side = true;
+			e[i].koff = side->len;
+			if ((rc = write_value(side, c, depth + 1, false)) < 0)
+				return rc == -ENOSPC ? MP_EBAD : rc;
+			e[i].klen = side->len - e[i].koff;
+		}
+		e[i].val = c->p;
+		if ((rc = mp_skip(c)) < 0)
+			return rc;
+	}
+	/* The side buffer may have moved while it grew: point into it only now. */
+	for (i = 0; i < n; i++)
+		if (e[i].in_side)
+			e[i].key = side->data + e[i].koff;
+	return 0;
+}
+
+/* The injected pair "key":"val" first, unless the map has that key itself; its span,
+ * with the comma after it when other pairs follow (so that leaving the span out still
+ * gives valid JSON), goes to *inj_off and *inj_len. */
+static int inject(struct buf *out, const struct entry *e, uint32_t n, const char *key, const char *val,
+		  size_t *inj_off, size_t *inj_len)
+{
+	struct entry inj = { .key = key, .klen = strlen(key) };
+	size_t at = out->len;
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		if (key_eq(&e[i], &inj))
+			return 0;
+	if ((rc = mpjson_put_string(out, key, inj.klen)) < 0 || (rc = buf_putc(out, ':')) < 0 ||
+	    (rc = mpjson_put_string(out, val, strlen(val))) < 0)
+		return rc;
+	for (i = 0; i < n && e[i].skip; i++)
+		;
+	if (i < n && (rc = buf_putc(out, ',')) < 0)
+		return rc;
+	if (inj_off) {
+		*inj_off = at;
+		*inj_len = out->len - at;
+	}
+	return 0;
+}
+
+/* The pairs that stay, in order; `end` is where the map ends in the input. */
+static int write_pairs(struct buf *out, const struct entry *e, uint32_t n, const char *end, int depth)
+{
+	bool first = true;
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		struct mp_cur vc;
+
+		if (e[i].skip)
+			continue;
+		if (!first && (rc = buf_putc(out, ',')) < 0)
+			return rc;
+		first = false;
+		if ((rc = mpjson_put_string(out, e[i].key, e[i].klen)) < 0 || (rc = buf_putc(out, ':')) < 0)
+			return rc;
+		mp_cur_init(&vc, e[i].val, (size_t)(end - e[i].val));
+		if ((rc = write_value(out, &vc, depth + 1, is_id_key(e[i].key, e[i].klen))) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* Render a map of `n` pairs at the cursor, with an optional pair injected first whose
  * span (including the comma after it) is reported in *inj_off and *inj_len. */
 static int write_map(struct buf *out, struct mp_cur *c, uint32_t n, int depth,
@@ -289,9 +378,6 @@ static int write_map(struct buf *out, struct mp_cur *c, uint32_t n, int depth,
 {
 	struct entry stack[16], *e = stack;
 	struct buf side;
-	bool first = true;
-	struct mp_obj k;
-	size_t i;
 	int rc;
 
 	/* Non-string keys are rare and short; a bound keeps keys-inside-keys (whose escaping
@@ -304,76 +390,13 @@ static int write_map(struct buf *out, struct mp_cur *c, uint32_t n, int depth,
 		return MP_ETRUNC;
 	if (n > 16 && !(e = malloc(n * sizeof(*e))))
 		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		struct mp_cur kc = *c;
-
-		memset(&e[i], 0, sizeof(e[i]));
-		if ((rc = mp_read(c, &k)) < 0)
-			goto out;
-		if (k.type == MP_STR || k.type == MP_BIN) {
-			e[i].key = k.ptr;
-			e[i].klen = k.len;
-		} else {
-			*c = kc;
-			e[i].in_side = true;
-			e[i].koff = side.len;
-			if ((rc = write_value(&side, c, depth + 1, false)) < 0) {
-				if (rc == -ENOSPC)
-					rc = MP_EBAD;
-				goto out;
-			}
-			e[i].klen = side.len - e[i].koff;
-		}
-		e[i].val = c->p;
-		if ((rc = mp_skip(c)) < 0)
-			goto out;
-	}
-	for (i = 0; i < n; i++)
-		if (e[i].in_side)
-			e[i].key = side.data + e[i].koff;
-	if ((rc = mark_duplicates(e, n)) < 0)
+	if ((rc = collect(e, n, c, depth, &side)) < 0 || (rc = mark_duplicates(e, n)) < 0 ||
+	    (rc = buf_putc(out, '{')) < 0)
 		goto out;
-	if ((rc = buf_putc(out, '{')) < 0)
+	if (inject_key && (rc = inject(out, e, n, inject_key, inject_val, inj_off, inj_len)) < 0)
 		goto out;
-	if (inject_key) {
-		struct entry inj = { .key = inject_key, .klen = strlen(inject_key) };
-		bool overridden = false;
-
-		for (i = 0; i < n && !overridden; i++)
-			overridden = key_eq(&e[i], &inj);
-		if (!overridden) {
-			size_t at = out->len;
-
-			if ((rc = mpjson_put_string(out, inject_key, inj.klen)) < 0 ||
-			    (rc = buf_putc(out, ':')) < 0 ||
-			    (rc = mpjson_put_string(out, inject_val, strlen(inject_val))) < 0)
-				goto out;
-			for (i = 0; i < n && e[i].skip; i++)
-				;
-			/* The comma after the injected pair belongs to its span, so that leaving
-			 * the span out still gives valid JSON. */
-			if (i < n && (rc = buf_putc(out, ',')) < 0)
-				goto out;
-			if (inj_off) {
-				*inj_off = at;
-				*inj_len = out->len - at;
-			}
-		}
-	}
-	for (i = 0; i < n; i++) {
-		struct mp_cur vc;
-
-		if (e[i].skip)
-			continue;
-		if (!first && (rc = buf_putc(out, ',')) < 0)
-			goto out;
-		first = false;
-		if ((rc = mpjson_put_string(out, e[i].key, e[i].klen)) < 0 || (rc = buf_putc(out, ':')) < 0)
-			goto out;
-		mp_cur_init(&vc, e[i].val, (size_t)(c->p - e[i].val));
-		if ((rc = write_value(out, &vc, depth + 1, is_id_key(e[i].key, e[i].klen))) < 0)
-			goto out;
-	}
+	if ((rc = write_pairs(out, e, n, c->p, depth)) < 0)
+		goto out;
 	rc = buf_putc(out, '}');
 out:
 	buf_free(&side);

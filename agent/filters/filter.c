@@ -13,7 +13,12 @@
 #include "agent_config.h"
 #include "log.h"
 #include "mpk.h"
+#include "mpu.h"
 #include "store.h"
+
+/* Objects (maps, arrays, scalars) a record may hold for the filters to unpack it: msgpack-c
+ * reserves 24 bytes per declared element, so this bounds that memory at 24 MB. */
+#define FILTER_MAX_OBJECTS (1u << 20)
 
 static const struct filter_plugin *const plugins[] = {
 	&filter_grep, &filter_modify, &filter_record_modifier, &filter_nest, NULL,
@@ -110,7 +115,8 @@ int frx_new(const char *pattern, struct frx **out, char *err, size_t errlen)
 
 bool frx_search(struct frx *x, const char *s, size_t n)
 {
-	const OnigUChar *start = (const OnigUChar *)s, *end = start + n;
+	/* msgpack-c gives an empty string no pointer. */
+	const OnigUChar *start = (const OnigUChar *)(s ? s : ""), *end = start + n;
 	int rc;
 
 	pthread_mutex_lock(&x->lock);
@@ -511,26 +517,24 @@ static bool takes(const struct filter *f, const char *tag)
 
 int filter_chain_run(const struct filter_chain *c, const char *tag, const struct mp_cur *body, struct buf *out)
 {
-	msgpack_zone z;
-	msgpack_object obj;
-	struct mpk w;
-	msgpack_unpack_return ur;
-	size_t i, off = 0;
+	struct mp_cur cur = *body;
+	msgpack_unpacked up;
+	msgpack_packer pk;
+	size_t i;
 	int rc = FILTER_KEEP, r;
 
 	if (!c || c->n == 0)
 		return FILTER_KEEP;
-	if (!msgpack_zone_init(&z, 4096))
-		return FILTER_KEEP;
-	/* A body msgpack-c cannot unpack (nested deeper than its 32 levels) passes unchanged.
-	 * The cursor may go on past the body (the rest of a Forward frame): EXTRA_BYTES. */
-	ur = msgpack_unpack(body->p, mp_cur_left(body), &off, &z, &obj);
-	if ((ur != MSGPACK_UNPACK_SUCCESS && ur != MSGPACK_UNPACK_EXTRA_BYTES) || obj.type != MSGPACK_OBJECT_MAP)
+	msgpack_unpacked_init(&up);
+	/* A body msgpack-c cannot unpack (nested deeper than its 32 levels, or more objects
+	 * than FILTER_MAX_OBJECTS) passes unchanged. The cursor may go on past the body (the
+	 * rest of a Forward frame): mpu_unpack takes exactly one object. */
+	if (mpu_unpack(&cur, FILTER_MAX_OBJECTS, &up) < 0 || up.data.type != MSGPACK_OBJECT_MAP)
 		goto out;
 	for (i = 0; i < c->n && rc != FILTER_DROP; i++) {
 		if (!takes(&c->f[i], tag))
 			continue;
-		if ((r = c->f[i].p->run(&c->f[i], &obj, &z)) < 0) {
+		if ((r = c->f[i].p->run(&c->f[i], &up.data, up.zone)) < 0) {
 			rc = FILTER_KEEP;
 			goto out;
 		}
@@ -538,12 +542,12 @@ int filter_chain_run(const struct filter_chain *c, const char *tag, const struct
 			rc = r;
 	}
 	if (rc == FILTER_MODIFIED) {
-		mpk_init(&w, out);
-		if (msgpack_pack_object(&w.pk, obj) < 0 || w.err)
+		mpk_init(&pk, out);
+		if (msgpack_pack_object(&pk, up.data) < 0)
 			rc = FILTER_KEEP;
 	}
 out:
-	msgpack_zone_destroy(&z);
+	msgpack_unpacked_destroy(&up);
 	return rc;
 }
 

@@ -12,7 +12,8 @@
 #include <openssl/rand.h>
 
 #include "mp.h"
-#include "mpw.h"
+#include "mpu.h"
+#include "mpk.h"
 
 void fwd_auth_sha512_hex(const void *const *parts, const size_t *lens, size_t n, char hex[129])
 {
@@ -132,125 +133,152 @@ int fwd_auth_init(struct fwd_auth *a, const char *shared_key, const char *self_h
 
 int fwd_auth_helo(const struct fwd_auth *a, struct fwd_auth_session *s, struct buf *out)
 {
+	msgpack_packer pk;
 	int rc;
 
 	if (RAND_bytes(s->nonce, sizeof(s->nonce)) != 1 || RAND_bytes(s->salt, sizeof(s->salt)) != 1)
 		return -EIO;
-	if ((rc = mpw_array(out, 2)) < 0 || (rc = mpw_cstr(out, "HELO")) < 0 ||
-	    (rc = mpw_map(out, 3)) < 0 ||
-	    (rc = mpw_cstr(out, "nonce")) < 0 || (rc = mpw_bin(out, s->nonce, sizeof(s->nonce))) < 0 ||
+	mpk_init(&pk, out);
+	if ((rc = msgpack_pack_array(&pk, 2)) < 0 || (rc = mpk_cstr(&pk, "HELO")) < 0 ||
+	    (rc = msgpack_pack_map(&pk, 3)) < 0 || (rc = mpk_cstr(&pk, "nonce")) < 0 ||
+	    (rc = msgpack_pack_bin_with_body(&pk, s->nonce, sizeof(s->nonce))) < 0 ||
 	    /* Clients read a non-empty auth salt as "send a user name and password"; it is
 	     * a bin so that Fluentd's Node client, which checks for a Buffer, sees it. */
-	    (rc = mpw_cstr(out, "auth")) < 0 ||
-	    (rc = mpw_bin(out, s->salt, a->nusers ? sizeof(s->salt) : 0)) < 0 ||
-	    (rc = mpw_cstr(out, "keepalive")) < 0 || (rc = mpw_bool(out, true)) < 0)
+	    (rc = mpk_cstr(&pk, "auth")) < 0 ||
+	    (rc = msgpack_pack_bin_with_body(&pk, s->salt, a->nusers ? sizeof(s->salt) : 0)) < 0 ||
+	    (rc = mpk_cstr(&pk, "keepalive")) < 0 || (rc = msgpack_pack_true(&pk)) < 0)
 		return rc;
 	return 0;
 }
 
 static int pong(struct buf *out, bool ok, const char *reason, const char *host, const char *digest)
 {
+	msgpack_packer pk;
 	int rc;
 
-	if ((rc = mpw_array(out, 5)) < 0 || (rc = mpw_cstr(out, "PONG")) < 0 ||
-	    (rc = mpw_bool(out, ok)) < 0 || (rc = mpw_cstr(out, reason)) < 0 ||
-	    (rc = mpw_cstr(out, host)) < 0 || (rc = mpw_cstr(out, digest)) < 0)
+	mpk_init(&pk, out);
+	if ((rc = msgpack_pack_array(&pk, 5)) < 0 || (rc = mpk_cstr(&pk, "PONG")) < 0 ||
+	    (rc = (ok ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk))) < 0 ||
+	    (rc = mpk_cstr(&pk, reason)) < 0 || (rc = mpk_cstr(&pk, host)) < 0 ||
+	    (rc = mpk_cstr(&pk, digest)) < 0)
 		return rc;
 	return 0;
 }
 
+/* A PING is ["PING", hostname, salt, digest, user, password digest]: 7 objects. A
+ * message of more is not a PING, and is refused before msgpack-c unpacks it. */
+#define PING_OBJECTS 7
+
+/* str and bin share their layout in msgpack_object: either is text here. */
+static bool is_text(const msgpack_object *o)
+{
+	return o->type == MSGPACK_OBJECT_STR || o->type == MSGPACK_OBJECT_BIN;
+}
+
 /* A digest from the client, compared in constant time (case-insensitively). */
-static bool digest_eq(const struct mp_obj *o, const char want[129])
+static bool digest_eq(const msgpack_object *o, const char want[129])
 {
 	char got[128];
 	uint32_t i;
 
-	if ((o->type != MP_STR && o->type != MP_BIN) || o->len != 128)
+	if (!is_text(o) || o->via.str.size != 128)
 		return false;
 	for (i = 0; i < 128; i++)
-		got[i] = (char)tolower((unsigned char)o->ptr[i]);
+		got[i] = (char)tolower((unsigned char)o->via.str.ptr[i]);
 	return CRYPTO_memcmp(got, want, 128) == 0;
 }
 
-static bool is_text(const struct mp_obj *o)
+/* The digest a user's PING must carry: sha512_hex(auth_salt + username + password). */
+static bool user_ok(const struct fwd_auth *a, const struct fwd_auth_session *s,
+		    const msgpack_object *name, const msgpack_object *digest)
 {
-	return o->type == MP_STR || o->type == MP_BIN;
+	char want[129];
+	size_t i;
+
+	for (i = 0; i < a->nusers; i++) {
+		const struct fwd_user *u = &a->users[i];
+		const void *parts[3] = { s->salt, name->via.str.ptr, u->password };
+		size_t lens[3] = { sizeof(s->salt), name->via.str.size, strlen(u->password) };
+
+		if (strlen(u->name) != name->via.str.size || memcmp(u->name, name->via.str.ptr, lens[1]) != 0)
+			continue;
+		fwd_auth_sha512_hex(parts, lens, 3, want);
+		return digest_eq(digest, want);
+	}
+	return false;
+}
+
+/* ["PING", hostname, salt, digest, user, password digest] with text where text goes. */
+static bool is_ping(const msgpack_object *v)
+{
+	return v[0].type == MSGPACK_OBJECT_STR && v[0].via.str.size == 4 && memcmp(v[0].via.str.ptr, "PING", 4) == 0 &&
+	       is_text(&v[1]) && is_text(&v[2]) && is_text(&v[4]);
+}
+
+/* The PING's digests `v[6]`: NULL when they match, else the reason. */
+static const char *check_digests(const struct fwd_auth *a, const struct fwd_auth_session *s,
+				 const msgpack_object *v)
+{
+	const msgpack_object *host = &v[1], *salt = &v[2];
+	const void *parts[4] = { salt->via.str.ptr, host->via.str.ptr, s->nonce, a->shared_key };
+	size_t lens[4] = { salt->via.str.size, host->via.str.size, sizeof(s->nonce), strlen(a->shared_key) };
+	char want[129];
+
+	fwd_auth_sha512_hex(parts, lens, 4, want);
+	if (!digest_eq(&v[3], want))
+		return "shared_key mismatch";
+	if (a->nusers && !user_ok(a, s, &v[4], &v[5]))
+		return "username/password mismatch";
+	return NULL;
 }
 
 int fwd_auth_ping(const struct fwd_auth *a, const struct fwd_auth_session *s,
 		  const char *msg, size_t n, struct buf *out, char *client, size_t clientlen,
 		  char *err, size_t errlen)
 {
-	struct mp_obj o, v[6];
+	const char *reason = "invalid ping message";
+	msgpack_unpacked u;
 	struct mp_cur c;
-	const char *reason;
 	char want[129];
-	size_t i;
 	int rc = -EBADMSG;
 
 	if (clientlen)
 		client[0] = '\0';
+	msgpack_unpacked_init(&u);
 	mp_cur_init(&c, msg, n);
-	if (mp_read(&c, &o) < 0 || o.type != MP_ARRAY || o.len != 6) {
-		reason = "invalid ping message";
+	if (mpu_unpack(&c, PING_OBJECTS, &u) < 0 || u.data.type != MSGPACK_OBJECT_ARRAY ||
+	    u.data.via.array.size != 6)
 		goto fail;
-	}
-	for (i = 0; i < 6; i++) {
-		struct mp_cur vc = c;
-
-		if (mp_read(&vc, &v[i]) < 0 || mp_skip(&c) < 0) {
-			reason = "invalid ping message";
-			goto fail;
-		}
-	}
-	if (!mp_str_eq(&v[0], "PING") || !is_text(&v[1]) || !is_text(&v[2]) || !is_text(&v[4])) {
-		reason = "invalid ping message";
-		goto fail;
-	}
-	if (clientlen)
-		snprintf(client, clientlen, "%.*s", (int)(v[1].len > 200 ? 200 : v[1].len), v[1].ptr);
 	{
-		const void *parts[4] = { v[2].ptr, v[1].ptr, s->nonce, a->shared_key };
-		size_t lens[4] = { v[2].len, v[1].len, sizeof(s->nonce), strlen(a->shared_key) };
+		const msgpack_object *v = u.data.via.array.ptr;
 
-		fwd_auth_sha512_hex(parts, lens, 4, want);
-	}
-	rc = -EACCES;
-	if (!digest_eq(&v[3], want)) {
-		reason = "shared_key mismatch";
-		goto fail;
-	}
-	if (a->nusers) {
-		bool found = false;
-
-		for (i = 0; i < a->nusers; i++) {
-			const struct fwd_user *u = &a->users[i];
-			const void *parts[3] = { s->salt, v[4].ptr, u->password };
-			size_t lens[3] = { sizeof(s->salt), v[4].len, strlen(u->password) };
-
-			if (strlen(u->name) != v[4].len || memcmp(u->name, v[4].ptr, v[4].len) != 0)
-				continue;
-			fwd_auth_sha512_hex(parts, lens, 3, want);
-			found = digest_eq(&v[5], want);
-			break;
-		}
-		if (!found) {
-			reason = "username/password mismatch";
+		if (!is_ping(v))
 			goto fail;
+		if (clientlen)
+			snprintf(client, clientlen, "%.*s", (int)(v[1].via.str.size > 200 ? 200 : v[1].via.str.size),
+				 v[1].via.str.ptr);
+		rc = -EACCES;
+		if ((reason = check_digests(a, s, v)))
+			goto fail;
+		/* The PONG's digest: sha512_hex(salt + self_hostname + nonce + key). */
+		{
+			const void *parts[4] = { v[2].via.str.ptr, a->self_hostname, s->nonce, a->shared_key };
+			size_t lens[4] = { v[2].via.str.size, strlen(a->self_hostname), sizeof(s->nonce), strlen(a->shared_key) };
+
+			fwd_auth_sha512_hex(parts, lens, 4, want);
 		}
 	}
-	{
-		const void *parts[4] = { v[2].ptr, a->self_hostname, s->nonce, a->shared_key };
-		size_t lens[4] = { v[2].len, strlen(a->self_hostname), sizeof(s->nonce), strlen(a->shared_key) };
-
-		fwd_auth_sha512_hex(parts, lens, 4, want);
-	}
-	return pong(out, true, "", a->self_hostname, want);
+	rc = pong(out, true, "", a->self_hostname, want);
+	goto out;
 fail:
 	snprintf(err, errlen, "%s", reason);
 	{
 		int prc = pong(out, false, reason, "", "");
 
-		return prc < 0 ? prc : rc;
+		if (prc < 0)
+			rc = prc;
 	}
+out:
+	msgpack_unpacked_destroy(&u);
+	return rc;
 }

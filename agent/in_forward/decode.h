@@ -1,4 +1,4 @@
-/* in_forward/decode.h: the Fluent Forward frame decoder (spec agent.md 4.1): frame boundaries, the four modes, options, compression, OTLP group markers, cmetrics/ctraces payloads; no sockets. */
+/* in_forward/decode.h: the Fluent Forward frame decoder (spec agent.md 4.1): frame boundaries (scan.c), the four modes, options, compression (decode.c), OTLP group markers (agent/loggroup.c, shared with the HTTP input), cmetrics/ctraces payloads (contexts.c); no sockets. */
 #ifndef VIVO_FWD_DECODE_H
 #define VIVO_FWD_DECODE_H
 
@@ -63,11 +63,5 @@ struct fwd_frame {
  * in `err` (naming the entry for a bad entry). */
 int fwd_decode_frame(struct fwd_decoder *d, const char *p, size_t n, struct fwd_frame *f,
 		     char *err, size_t errlen);
-
-/* Render one cmetrics (signal 1) or ctraces (signal 2) context at the cursor as one
- * JSON line (no newline) appended to `out`, converted to the shapes of spec 3.4/3.5:
- * summary quantiles and sums as real numbers, span IDs as lowercase hex or null.
- * Advances the cursor. 0, -EBADMSG (not a context) or a buffer error. */
-int fwd_render_context(int signal, struct mp_cur *c, struct buf *scratch, struct buf *out);
 
 #endif

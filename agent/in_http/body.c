@@ -13,7 +13,7 @@
 #include "loggroup.h"
 #include "mp.h"
 #include "mpjson.h"
-#include "mpw.h"
+#include "mpk.h"
 
 #define SCRATCH_MAX (256u * 1024 * 1024)
 
@@ -198,28 +198,32 @@ static int decode_json(const char *body, size_t n, int64_t now_ns, const char *t
 	return rc;
 }
 
-static int form_decode(struct buf *b, const char *p, size_t n)
+static int form_decode(msgpack_packer *pk, const char *p, size_t n)
 {
-	size_t at;
+	struct buf *b = mpk_buf(pk);
+	size_t at, start;
 	int rc;
 
-	if ((rc = mpw_str32(b, &at)) < 0 || (rc = buf_reserve(b, n)) < 0)
+	if ((rc = mpk_str32(pk, &at)) < 0 || (rc = buf_reserve(b, n)) < 0)
 		return rc;
+	start = b->len;
 	b->len += codec_url_decode(p, n, b->data + b->len);
-	mpw_patch32(b, at, (uint32_t)(b->len - at - 5));
+	mpk_patch32(pk, at, (uint32_t)(b->len - start));
 	return 0;
 }
 
 static int decode_form(const char *body, size_t n, int64_t now_ns, const char *time_key,
 		       struct chunk_builder *cb, char *err, size_t errlen)
 {
+	msgpack_packer pk;
 	struct buf mp;
 	size_t at, i = 0;
 	uint32_t pairs = 0;
 	int rc;
 
 	buf_init(&mp, SCRATCH_MAX);
-	if ((rc = mpw_map32(&mp, &at)) < 0)
+	mpk_init(&pk, &mp);
+	if ((rc = mpk_map32(&pk, &at)) < 0)
 		goto out;
 	while (i < n) {
 		const char *pair = body + i, *amp = memchr(pair, '&', n - i), *eq;
@@ -236,8 +240,8 @@ static int decode_form(const char *body, size_t n, int64_t now_ns, const char *t
 			rc = -EINVAL;
 			goto out;
 		}
-		if ((rc = form_decode(&mp, pair, (size_t)(eq - pair))) < 0 ||
-		    (rc = form_decode(&mp, eq + 1, plen - (size_t)(eq - pair) - 1)) < 0)
+		if ((rc = form_decode(&pk, pair, (size_t)(eq - pair))) < 0 ||
+		    (rc = form_decode(&pk, eq + 1, plen - (size_t)(eq - pair) - 1)) < 0)
 			goto out;
 		pairs++;
 	}
@@ -246,7 +250,7 @@ static int decode_form(const char *body, size_t n, int64_t now_ns, const char *t
 		rc = -EINVAL;
 		goto out;
 	}
-	mpw_patch32(&mp, at, pairs);
+	mpk_patch32(&pk, at, pairs);
 	rc = add_record(cb, mp.data, mp.len, now_ns, time_key, err, errlen);
 out:
 	buf_free(&mp);

@@ -9,7 +9,7 @@
 
 #include "mp.h"
 #include "mpjson.h"
-#include "mpw.h"
+#include "mpk.h"
 
 /* ---- the common messages (opentelemetry-proto v1 common.proto, resource.proto) ------ */
 
@@ -228,7 +228,7 @@ int oc_hex_mp(struct buf *out, const struct ow_msg *m, unsigned num)
 	char hex[33];
 	size_t n = ow_hex(m, num, hex);
 
-	return mpw_str(out, hex, n);
+	return msgpack_pack_str_with_body(MPK(out), hex, n);
 }
 
 /* The repeated field num of m into out: a msgpack array of its AnyValues or (kv) a map of its
@@ -242,12 +242,12 @@ static int mp_list(struct oc_ctx *x, const struct ow_msg *m, unsigned num, struc
 	const char *k;
 	int rc;
 
-	TRY(kv ? mpw_map32(out, &at) : mpw_array32(out, &at));
+	TRY(kv ? mpk_map32(MPK(out), &at) : mpk_array32(MPK(out), &at));
 	ow_iter_init(&it, m, num);
 	while ((rc = ow_next_msg(&it, &el, &x->e)) > 0) {
 		if (kv) {
 			k = ow_str(&el, 1, &n);
-			TRY(mpw_str(out, k, n));
+			TRY(msgpack_pack_str_with_body(MPK(out), k, n));
 			TRY(ow_sub(&el, 2, &v, &x->e));
 		}
 		TRY(oc_any_mp(x, kv ? &v : &el, out, depth));
@@ -255,7 +255,7 @@ static int mp_list(struct oc_ctx *x, const struct ow_msg *m, unsigned num, struc
 	}
 	if (rc < 0)
 		return rc;
-	mpw_patch32(out, at, count);
+	mpk_patch32(MPK(out), at, count);
 	return 0;
 }
 
@@ -272,13 +272,13 @@ int oc_any_mp(struct oc_ctx *x, const struct ow_msg *av, struct buf *out, int de
 	switch (which) {
 	case 1:
 		s = ow_str(av, 1, &n);
-		return mpw_str(out, s, n);
+		return msgpack_pack_str_with_body(MPK(out), s, n);
 	case 2:
-		return mpw_bool(out, ow_bool(av, 2));
+		return mpk_bool(MPK(out), ow_bool(av, 2));
 	case 3:
-		return mpw_int(out, ow_i64(av, 3));
+		return msgpack_pack_int64(MPK(out), ow_i64(av, 3));
 	case 4:
-		return mpw_double(out, ow_f64(av, 4));
+		return msgpack_pack_double(MPK(out), ow_f64(av, 4));
 	case 5:
 		TRY(ow_sub(av, 5, &sub, &x->e));
 		return mp_list(x, &sub, 1, out, depth + 1, false);
@@ -288,18 +288,18 @@ int oc_any_mp(struct oc_ctx *x, const struct ow_msg *av, struct buf *out, int de
 	case 7:
 		if (!av->json) {
 			s = ow_str(av, 7, &n);
-			return mpw_bin(out, s, n);
+			return msgpack_pack_bin_with_body(MPK(out), s, n);
 		} else {
 			struct buf raw;
 
 			buf_init(&raw, out->max);
 			if ((rc = ow_bytes(av, 7, &raw)) == 0)
-				rc = mpw_bin(out, raw.data ? raw.data : "", raw.len);
+				rc = msgpack_pack_bin_with_body(MPK(out), raw.data ? raw.data : "", raw.len);
 			buf_free(&raw);
 			return rc;
 		}
 	default:
-		return mpw_nil(out);
+		return msgpack_pack_nil(MPK(out));
 	}
 }
 

@@ -3,7 +3,7 @@
 #include "common.h"
 
 #include "mp.h"
-#include "mpw.h"
+#include "mpk.h"
 
 /* ---- opentelemetry-proto v1 logs.proto -------------------------------------------- */
 
@@ -72,46 +72,46 @@ static int log_meta(struct oc_ctx *x, const struct ow_msg *lr, struct buf *meta)
 	char hex[33];
 
 	buf_reset(meta);
-	TRY(mpw_map(meta, 1));
-	TRY(mpw_cstr(meta, "otlp"));
-	TRY(mpw_map32(meta, &at));
+	TRY(msgpack_pack_map(MPK(meta), 1));
+	TRY(mpk_cstr(MPK(meta), "otlp"));
+	TRY(mpk_map32(MPK(meta), &at));
 	if ((v = ow_u64(lr, 11))) {
-		TRY(mpw_cstr(meta, "observed_timestamp"));
-		TRY(mpw_uint(meta, v));
+		TRY(mpk_cstr(MPK(meta), "observed_timestamp"));
+		TRY(msgpack_pack_uint64(MPK(meta), v));
 		keys++;
 	}
 	if (ow_has(lr, 2) && ow_i64(lr, 2)) {
-		TRY(mpw_cstr(meta, "severity_number"));
-		TRY(mpw_int(meta, ow_i64(lr, 2)));
+		TRY(mpk_cstr(MPK(meta), "severity_number"));
+		TRY(msgpack_pack_int64(MPK(meta), ow_i64(lr, 2)));
 		keys++;
 	}
 	s = ow_str(lr, 3, &n);
 	if (n) {
-		TRY(mpw_cstr(meta, "severity_text"));
-		TRY(mpw_str(meta, s, n));
+		TRY(mpk_cstr(MPK(meta), "severity_text"));
+		TRY(msgpack_pack_str_with_body(MPK(meta), s, n));
 		keys++;
 	}
 	if (ow_count(lr, 6)) {
-		TRY(mpw_cstr(meta, "attributes"));
+		TRY(mpk_cstr(MPK(meta), "attributes"));
 		TRY(oc_kvs_mp(x, lr, 6, meta, 0));
 		keys++;
 	}
 	if (ow_hex(lr, 9, hex)) {
-		TRY(mpw_cstr(meta, "trace_id"));
+		TRY(mpk_cstr(MPK(meta), "trace_id"));
 		TRY(oc_hex_mp(meta, lr, 9));
 		keys++;
 	}
 	if (ow_hex(lr, 10, hex)) {
-		TRY(mpw_cstr(meta, "span_id"));
+		TRY(mpk_cstr(MPK(meta), "span_id"));
 		TRY(oc_hex_mp(meta, lr, 10));
 		keys++;
 	}
 	if ((v = ow_u64(lr, 8) & 0xff)) {
-		TRY(mpw_cstr(meta, "trace_flags"));
-		TRY(mpw_uint(meta, v));
+		TRY(mpk_cstr(MPK(meta), "trace_flags"));
+		TRY(msgpack_pack_uint64(MPK(meta), v));
 		keys++;
 	}
-	mpw_patch32(meta, at, keys);
+	mpk_patch32(MPK(meta), at, keys);
 	return 0;
 }
 
@@ -124,13 +124,13 @@ static int log_body(struct oc_ctx *x, const struct ow_msg *lr, struct buf *body)
 	buf_reset(body);
 	TRY(ow_sub(lr, 5, &bv, &x->e));
 	if (oc_any_case(&bv) == 0) {
-		TRY(mpw_map(body, 0));
+		TRY(msgpack_pack_map(MPK(body), 0));
 	} else if (oc_any_case(&bv) == 6) {
 		TRY(ow_sub(&bv, 6, &kl, &x->e));
 		TRY(oc_kvs_mp(x, &kl, 1, body, 1));
 	} else {
-		TRY(mpw_map(body, 1));
-		TRY(mpw_cstr(body, "log"));
+		TRY(msgpack_pack_map(MPK(body), 1));
+		TRY(mpk_cstr(MPK(body), "log"));
 		TRY(oc_any_mp(x, &bv, body, 0));
 	}
 	return 0;

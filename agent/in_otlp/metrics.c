@@ -9,7 +9,7 @@
 
 #include "mp.h"
 #include "mpjson.h"
-#include "mpw.h"
+#include "mpk.h"
 
 /* ---- opentelemetry-proto v1 metrics.proto ----------------------------------------- */
 
@@ -264,12 +264,12 @@ static int ot_point(struct buf *ot, uint64_t hash, uint64_t ts, uint64_t start, 
 	char key[48];
 	int n = snprintf(key, sizeof(key), "%llx:%llu", (unsigned long long)hash, (unsigned long long)ts);
 
-	TRY(mpw_str(ot, key, (size_t)n));
-	TRY(mpw_map(ot, 2 + more));
-	TRY(mpw_cstr(ot, "start_time_unix_nano"));
-	TRY(mpw_uint(ot, start));
-	TRY(mpw_cstr(ot, "flags"));
-	return mpw_uint(ot, flags);
+	TRY(msgpack_pack_str_with_body(MPK(ot), key, (size_t)n));
+	TRY(msgpack_pack_map(MPK(ot), 2 + more));
+	TRY(mpk_cstr(MPK(ot), "start_time_unix_nano"));
+	TRY(msgpack_pack_uint64(MPK(ot), start));
+	TRY(mpk_cstr(MPK(ot), "flags"));
+	return msgpack_pack_uint64(MPK(ot), flags);
 }
 
 /* The exemplars of a data point as cmetrics keeps them: [{time_unix_nano, span_id, trace_id
@@ -284,41 +284,41 @@ static int ot_exemplars(struct oc_ctx *x, struct buf *ot, const struct ow_msg *d
 	unsigned v;
 	int rc;
 
-	TRY(mpw_cstr(ot, "exemplars"));
-	TRY(mpw_array32(ot, &at));
+	TRY(mpk_cstr(MPK(ot), "exemplars"));
+	TRY(mpk_array32(MPK(ot), &at));
 	ow_iter_init(&it, dp, num);
 	while ((rc = ow_next_msg(&it, &ex, &x->e)) > 0) {
 		uint32_t keys = 1;
 
-		TRY(mpw_map32(ot, &at2));
-		TRY(mpw_cstr(ot, "time_unix_nano"));
-		TRY(mpw_uint(ot, ow_u64(&ex, EX_TIME)));
+		TRY(mpk_map32(MPK(ot), &at2));
+		TRY(mpk_cstr(MPK(ot), "time_unix_nano"));
+		TRY(msgpack_pack_uint64(MPK(ot), ow_u64(&ex, EX_TIME)));
 		if (ow_hex(&ex, EX_SPAN, hex)) {
-			TRY(mpw_cstr(ot, "span_id"));
+			TRY(mpk_cstr(MPK(ot), "span_id"));
 			TRY(oc_hex_mp(ot, &ex, EX_SPAN));
 			keys++;
 		}
 		if (ow_hex(&ex, EX_TRACE, hex)) {
-			TRY(mpw_cstr(ot, "trace_id"));
+			TRY(mpk_cstr(MPK(ot), "trace_id"));
 			TRY(oc_hex_mp(ot, &ex, EX_TRACE));
 			keys++;
 		}
 		if ((v = ow_oneof(&ex, (const unsigned[]){ EX_DOUBLE, EX_INT }, 2))) {
-			TRY(mpw_cstr(ot, v == EX_INT ? "as_int" : "as_double"));
-			TRY(v == EX_INT ? mpw_int(ot, ow_i64(&ex, EX_INT)) : mpw_double(ot, ow_f64(&ex, EX_DOUBLE)));
+			TRY(mpk_cstr(MPK(ot), v == EX_INT ? "as_int" : "as_double"));
+			TRY(v == EX_INT ? msgpack_pack_int64(MPK(ot), ow_i64(&ex, EX_INT)) : msgpack_pack_double(MPK(ot), ow_f64(&ex, EX_DOUBLE)));
 			keys++;
 		}
 		if (ow_count(&ex, EX_ATTRS)) {
-			TRY(mpw_cstr(ot, "filtered_attributes"));
+			TRY(mpk_cstr(MPK(ot), "filtered_attributes"));
 			TRY(oc_kvs_mp(x, &ex, EX_ATTRS, ot, 0));
 			keys++;
 		}
-		mpw_patch32(ot, at2, keys);
+		mpk_patch32(MPK(ot), at2, keys);
 		count++;
 	}
 	if (rc < 0)
 		return rc;
-	mpw_patch32(ot, at, count);
+	mpk_patch32(MPK(ot), at, count);
 	return 0;
 }
 
@@ -474,19 +474,19 @@ static int point_external(struct oc_ctx *x, const struct kind *k, struct buf *ot
 		more += 1 + 2 * ow_has(dp, k->min) + 2 * ow_has(dp, k->min + 1);
 	TRY(ot_point(ot, hash, ow_u64(dp, DP_TIME), ow_u64(dp, DP_START), ow_u64(dp, k->flags), more));
 	if (number) {
-		TRY(mpw_cstr(ot, "number_value_case"));
-		TRY(mpw_cstr(ot, ow_oneof(dp, (const unsigned[]){ 4, 6 }, 2) == 6 ? "int" : "double"));
+		TRY(mpk_cstr(MPK(ot), "number_value_case"));
+		TRY(mpk_cstr(MPK(ot), ow_oneof(dp, (const unsigned[]){ 4, 6 }, 2) == 6 ? "int" : "double"));
 	} else if (k->min) {
-		TRY(mpw_cstr(ot, "has_sum"));
-		TRY(mpw_bool(ot, ow_has(dp, DP_SUM)));
+		TRY(mpk_cstr(MPK(ot), "has_sum"));
+		TRY(mpk_bool(MPK(ot), ow_has(dp, DP_SUM)));
 	}
 	for (i = k->min; k->min && i <= k->min + 1; i++) {
 		if (!ow_has(dp, i))
 			continue;
-		TRY(mpw_cstr(ot, i == k->min ? "has_min" : "has_max"));
-		TRY(mpw_bool(ot, true));
-		TRY(mpw_cstr(ot, i == k->min ? "min" : "max"));
-		TRY(mpw_double(ot, ow_f64(dp, i)));
+		TRY(mpk_cstr(MPK(ot), i == k->min ? "has_min" : "has_max"));
+		TRY(mpk_bool(MPK(ot), true));
+		TRY(mpk_cstr(MPK(ot), i == k->min ? "min" : "max"));
+		TRY(msgpack_pack_double(MPK(ot), ow_f64(dp, i)));
 	}
 	return ex ? ot_exemplars(x, ot, dp, k->exemplars) : 0;
 }
@@ -599,10 +599,10 @@ static int render_metric(struct oc_ctx *x, const struct ow_msg *met)
 	if (x->ot_count[k->type]++ == 0)
 		x->ot_order[x->ot_n++] = k->type;
 	name = ow_str(met, 1, &n);
-	TRY(mpw_str(ot, name, n));
-	TRY(mpw_map(ot, ow_count(met, M_METADATA) ? 2 : 1));
-	TRY(mpw_cstr(ot, "datapoints"));
-	TRY(mpw_map32(ot, &dps_at));
+	TRY(msgpack_pack_str_with_body(MPK(ot), name, n));
+	TRY(msgpack_pack_map(MPK(ot), ow_count(met, M_METADATA) ? 2 : 1));
+	TRY(mpk_cstr(MPK(ot), "datapoints"));
+	TRY(mpk_map32(MPK(ot), &dps_at));
 	ow_iter_init(&it, &data, 1);
 	while ((rc = ow_next_msg(&it, &dp, &x->e)) > 0) {
 		TRY(render_point(x, k, ot, &dp, nb, dps == 0));
@@ -611,9 +611,9 @@ static int render_metric(struct oc_ctx *x, const struct ow_msg *met)
 	}
 	if (rc < 0)
 		return rc;
-	mpw_patch32(ot, dps_at, dps);
+	mpk_patch32(MPK(ot), dps_at, dps);
 	if (ow_count(met, M_METADATA)) { /* Metric.metadata, as cmetrics keeps it */
-		TRY(mpw_cstr(ot, "metadata"));
+		TRY(mpk_cstr(MPK(ot), "metadata"));
 		TRY(oc_kvs_mp(x, met, M_METADATA, ot, 0));
 	}
 	jw_raw(x, &x->metrics, "]}");
@@ -670,8 +670,8 @@ static int external_otlp(struct oc_ctx *x, struct buf *b)
 		jw_str(x, b, type_keys[ty], strlen(type_keys[ty]));
 		jw_raw(x, b, ":");
 		buf_init(&m, SIZE_MAX);
-		if ((rc = mpw_map32(&m, &at)) == 0 && (rc = buf_append(&m, x->ot[ty].data, x->ot[ty].len)) == 0) {
-			mpw_patch32(&m, at, x->ot_count[ty]);
+		if ((rc = mpk_map32(MPK(&m), &at)) == 0 && (rc = buf_append(&m, x->ot[ty].data, x->ot[ty].len)) == 0) {
+			mpk_patch32(MPK(&m), at, x->ot_count[ty]);
 			mp_cur_init(&c, m.data, m.len);
 			rc = mpjson_write(b, &c);
 		}

@@ -20,9 +20,23 @@ PORT_FLAGS = ["--ui-port", "0", "--http-port", "0", "--exporter-port", "0", "--o
 class Agent:
     """A running vivo-agent; ports maps listener names (http, exporter, ui, ops, ...) to ports."""
 
+    last_tmp = None  # the folder of the Agent made last, also when its start failed (for tests)
+
     def __init__(self, args=(), config=None, expect=("http", "exporter", "ui", "ops"), timeout=10, env=None):
-        self.tmp = tempfile.mkdtemp(prefix="vivo-test-")
+        self.tmp = Agent.last_tmp = tempfile.mkdtemp(prefix="vivo-test-")
         self.config_path = None
+        self.proc = None
+        self.errf = None
+        self.log_cache = ""
+        try:
+            self._start(args, config, expect, timeout, env)
+        except BaseException:
+            # An agent that refuses to start (a config error a test expects, say) or never
+            # comes up: the exception carries its log; nothing stays behind in TMPDIR.
+            self.stop()
+            raise
+
+    def _start(self, args, config, expect, timeout, env):
         argv = list(WRAPPER) + [AGENT, "--listen", "127.0.0.1"] + PORT_FLAGS
         if config is not None:
             self.config_path = os.path.join(self.tmp, "vivo.yaml" if not config.lstrip().startswith("[") else "vivo.conf")
@@ -44,9 +58,7 @@ class Agent:
                 raise RuntimeError("vivo-agent exited %s: %s" % (self.proc.returncode, self.log()))
             time.sleep(0.02)
         else:
-            log = self.log()
-            self.stop()
-            raise RuntimeError("vivo-agent did not come up: %s" % log)
+            raise RuntimeError("vivo-agent did not come up: %s" % self.log())
 
     def _scan(self):
         ports = {}
@@ -55,6 +67,9 @@ class Agent:
         return ports
 
     def log(self):
+        """The agent's stderr so far (after stop, what it was when the agent ended)."""
+        if self.errf is None or self.errf.closed:
+            return self.log_cache
         with open(self.stderr_path) as f:
             return f.read()
 
@@ -76,18 +91,23 @@ class Agent:
         self.proc.send_signal(sig)
 
     def stop(self, timeout=10):
-        """SIGTERM, wait; returns the exit code."""
-        if self.proc.poll() is None:
+        """SIGTERM, wait; returns the exit code. Removes the agent's folder (KEEP=1 keeps it);
+        log() still answers with what the agent wrote."""
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=timeout * (5 if WRAPPER else 1))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.errf.close()
-        if not os.environ.get("KEEP") and self.proc.returncode == 0:
+        if self.errf is not None and not self.errf.closed:
+            self.log_cache = self.log()
+            self.errf.close()
+        if os.environ.get("KEEP"):
+            print("# KEEP: agent files kept in %s" % self.tmp)
+        else:
             shutil.rmtree(self.tmp, ignore_errors=True)
-        return self.proc.returncode
+        return None if self.proc is None else self.proc.returncode
 
     def __enter__(self):
         return self

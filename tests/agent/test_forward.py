@@ -254,24 +254,26 @@ def test_tags_and_unix_socket(t):
             # The TCP instance comes last: its "listening forward" line is the one the test reads.
             "    - name: forward\n      alias: fixed\n      tag: fixed.tag\n      unix_path: %s\n      unix_perm: '0600'\n"
             "    - name: forward\n      tag_prefix: pre.\n" % path)
-    with Agent(config=conf, expect=FWD) as a:
-        s = connect(a)
-        s.sendall(pack(["app", 1, {"a": 1}, {"chunk": "1"}]))
-        t.eq(recv_obj(s), {"ack": "1"}, "acked")
-        t.ok(wait_for(lambda: os.path.exists(path)), "unix socket created")
-        t.eq(stat.S_IMODE(os.stat(path).st_mode), 0o600, "unix_perm applied")
-        u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        u.settimeout(10)
-        u.connect(path)
-        u.sendall(pack(["orig", 2, {"b": 2}, {"chunk": "2"}]))
-        t.eq(recv_obj(u), {"ack": "2"}, "unix socket: acked")
-        chunks = v1_chunks(a)
-        t.eq([(c["tag"], c["source_name"]) for c in chunks], [("pre.app", "forward.1"), ("fixed.tag", "fixed")],
-             "tag_prefix and tag override; alias is the source_name")
-        u.close()
-        s.close()
-    t.ok(not os.path.exists(path), "unix socket removed at exit")
-    shutil.rmtree(d, ignore_errors=True)
+    try:
+        with Agent(config=conf, expect=FWD) as a:
+            s = connect(a)
+            s.sendall(pack(["app", 1, {"a": 1}, {"chunk": "1"}]))
+            t.eq(recv_obj(s), {"ack": "1"}, "acked")
+            t.ok(wait_for(lambda: os.path.exists(path)), "unix socket created")
+            t.eq(stat.S_IMODE(os.stat(path).st_mode), 0o600, "unix_perm applied")
+            u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            u.settimeout(10)
+            u.connect(path)
+            u.sendall(pack(["orig", 2, {"b": 2}, {"chunk": "2"}]))
+            t.eq(recv_obj(u), {"ack": "2"}, "unix socket: acked")
+            chunks = v1_chunks(a)
+            t.eq([(c["tag"], c["source_name"]) for c in chunks], [("pre.app", "forward.1"), ("fixed.tag", "fixed")],
+                 "tag_prefix and tag override; alias is the source_name")
+            u.close()
+            s.close()
+        t.ok(not os.path.exists(path), "unix socket removed at exit")
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_config_errors(t):
@@ -287,6 +289,7 @@ def test_config_errors(t):
                 t.ok(False, "refused: %s" % want)
         except RuntimeError as e:
             t.ok(want in str(e), "config error names the problem (%s)" % want, str(e)[-400:])
+        t.ok(not os.path.exists(Agent.last_tmp), "the refused agent's folder is removed (%s)" % want, Agent.last_tmp)
 
 
 if __name__ == "__main__":

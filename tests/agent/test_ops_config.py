@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import time
 
 from agentlib import AGENT, Agent, curl, post_json, run
@@ -68,13 +69,15 @@ def test_fluent_bit_doc_configs(t):
 def agent_fails(args, config=None):
     path = None
     if config is not None:
-        path = "/tmp/vivo-bad-%d.conf" % os.getpid()
+        path = os.path.join(tempfile.gettempdir(), "vivo-bad-%d.conf" % os.getpid())
         with open(path, "w") as f:
             f.write(config)
         args = ["--config", path] + args
-    p = subprocess.run([AGENT] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
-    if path:
-        os.unlink(path)
+    try:
+        p = subprocess.run([AGENT] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+    finally:
+        if path:
+            os.unlink(path)
     return p.returncode, p.stderr.decode(), path
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# bench_controller.py: vivo-controller with 100 Vivo objects on a real API server: RSS and create-to-Service latency, beside a libcurl baseline.
+# bench_controller.py: vivo-controller on a real API server: create-to-Service latency with 100 Vivos, cold starts with 100 and 1,000 (time to converge, memory), and its own memory (USS) above a bare libcurl+OpenSSL client measured in the same run.
 import datetime
 import json
 import os
@@ -15,10 +15,15 @@ sys.path.insert(0, os.path.join(TOP, "tests", "controller"))
 from ctllib import Cluster, Controller, eventually  # noqa: E402
 
 N = int(os.environ.get("BENCH_VIVOS", "100"))
+COLD = [int(x) for x in os.environ.get("BENCH_COLD", "100,1000").split(",") if x]
 BENCH_BIN = os.environ.get("BENCH_BIN") or os.path.join(TOP, "build", "check", "tests", "bench")
 BUILD = os.path.abspath(os.path.join(BENCH_BIN, "..", ".."))
 CONTROLLER = os.environ.get("VIVO_CONTROLLER") or os.path.join(BUILD, "controller", "vivo-controller")
 SA_USER = "system:serviceaccount:vivo-system:vivo-controller"
+CTL_ENV = {"ASAN_OPTIONS": "detect_leaks=0"}
+CLUSTER_SH = os.path.join(TOP, "tests", "k8s", "cluster.sh")
+TARGET_OWN_MB = 3.0        # the controller's USS above the libcurl floor, with 1,000 Vivos
+LOG_TS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z ")
 
 
 def kb(pid, file, name):
@@ -33,15 +38,21 @@ def kb(pid, file, name):
 
 
 def memory(pid):
+    """RSS and its peak from status; USS (Private_Clean + Private_Dirty), PSS and anonymous
+    memory from smaps_rollup, in kB."""
     return {"rss_kb": kb(pid, "status", "VmRSS:"), "hwm_kb": kb(pid, "status", "VmHWM:"),
-            "private_kb": kb(pid, "smaps_rollup", "Private_Clean:") + kb(pid, "smaps_rollup", "Private_Dirty:"),
+            "uss_kb": kb(pid, "smaps_rollup", "Private_Clean:") + kb(pid, "smaps_rollup", "Private_Dirty:"),
             "pss_kb": kb(pid, "smaps_rollup", "Pss:"), "anon_kb": kb(pid, "smaps_rollup", "Anonymous:")}
 
 
-def audit_times(path, user):
-    """From the audit log (server clock, microseconds): when each Vivo's create and its
-    Service's first write by the controller completed."""
-    created, service = {}, {}
+def utc_ts(text, fmt):
+    return datetime.datetime.strptime(text, fmt).replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def audit_events(path, ns):
+    """(time, verb, resource, name, code, user) of every completed write in namespace ns,
+    from the audit log (server clock)."""
+    out = []
     with open(path) as f:
         for line in f:
             try:
@@ -49,21 +60,279 @@ def audit_times(path, user):
             except ValueError:
                 continue
             ref = ev.get("objectRef") or {}
-            if ev.get("stage") != "ResponseComplete" or ref.get("namespace") != "bench":
+            if ev.get("stage") != "ResponseComplete" or ref.get("namespace") != ns:
                 continue
-            ts = datetime.datetime.strptime(ev["stageTimestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
-            code = (ev.get("responseStatus") or {}).get("code")
-            if ref.get("resource") == "vivos" and ev.get("verb") == "create" and code == 201:
-                created[ref.get("name")] = ts
-            elif (ref.get("resource") == "services" and ev.get("verb") == "patch" and code == 201 and
-                  (ev.get("user") or {}).get("username") == user):
-                service.setdefault(ref.get("name"), ts)
+            res = ref.get("resource", "") + ("/" + ref["subresource"] if ref.get("subresource") else "")
+            out.append((utc_ts(ev["stageTimestamp"], "%Y-%m-%dT%H:%M:%S.%fZ"), ev.get("verb"), res, ref.get("name"),
+                        (ev.get("responseStatus") or {}).get("code"), (ev.get("user") or {}).get("username")))
+    return out
+
+
+def audit_times(path, ns, user):
+    """When each Vivo's create and its Service's first write by the controller completed."""
+    created, service = {}, {}
+    for ts, verb, res, name, code, who in audit_events(path, ns):
+        if res == "vivos" and verb == "create" and code == 201:
+            created[name] = ts
+        elif res == "services" and verb == "patch" and code == 201 and who == user:
+            service.setdefault(name, ts)
     return created, service
 
 
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))] if xs else float("nan")
+
+
+def mb(k):
+    return k / 1024.0
+
+
+def create_vivo(c, ns, name, spec):
+    body = {"apiVersion": "vivo.dev/v1alpha1", "kind": "Vivo", "metadata": {"name": name, "namespace": ns},
+            "spec": spec}
+    st, _ = c.api.req("POST", "/apis/vivo.dev/v1alpha1/namespaces/%s/vivos" % ns, body)
+    if st != 201:
+        print("bench_controller: create %s/%s: HTTP %d" % (ns, name, st))
+    return st == 201
+
+
+def latency(c, kc):
+    """100 Vivos created 50 ms apart, then 100 at once: create-to-Service latency from the
+    audit log, memory idle and with 100, writes, and a restart that must write nothing."""
+    ctl = Controller("bench", kubeconfig=kc, env=CTL_ENV)
+    try:
+        eventually(ctl.ready, 15)
+        idle = memory(ctl.proc.pid)
+
+        def services():
+            return len((c.api.get("/api/v1/namespaces/bench/services") or {}).get("items", []))
+
+        # Warm-up: the API server's first watch event for a just-created CRD can take ~2 s
+        # (its watch cache starting); one object through the whole path before measuring.
+        create_vivo(c, "default", "warmup", {})
+        eventually(lambda: c.api.get("/api/v1/namespaces/default/services/warmup"), 30, 0.05)
+        created = []
+        # Paced: one create every PACE seconds, the way objects usually arrive.
+        pace = float(os.environ.get("BENCH_PACE", "0.05"))
+        t0 = time.monotonic()
+        for i in range(N):
+            created.append("v%03d" % i)
+            create_vivo(c, "bench", created[-1], {"streamQueueSize": "%dM" % (1 + i % 50)})
+            time.sleep(max(0.0, t0 + (i + 1) * pace - time.monotonic()))
+        eventually(lambda: services() >= N, 60, 0.05)
+
+        def settled(n):
+            lst = c.api.get("/apis/vivo.dev/v1alpha1/namespaces/bench/vivos") or {}
+            return sum(1 for v in lst.get("items", []) if (v.get("status") or {}).get("observedGeneration")) == n
+        eventually(lambda: settled(N), 60, 0.2)
+        time.sleep(1.0)
+        mem = memory(ctl.proc.pid)
+        # Burst: another N as fast as one client can create them.
+        burst = []
+        t1 = time.monotonic()
+        for i in range(N):
+            burst.append("b%03d" % i)
+            create_vivo(c, "bench", burst[-1], {})
+        created_in = time.monotonic() - t1
+        eventually(lambda: services() >= 2 * N, 120, 0.05)
+        burst_all = time.monotonic() - t1
+        t_create, t_svc = audit_times(c.env["AUDIT_LOG"], "bench", SA_USER)
+        lat = [t_svc[n] - t_create[n] for n in created if n in t_svc and n in t_create]
+        blat = [t_svc[n] - t_create[n] for n in burst if n in t_svc and n in t_create]
+        eventually(lambda: settled(2 * N), 60, 0.2)
+        time.sleep(2.0)
+        busy = memory(ctl.proc.pid)
+        m = ctl.metrics()
+        writes = sum(v for (k, _), v in m.items() if k == "vivo_controller_api_writes_total")
+        recs = sum(v for (k, _), v in m.items() if k == "vivo_controller_reconcile_total")
+
+        def mean(name, **labels):
+            tot = cnt = 0.0
+            for (k, lab), v in m.items():
+                if all(('%s="%s"' % (a, b)) in lab for a, b in labels.items()):
+                    if k == name + "_sum":
+                        tot += v
+                    elif k == name + "_count":
+                        cnt += v
+            return tot / cnt * 1000 if cnt else float("nan")
+        per = (mean("vivo_controller_reconcile_duration_seconds"),
+               mean("vivo_controller_api_request_duration_seconds", verb="PATCH"),
+               mean("vivo_controller_api_request_duration_seconds", verb="PUT"))
+    finally:
+        ctl.stop()
+    # Everything again, unchanged: a restarted controller must write nothing.
+    ctl2 = Controller("bench2", kubeconfig=kc, env=CTL_ENV)
+    try:
+        eventually(ctl2.ready, 15)
+        time.sleep(3.0)
+        restart_writes = ctl2.writes()
+    finally:
+        ctl2.stop()
+
+    print("  create-to-Service latency, %d Vivos created one every %.0f ms (audit log: the create's completion "
+          "to the Service's, server clock):" % (N, pace * 1000))
+    print("    p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms (%d/%d); target p50 < 200 ms: %s" %
+          (pct(lat, 50) * 1000, pct(lat, 90) * 1000, pct(lat, 99) * 1000, max(lat or [0]) * 1000, len(lat), N,
+           "met" if lat and pct(lat, 50) < 0.2 else "NOT met"))
+    print("    mean time per reconcile %.1f ms; per request: apply (PATCH) %.1f ms, status (PUT) %.1f ms" % per)
+    print("  the same, a burst of %d more (created in %.2f s, all Services in %.2f s): p50 %.1f ms, p90 %.1f ms, "
+          "max %.1f ms" % (N, created_in, burst_all, pct(blat, 50) * 1000, pct(blat, 90) * 1000,
+                           max(blat or [0]) * 1000))
+    print("  API writes for %d Vivos: %d (%d reconciles); a restarted controller over them: %d writes" %
+          (2 * N, writes, recs, restart_writes))
+    return {"idle": idle, "paced": mem, "busy": busy}
+
+
+def cold_start(c, kc, n):
+    """n Vivos created while no controller runs, then a controller (watching only their
+    namespace) started: how long until every one has its objects and its status, and the
+    controller's memory once they have."""
+    ns = "cold%d" % n
+    c.kubectl("create", "namespace", ns)
+    for i in range(n):
+        create_vivo(c, ns, "c%04d" % i, {"streamQueueSize": "%dM" % (1 + i % 50)})
+    pids = {k: int(c.env[k + "_PID"]) for k in ("APISERVER", "ETCD", "KCM")}
+    cpu0 = {k: cpu_s(p) for k, p in pids.items()}
+    t0 = time.time()
+    ctl = Controller(ns, args=["--watch-namespace", ns], kubeconfig=kc, env=CTL_ENV)
+    try:
+        # One status write per Vivo ends its first reconcile (its three objects are written
+        # before it); nothing else writes these Vivos, so there are no conflicts to retry.
+        def statuses():
+            return ctl.metric("vivo_controller_api_writes_total", resource="vivos/status") >= n
+        ok, _ = eventually(statuses, 60 + n * 0.5, 0.1)
+        wall = time.time() - t0
+        cpu = {k: (cpu_s(p) - cpu0[k]) / wall for k, p in pids.items()}
+        cpu["controller"] = cpu_s(ctl.proc.pid) / wall
+        eventually(lambda: ctl.metric("vivo_controller_workqueue_depth") == 0, 30, 0.1)
+        time.sleep(2.0)
+        mem = memory(ctl.proc.pid)
+        writes = ctl.writes()
+        log = ctl.log()
+        if os.environ.get("BENCH_DEBUG"):
+            for (k, lab), v in sorted(ctl.metrics().items()):
+                if k in ("vivo_controller_reconcile_total", "vivo_controller_api_writes_total",
+                         "vivo_controller_api_request_duration_seconds_count"):
+                    print("    %s%s %g" % (k, lab, v))
+            print("\n".join([l for l in log.splitlines() if " warn: " in l or " error: " in l][:20]))
+    finally:
+        ctl.stop()
+    first = {}
+    for ts, verb, res, name, code, who in audit_events(c.env["AUDIT_LOG"], ns):
+        if res == "vivos/status" and verb == "update" and code == 200 and who == SA_USER:
+            first.setdefault(name, ts)
+    synced = next((utc_ts(m.group(1), "%Y-%m-%dT%H:%M:%S.%f") for line in log.splitlines()
+                   if "caches synced" in line for m in [LOG_TS.match(line)] if m), None)
+    lst = c.api.get("/apis/vivo.dev/v1alpha1/namespaces/%s/vivos" % ns) or {}
+    done = sum(1 for v in lst.get("items", []) if (v.get("status") or {}).get("observedGeneration"))
+    return {"n": n, "ok": bool(ok) and len(first) == n and done == n, "done": done, "mem": mem, "writes": writes,
+            "cpu": cpu, "cache": cache_text(c, ns),
+            "converged_s": (max(first.values()) - t0) if first else float("nan"),
+            "synced_s": (synced - t0) if synced else float("nan")}
+
+
+def cpu_s(pid):
+    """User + system CPU seconds of a process so far."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def cache_text(c, ns):
+    """Bytes of compact JSON the controller's caches hold for the namespace, per resource:
+    each object as cache.c stores it (managedFields and kubectl's last-applied copy dropped)."""
+    out = {}
+    for res, path in (("vivos", "/apis/vivo.dev/v1alpha1/namespaces/%s/vivos"),
+                      ("configmaps", "/api/v1/namespaces/%s/configmaps?labelSelector=app.kubernetes.io/managed-by%%3Dvivo-controller"),
+                      ("deployments", "/apis/apps/v1/namespaces/%s/deployments"),
+                      ("services", "/api/v1/namespaces/%s/services")):
+        total = 0
+        for o in (c.api.get(path % ns) or {}).get("items", []):
+            md = o.get("metadata") or {}
+            md.pop("managedFields", None)
+            (md.get("annotations") or {}).pop("kubectl.kubernetes.io/last-applied-configuration", None)
+            total += len(json.dumps(o, separators=(",", ":")))
+        out[res] = total
+    return out
+
+
+def floor(c):
+    """A bare libcurl + OpenSSL client's memory after one TLS request with the controller's
+    client certificate: what any such process costs before doing anything of its own."""
+    pki = os.path.join(c.dir, "pki")
+    user = "user-" + re.sub(r"[^A-Za-z0-9._-]", "_", SA_USER)
+    r = subprocess.run([os.path.join(BENCH_BIN, "bench_curl_floor"), c.url + "/version", os.path.join(pki, "ca.crt"),
+                        os.path.join(pki, user + ".crt"), os.path.join(pki, user + ".key")],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError("bench_curl_floor: %s %s" % (r.stdout, r.stderr))
+    return {k: int(v) for k, v in (kv.split("=") for kv in r.stdout.split()) if k.endswith("_kb")}
+
+
+def report(mem, cold, fl, sanitized):
+    fu = fl["uss_kb"]
+    print("  baseline, same run: a bare libcurl+OpenSSL client after one TLS request: USS %.1f MB, RSS %.1f MB, "
+          "PSS %.1f MB" % (mb(fu), mb(fl["rss_kb"]), mb(fl["pss_kb"])))
+    print("  memory (USS = private pages; own = USS above the baseline's USS):")
+    rows = [("idle, no Vivo", mem["idle"]), ("%d Vivos (paced run)" % N, mem["paced"]),
+            ("%d Vivos (after the burst)" % (2 * N), mem["busy"])]
+    rows += [("%d Vivos (cold start)" % r["n"], r["mem"]) for r in cold]
+    for name, m in rows:
+        print("    %-28s own %5.2f MB  USS %5.1f MB  RSS %5.1f MB  PSS %5.1f MB  anonymous %5.1f MB" %
+              (name, mb(m["uss_kb"] - fu), mb(m["uss_kb"]), mb(m["rss_kb"]), mb(m["pss_kb"]), mb(m["anon_kb"])))
+    for r in cold:
+        print("  cold start, %d Vivos: caches synced %.2f s after start, all converged (objects and status) %.2f s "
+              "after start%s; %d API writes" % (r["n"], r["synced_s"], r["converged_s"],
+                                                "" if r["ok"] else " (NOT all: %d/%d)" % (r["done"], r["n"]),
+                                                r["writes"]))
+        print("    CPU meanwhile, share of one core: %s" % ", ".join("%s %.0f%%" % (k, v * 100)
+                                                                     for k, v in r["cpu"].items()))
+        print("    cached JSON text: %s (%.2f MB in all)" % (", ".join(
+            "%s %.1f KB each" % (k, v / 1024.0 / r["n"]) for k, v in r["cache"].items()),
+            sum(r["cache"].values()) / 1048576.0))
+    by_n = {r["n"]: r for r in cold}
+    if 100 in by_n and 1000 in by_n:
+        lo, hi = by_n[100]["mem"], by_n[1000]["mem"]
+        print("  growth per 1,000 Vivos (100 -> 1,000, cold starts): RSS %.2f MB, USS %.2f MB" %
+              (mb(hi["rss_kb"] - lo["rss_kb"]) / 0.9, mb(hi["uss_kb"] - lo["uss_kb"]) / 0.9))
+    if 1000 in by_n:
+        own = mb(by_n[1000]["mem"]["uss_kb"] - fu)
+        print("  target: own memory < %.0f MB with 1,000 Vivos: %.2f MB, %s%s" %
+              (TARGET_OWN_MB, own, "met" if own < TARGET_OWN_MB else "NOT met",
+               " (ASan/UBSan build: figures inflated)" if sanitized else ""))
+
+
+class TestCluster:
+    """A fresh control plane (tests/k8s/cluster.sh) with the CRD, the RBAC and the
+    controller's identity, stopped and removed on exit."""
+
+    def __enter__(self):
+        self.d = tempfile.mkdtemp(prefix="vivo-bench-k8s-")
+        os.rmdir(self.d)
+        # A Service per Vivo: the default /24 holds 254 Service IPs, a cold start 1,000.
+        env = dict(os.environ, KCM_CONTROLLERS="garbagecollector,namespace,serviceaccount",
+                   SERVICE_CIDR="10.0.0.0/16")
+        r = subprocess.run([CLUSTER_SH, "start", self.d], capture_output=True, text=True, env=env)
+        if r.returncode != 0:
+            self.__exit__()
+            raise RuntimeError("the cluster did not start:\n" + r.stderr[-3000:])
+        try:
+            c = self.c = Cluster(self.d)
+            c.kubectl("apply", "-f", os.path.join(TOP, "manifests", "crd.yaml"))
+            c.kubectl("wait", "--for", "condition=Established", "crd/vivos.vivo.dev", "--timeout=30s")
+            c.kubectl("apply", "-f", os.path.join(TOP, "manifests", "rbac.yaml"))
+            self.kc = c.user(SA_USER)
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run([CLUSTER_SH, "stop", self.d], capture_output=True)
 
 
 def main():
@@ -77,141 +346,21 @@ def main():
         print("bench_controller: tests/k8s/build.sh failed:\n" + bin_dir.stderr[-2000:])
         return 1
     os.environ["VIVO_K8S_BIN"] = bin_dir.stdout.strip().splitlines()[-1]
-    d = tempfile.mkdtemp(prefix="vivo-bench-k8s-")
-    os.rmdir(d)
-    env = dict(os.environ, KCM_CONTROLLERS="garbagecollector,namespace,serviceaccount")
-    r = subprocess.run([os.path.join(TOP, "tests", "k8s", "cluster.sh"), "start", d], capture_output=True, text=True,
-                       env=env)
-    if r.returncode != 0:
-        print("bench_controller: cluster did not start:\n" + r.stderr[-3000:])
-        return 1
-    ctl = None
-    try:
-        c = Cluster(d)
-        c.kubectl("apply", "-f", os.path.join(TOP, "manifests", "crd.yaml"))
-        c.kubectl("wait", "--for", "condition=Established", "crd/vivos.vivo.dev", "--timeout=30s")
-        c.kubectl("apply", "-f", os.path.join(TOP, "manifests", "rbac.yaml"))
-        c.kubectl("create", "namespace", "bench")
-        kc = c.user(SA_USER)
-        pki = os.path.join(d, "pki")
-        floor = subprocess.run([os.path.join(BENCH_BIN, "bench_curl_floor"), c.url + "/version",
-                                os.path.join(pki, "ca.crt"), os.path.join(pki, "user-" + re.sub(r"[^A-Za-z0-9._-]", "_", SA_USER) + ".crt"),
-                                os.path.join(pki, "user-" + re.sub(r"[^A-Za-z0-9._-]", "_", SA_USER) + ".key")],
-                               capture_output=True, text=True)
-        fl = dict(kv.split("=") for kv in floor.stdout.split()) if floor.returncode == 0 else {}
-        Controller.binary = CONTROLLER
-        ctl = Controller("bench", kubeconfig=kc, env={"ASAN_OPTIONS": "detect_leaks=0"})
-        eventually(ctl.ready, 15)
-        idle = memory(ctl.proc.pid)
-        def services():
-            return len((c.api.get("/api/v1/namespaces/bench/services") or {}).get("items", []))
-
-        # Warm-up: the API server's first watch event for a just-created CRD can take ~2 s
-        # (its watch cache starting); one object through the whole path before measuring.
-        c.api.req("POST", "/apis/vivo.dev/v1alpha1/namespaces/default/vivos",
-                  {"apiVersion": "vivo.dev/v1alpha1", "kind": "Vivo", "metadata": {"name": "warmup"}, "spec": {}})
-        eventually(lambda: c.api.get("/api/v1/namespaces/default/services/warmup"), 30, 0.05)
-        created = {}
-        # Paced: one create every PACE seconds, the way objects usually arrive.
-        pace = float(os.environ.get("BENCH_PACE", "0.05"))
-        t0 = time.monotonic()
-        for i in range(N):
-            name = "v%03d" % i
-            body = {"apiVersion": "vivo.dev/v1alpha1", "kind": "Vivo", "metadata": {"name": name, "namespace": "bench"},
-                    "spec": {"streamQueueSize": "%dM" % (1 + i % 50)}}
-            st, _ = c.api.req("POST", "/apis/vivo.dev/v1alpha1/namespaces/bench/vivos", body)
-            created[name] = time.monotonic()
-            if st != 201:
-                print("bench_controller: create %s: HTTP %d" % (name, st))
-            time.sleep(max(0.0, t0 + (i + 1) * pace - time.monotonic()))
-        eventually(lambda: services() >= N, 60, 0.05)
-
-        def settled(n):
-            lst = c.api.get("/apis/vivo.dev/v1alpha1/namespaces/bench/vivos") or {}
-            return sum(1 for v in lst.get("items", []) if (v.get("status") or {}).get("observedGeneration")) == n
-        eventually(lambda: settled(N), 60, 0.2)
-        time.sleep(1.0)
-        mem100 = memory(ctl.proc.pid)
-        # Burst: another N as fast as one client can create them.
-        burst = {}
-        t1 = time.monotonic()
-        for i in range(N):
-            name = "b%03d" % i
-            body = {"apiVersion": "vivo.dev/v1alpha1", "kind": "Vivo", "metadata": {"name": name, "namespace": "bench"},
-                    "spec": {}}
-            c.api.req("POST", "/apis/vivo.dev/v1alpha1/namespaces/bench/vivos", body)
-            burst[name] = time.monotonic()
-        created_in = time.monotonic() - t1
-        eventually(lambda: services() >= 2 * N, 120, 0.05)
-        burst_all = time.monotonic() - t1
-        t_create, t_svc = audit_times(c.env["AUDIT_LOG"], SA_USER)
-        lat = [t_svc[n] - t_create[n] for n in created if n in t_svc and n in t_create]
-        blat = [t_svc[n] - t_create[n] for n in burst if n in t_svc and n in t_create]
-        if os.environ.get("BENCH_DEBUG"):
-            print("  paced, in order (ms):", " ".join("%.0f" % ((t_svc[n] - t_create[n]) * 1000) for n in sorted(created)
-                                                      if n in t_svc and n in t_create))
-        N2 = 2 * N
-
-        eventually(lambda: settled(N2), 60, 0.2)
-        time.sleep(2.0)
-        busy = memory(ctl.proc.pid)
-        m = ctl.metrics()
-        writes = sum(v for (k, _), v in m.items() if k == "vivo_controller_api_writes_total")
-
-        def mean(name, **labels):
-            tot = cnt = 0.0
-            for (k, l), v in m.items():
-                if all(('%s="%s"' % (a, b)) in l for a, b in labels.items()):
-                    if k == name + "_sum":
-                        tot += v
-                    elif k == name + "_count":
-                        cnt += v
-            return tot / cnt * 1000 if cnt else float("nan")
-        api_line = "  mean time per reconcile %.1f ms; per request: apply (PATCH) %.1f ms, status (PUT) %.1f ms" % (
-            mean("vivo_controller_reconcile_duration_seconds"),
-            mean("vivo_controller_api_request_duration_seconds", verb="PATCH"),
-            mean("vivo_controller_api_request_duration_seconds", verb="PUT"))
-        recs = sum(v for (k, _), v in m.items() if k == "vivo_controller_reconcile_total")
-        # Everything again, unchanged: a restarted controller must write nothing.
-        ctl.stop()
-        ctl2 = Controller("bench2", kubeconfig=kc, env={"ASAN_OPTIONS": "detect_leaks=0"})
-        eventually(ctl2.ready, 15)
-        time.sleep(3.0)
-        restart_writes = ctl2.writes()
-        restart_mem = memory(ctl2.proc.pid)
-        ctl2.stop()
-        ctl = None
-
-        print("vivo-controller, %d Vivo objects created one every %.0f ms, then %d more at once%s" %
-              (N, pace * 1000, N, " (ASan/UBSan build: figures inflated)" if sanitized else ""))
-        print("  (latencies from the audit log: the create's completion to the Service's, server clock)")
-        print("  create-to-Service latency, paced: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms (%d/%d)" %
-              (pct(lat, 50) * 1000, pct(lat, 90) * 1000, pct(lat, 99) * 1000, max(lat or [0]) * 1000, len(lat), N))
-        print("  target p50 < 200 ms: %s" % ("met" if lat and pct(lat, 50) < 0.2 else "NOT met"))
-        print(api_line)
-        print("  create-to-Service latency, burst of %d (created in %.2f s, all Services in %.2f s): p50 %.1f ms, "
-              "p90 %.1f ms, max %.1f ms" % (N, created_in, burst_all, pct(blat, 50) * 1000, pct(blat, 90) * 1000,
-                                            max(blat or [0]) * 1000))
-        print("  RSS: idle %.1f MB; with %d objects %.1f MB (private %.1f MB, PSS %.1f MB, anonymous %.1f MB); "
-              "with %d %.1f MB, peak %.1f MB" % (idle["rss_kb"] / 1024, N, mem100["rss_kb"] / 1024,
-                                                mem100["private_kb"] / 1024, mem100["pss_kb"] / 1024,
-                                                mem100["anon_kb"] / 1024, N2, busy["rss_kb"] / 1024,
-                                                busy["hwm_kb"] / 1024))
-        if fl:
-            floor_rss = int(fl["rss_kb"])
-            print("  baseline, same run: a bare libcurl+OpenSSL client after one TLS request: RSS %.1f MB, private "
-                  "%.1f MB, PSS %.1f MB" % (floor_rss / 1024, int(fl["private_kb"]) / 1024, int(fl["pss_kb"]) / 1024))
-            print("  controller with %d objects / baseline: RSS x%.2f; its own private memory above that floor: %.1f MB"
-                  % (N, mem100["rss_kb"] / floor_rss, (mem100["private_kb"] - int(fl["private_kb"])) / 1024))
-        print("  target RSS < 10 MB with %d objects: %s" % (N, "met" if mem100["rss_kb"] < 10 * 1024 else
-                                                           "NOT met (the baseline shows the libraries' own floor)"))
-        print("  API writes for %d objects: %d (%d reconciles); a restarted controller: %d writes, RSS %.1f MB" %
-              (N2, writes, recs, restart_writes, restart_mem["rss_kb"] / 1024))
-        return 0
-    finally:
-        if ctl:
-            ctl.stop()
-        subprocess.run([os.path.join(TOP, "tests", "k8s", "cluster.sh"), "stop", d], capture_output=True)
+    Controller.binary = CONTROLLER
+    print("vivo-controller on a real kube-apiserver%s" % (" (ASan/UBSan build: figures inflated)" if sanitized
+                                                           else ""))
+    # Each phase on a fresh control plane, so none inherits the objects (and the load on
+    # etcd and the garbage collector) of the one before.
+    with TestCluster() as t:
+        t.c.kubectl("create", "namespace", "bench")
+        fl = floor(t.c)
+        mem = latency(t.c, t.kc)
+    cold = []
+    for n in COLD:
+        with TestCluster() as t:
+            cold.append(cold_start(t.c, t.kc, n))
+    report(mem, cold, fl, sanitized)
+    return 0 if all(r["ok"] for r in cold) else 1
 
 
 if __name__ == "__main__":

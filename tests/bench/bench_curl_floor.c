@@ -1,4 +1,4 @@
-/* bench_curl_floor.c: the memory floor of any libcurl + OpenSSL client here: one TLS GET with a client certificate, then its RSS. */
+/* bench_curl_floor.c: the memory floor of any libcurl + OpenSSL client here: one TLS GET with a client certificate, then its RSS, USS (private pages) and PSS. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,7 +47,7 @@ int main(int argc, char **argv)
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
 	rc = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
-	printf("status=%ld curl=%d rss_kb=%ld private_kb=%ld pss_kb=%ld\n", code, (int)rc,
+	printf("status=%ld curl=%d rss_kb=%ld uss_kb=%ld pss_kb=%ld\n", code, (int)rc,
 	       field_kb("/proc/self/status", "VmRSS:"),
 	       field_kb("/proc/self/smaps_rollup", "Private_Clean:") + field_kb("/proc/self/smaps_rollup", "Private_Dirty:"),
 	       field_kb("/proc/self/smaps_rollup", "Pss:"));

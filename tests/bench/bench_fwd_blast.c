@@ -1,4 +1,4 @@
-/* bench_fwd_blast.c: Forward ingest benchmark client: sends prebuilt PackedForward or Message frames from N connections to the agent (timed until the last record is readable on the exporter API) or to a built-in discard server (timed until its last byte is read). */
+/* bench_fwd_blast.c: Forward ingest benchmark client: sends prebuilt PackedForward, Forward or Message frames from N connections to the agent (timed until the last record is readable on the exporter API) or to a built-in discard server (timed until its last byte is read). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -13,10 +13,9 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "mpw.h"
+#include "fwd_frames.h"
 
 #define MAX_CONNS 64
-#define MSG "GET /api/v1/cart/items?session=8f2a 200 OK 1234 bytes 12.5ms"
 
 struct sender {
 	pthread_t th;
@@ -25,10 +24,10 @@ struct sender {
 };
 
 static struct {
-	const char *mode;     /* packed or message */
+	const char *mode;     /* packed, forward or message */
 	int conns;
 	long records;         /* per connection */
-	int batch;            /* records per PackedForward frame */
+	int batch;            /* records per PackedForward or Forward frame */
 	int port;             /* agent forward port; 0 = discard */
 	int exporter;
 	uint64_t frames;      /* chunks expected in all */
@@ -63,56 +62,11 @@ static int dial(int port)
 	return fd;
 }
 
-/* One record of ~100 bytes: [EventTime, {"message": 60 chars, "level": "info", "seq": n}]. */
-static void entry(struct buf *b, long seq)
-{
-	mpw_array(b, 2);
-	mpw_event_time(b, 1700000000000000000LL + seq);
-	mpw_map(b, 3);
-	mpw_cstr(b, "message");
-	mpw_cstr(b, MSG);
-	mpw_cstr(b, "level");
-	mpw_cstr(b, "info");
-	mpw_cstr(b, "seq");
-	mpw_uint(b, (uint64_t)seq);
-}
-
 static void build(struct sender *s)
 {
-	struct buf payload;
-	long i;
-
 	buf_init(&s->data, SIZE_MAX);
-	buf_init(&payload, SIZE_MAX);
-	if (strcmp(g.mode, "packed") == 0) {
-		for (i = 0; i < g.records; i += g.batch) {
-			long j, n = g.records - i < g.batch ? g.records - i : g.batch;
-
-			buf_reset(&payload);
-			for (j = 0; j < n; j++)
-				entry(&payload, i + j);
-			mpw_array(&s->data, 2);
-			mpw_cstr(&s->data, "bench.packed");
-			mpw_bin(&s->data, payload.data, payload.len);
-			g.frames++;
-		}
-	} else {
-		for (i = 0; i < g.records; i++) {
-			mpw_array(&s->data, 3);
-			mpw_cstr(&s->data, "bench.message");
-			mpw_event_time(&s->data, 1700000000000000000LL + i);
-			mpw_map(&s->data, 3);
-			mpw_cstr(&s->data, "message");
-			mpw_cstr(&s->data, MSG);
-			mpw_cstr(&s->data, "level");
-			mpw_cstr(&s->data, "info");
-			mpw_cstr(&s->data, "seq");
-			mpw_uint(&s->data, (uint64_t)i);
-			g.frames++;
-		}
-	}
+	g.frames += fwd_frames_build(&s->data, g.mode, g.records, g.batch);
 	g.bytes += s->data.len;
-	buf_free(&payload);
 }
 
 static void *send_main(void *arg)
@@ -225,7 +179,7 @@ int main(int argc, char **argv)
 	pthread_t acc;
 
 	if (argc != 7) {
-		fprintf(stderr, "usage: bench_fwd_blast packed|message CONNS RECORDS_PER_CONN BATCH FORWARD_PORT|0 EXPORTER_PORT\n");
+		fprintf(stderr, "usage: bench_fwd_blast packed|forward|message CONNS RECORDS_PER_CONN BATCH FORWARD_PORT|0 EXPORTER_PORT\n");
 		return 2;
 	}
 	g.mode = argv[1];
@@ -234,7 +188,8 @@ int main(int argc, char **argv)
 	g.batch = atoi(argv[4]);
 	g.port = atoi(argv[5]);
 	g.exporter = atoi(argv[6]);
-	if (g.conns < 1 || g.conns > MAX_CONNS || g.records < 1 || g.batch < 1)
+	if (g.conns < 1 || g.conns > MAX_CONNS || g.records < 1 || g.batch < 1 ||
+	    (strcmp(g.mode, "packed") != 0 && strcmp(g.mode, "forward") != 0 && strcmp(g.mode, "message") != 0))
 		return 2;
 	for (i = 0; i < g.conns; i++)
 		build(&s[i]);

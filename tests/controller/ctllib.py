@@ -1,4 +1,5 @@
 # ctllib.py: helpers for vivo-controller tests against a real API server: TAP, an admin API client, controllers, audit counts.
+import atexit
 import http.client
 import json
 import os
@@ -189,6 +190,26 @@ def vivo(name, ns="default", spec=None):
             "spec": spec or {}}
 
 
+def make_available(api, ns, name):
+    """What a kubelet and the Deployment controller would report: every replica available."""
+    d = api.get(deploy_path(ns, name))
+    n = d["spec"].get("replicas", 1)
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    st = {"observedGeneration": d["metadata"]["generation"], "replicas": n, "updatedReplicas": n,
+          "readyReplicas": n, "availableReplicas": n,
+          "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
+                          "message": "Deployment has minimum availability.", "lastUpdateTime": now,
+                          "lastTransitionTime": now}]}
+    return api.merge_patch(deploy_path(ns, name) + "/status", {"status": st})
+
+
+def rendered_count(v):
+    """How many objects a Vivo renders: ConfigMap, Deployment and Service, plus the headless
+    <name>-pods in Sidecar mode and <name>-peers with replicas above 1 (docs/fleet.md)."""
+    spec = v.get("spec") or {}
+    return 3 + (spec.get("mode") == "Sidecar") + (spec.get("replicas", 1) > 1)
+
+
 def condition(v, typ):
     for c in ((v or {}).get("status") or {}).get("conditions") or []:
         if c.get("type") == typ:
@@ -209,7 +230,7 @@ class Controller:
 
     def __init__(self, name, args=(), kubeconfig=None, env=None, wait=True, keep_env=False):
         self.name = name
-        self.expected_rc = 0  # another exit code a test expects (its log is then not kept)
+        self.expected_rc = 0  # another exit code a test expects (its log is then not printed)
         self.tmp = tempfile.mkdtemp(prefix="vivo-ctl-%s-" % name)
         self.log_path = os.path.join(self.tmp, "controller.log")
         argv = [self.binary, "--metrics-addr", "127.0.0.1:0", "--health-addr", "127.0.0.1:0"]
@@ -224,7 +245,13 @@ class Controller:
         e.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         e.update(env or {})
         self.errf = open(self.log_path, "w+")
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.errf, stderr=self.errf, env=e)
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.errf, stderr=self.errf, env=e)
+        except OSError:
+            self.errf.close()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
+        _controllers.append(self)
         self.ports = {}
         if wait:
             self.wait_listening()
@@ -293,8 +320,9 @@ class Controller:
             self.proc.send_signal(sig)
 
     def stop(self, timeout=20):
-        """SIGTERM and wait; the exit code (None if it had to be killed). The log is removed
-        after a clean exit unless KEEP=1."""
+        """SIGTERM and wait; the exit code (None if it had to be killed). The folder with the
+        log is removed (KEEP=1 keeps it); log() still answers."""
+        rc = None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -302,23 +330,61 @@ class Controller:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+                self._cleanup()
                 return None
+        rc = self.proc.returncode
         self._cleanup()
-        return self.proc.returncode
+        return rc
 
     def kill(self):
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        self._cleanup()
         return self.proc.returncode
 
     def _cleanup(self):
-        # Killed on purpose (-9) or a clean exit: nothing to keep.
-        if (self.proc.returncode in (0, -9, self.expected_rc) and not os.environ.get("KEEP") and
-                not self.errf.closed):
-            self.log_cache = self.log()
-            self.errf.close()
+        """Every path ends here (stop, kill, or the exit of the test process): the log is read
+        into memory and the folder removed; after an exit code no test expected, the end of
+        the log goes to the TAP output first."""
+        if self.errf.closed:
+            return
+        self.log_cache = self.log()
+        self.errf.close()
+        rc = self.proc.returncode
+        if rc not in (0, -9, self.expected_rc):
+            print("# controller %s exited %s; the end of its log:" % (self.name, rc))
+            for line in self.log_cache.splitlines()[-30:]:
+                print("#   " + line)
+            sys.stdout.flush()
+        if os.environ.get("KEEP"):
+            print("# KEEP: controller %s files kept in %s" % (self.name, self.tmp), flush=True)
+        else:
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+_controllers = []
+
+
+@atexit.register
+def _stop_controllers():
+    """A test that raised before stopping its controller: kill it and remove its folder."""
+    for ctl in _controllers:
+        if ctl.proc.poll() is None:
+            ctl.proc.kill()
+            ctl.proc.wait()
+        ctl._cleanup()
+
+
+# The identity the controllers under test run as: the ServiceAccount that manifests/rbac.yaml
+# binds, as a client certificate (RBAC matches ServiceAccount subjects by user name, so this
+# user holds exactly rbac.yaml's rules and nothing else).
+SA_USER = "system:serviceaccount:vivo-system:vivo-controller"
+# The webhook configuration the controller registers with --webhook-url.
+MWC = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/vivo-controller"
+# The built agent beside the controller under test (build/.../controller/../agent).
+AGENT = os.environ.get("VIVO_AGENT") or os.path.join(os.path.dirname(Controller.binary or "."), "..", "agent",
+                                                     "vivo-agent")
 
 
 class Audit:

@@ -11,13 +11,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctllib import (TOP, Api, Audit, Cluster, Controller, cm_path, condition, deploy_path, describe, done, eventually,
-                    note, ok, skip, svc_path, vivo, vivo_path)
+from ctllib import (SA_USER, TOP, Api, Audit, Cluster, Controller, cm_path, condition, deploy_path, describe, done,
+                    eventually, make_available, note, ok, rendered_count, skip, svc_path, vivo, vivo_path)
 
-# The identity the controller runs as: the ServiceAccount that manifests/rbac.yaml binds, as a
-# client certificate. RBAC matches ServiceAccount subjects by user name, so this user holds
-# exactly the ClusterRole of rbac.yaml and nothing else.
-SA_USER = "system:serviceaccount:vivo-system:vivo-controller"
 LABEL = "app.kubernetes.io/managed-by=vivo-controller"
 
 
@@ -65,19 +61,6 @@ def set_spec(api, ns, name, patch):
     return body
 
 
-def make_available(api, ns, name):
-    """What a kubelet and the Deployment controller would report: every replica available."""
-    d = api.get(deploy_path(ns, name))
-    n = d["spec"].get("replicas", 1)
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    st = {"observedGeneration": d["metadata"]["generation"], "replicas": n, "updatedReplicas": n,
-          "readyReplicas": n, "availableReplicas": n,
-          "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable",
-                          "message": "Deployment has minimum availability.", "lastUpdateTime": now,
-                          "lastTransitionTime": now}]}
-    return api.merge_patch(deploy_path(ns, name) + "/status", {"status": st})
-
-
 def converged(api, ns, name, pred):
     v = api.get(vivo_path(ns, name))
     return v if v and pred(v) else None
@@ -92,7 +75,7 @@ def managed_objects(api):
 
 
 def no_strays(api):
-    """Every rendered object is owned by a Vivo that exists, and each Vivo has exactly three."""
+    """Every rendered object is owned by a Vivo that exists, and each Vivo has exactly what it renders."""
     vivos = {(v["metadata"]["namespace"], v["metadata"]["uid"]): v for v in
              (api.get("/apis/vivo.dev/v1alpha1/vivos") or {}).get("items", [])}
     count = {}
@@ -105,8 +88,9 @@ def no_strays(api):
             continue
         count[(md["namespace"], refs[0]["uid"])] = count.get((md["namespace"], refs[0]["uid"]), 0) + 1
     for k, v in vivos.items():
-        if count.get(k, 0) != 3:
-            problems.append("%s/%s has %d objects" % (v["metadata"]["namespace"], v["metadata"]["name"], count.get(k, 0)))
+        if count.get(k, 0) != rendered_count(v):
+            problems.append("%s/%s has %d objects, not %d" % (v["metadata"]["namespace"], v["metadata"]["name"],
+                                                            count.get(k, 0), rendered_count(v)))
     return problems
 
 

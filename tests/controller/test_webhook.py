@@ -17,15 +17,11 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctllib import (TOP, Audit, Cluster, Controller, condition, describe, done, eventually, free_port, note, ok,
-                    vivo, vivo_path)
+from ctllib import (AGENT, MWC, SA_USER, TOP, Audit, Cluster, Controller, condition, describe, done, eventually,
+                    free_port, note, ok, vivo, vivo_path)
 
-SA_USER = "system:serviceaccount:vivo-system:vivo-controller"
 NS = "wh-apps"
 SECRET = "/api/v1/namespaces/vivo-system/secrets/vivo-controller-webhook-tls"
-MWC = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/vivo-controller"
-AGENT = os.environ.get("VIVO_AGENT") or os.path.join(os.path.dirname(Controller.binary or "."), "..", "agent",
-                                                     "vivo-agent")
 PORT_FLAGS = ["--listen", "127.0.0.1", "--ui-port", "0", "--http-port", "0", "--exporter-port", "0", "--ops-port", "0",
               "--forward-port", "0", "--otlp-port", "0"]
 
@@ -198,10 +194,11 @@ def test_inject(c, ctl):
     v = vivo_status(api, "prof", lambda x: (condition(x, "Ready") or {}).get("reason") == "ProfileReady")
     ok(v is not None, "Sidecar-mode Vivo prof: Ready, reason ProfileReady", ctl.tail)
     h = (v or {}).get("status", {}).get("configHash", "?")
-    ok(api.get("/api/v1/namespaces/%s/configmaps/prof-config" % NS) is not None and
-       api.get("/apis/apps/v1/namespaces/%s/deployments/prof" % NS) is None and
-       api.get("/api/v1/namespaces/%s/services/prof" % NS) is None,
-       "it renders its ConfigMap and no Deployment or Service of its own")
+    d = api.get("/apis/apps/v1/namespaces/%s/deployments/prof" % NS)
+    ok(api.get("/api/v1/namespaces/%s/configmaps/prof-config" % NS) is not None and d and
+       d["spec"]["template"]["spec"]["containers"][0]["args"] == ["--config", "/etc/vivo/vivo-aggregator.yaml"] and
+       api.get("/api/v1/namespaces/%s/services/prof-pods" % NS) is not None,
+       "it renders its ConfigMap, and the aggregator (Deployment prof, headless Service prof-pods: test_fleet.py)")
     before = requests(ctl, "injected")
     st, p = api.req("POST", pods_path(), pod("web-1", containers=[
         {"name": "app", "image": "app:1", "env": [{"name": "A", "value": "1"}]}]))
@@ -466,16 +463,21 @@ def test_stale_and_switch(c, ctl):
     api.merge_patch(vivo_path(NS, "prof"), {"spec": {"streamQueueSize": "20M"}})
 
     c.apply(vivo("switch", NS, {}))
-    objs, _ = eventually(lambda: api.get("/apis/apps/v1/namespaces/%s/deployments/switch" % NS) and
-                         api.get("/api/v1/namespaces/%s/services/switch" % NS), 10)
+    dep_path = "/apis/apps/v1/namespaces/%s/deployments/switch" % NS
+    objs, _ = eventually(lambda: api.get("/api/v1/namespaces/%s/services/switch" % NS) and api.get(dep_path), 10)
     api.merge_patch(vivo_path(NS, "switch"), {"spec": {"mode": "Sidecar"}})
-    gone, took = eventually(lambda: api.get("/apis/apps/v1/namespaces/%s/deployments/switch" % NS) is None and
-                            api.get("/api/v1/namespaces/%s/services/switch" % NS) is None, 10)
+    # The Deployment becomes the aggregator of the injected pods (docs/fleet.md): the same
+    # object, its agent now following the headless Service switch-pods.
+    agg, took = eventually(lambda: (lambda d: d if d and "/etc/vivo/vivo-aggregator.yaml" in
+                                    d["spec"]["template"]["spec"]["containers"][0]["args"] else None)(api.get(dep_path))
+                           and api.get("/api/v1/namespaces/%s/services/switch-pods" % NS), 10)
+    d = api.get(dep_path)
     v = vivo_status(api, "switch", lambda x: (condition(x, "Ready") or {}).get("reason") == "ProfileReady" and
-                    "endpoints" not in x["status"])
-    ok(objs and gone and v and api.get("/api/v1/namespaces/%s/configmaps/switch-config" % NS),
-       "Deployment -> Sidecar mode: the controller deletes its Deployment and Service (%.2f s), keeps the "
-       "ConfigMap, and the status has no endpoints" % took, ctl.tail)
+                    x["status"].get("endpoints", {}).get("ui") == "http://switch.%s.svc:8000" % NS)
+    ok(objs and agg and v and d and d["metadata"]["uid"] == objs["metadata"]["uid"] and
+       api.get("/api/v1/namespaces/%s/configmaps/switch-config" % NS),
+       "Deployment -> Sidecar mode: its Deployment turns into the aggregator (%.2f s), switch-pods appears, the "
+       "ConfigMap stays, and the status has the aggregator's endpoints" % took, ctl.tail)
 
 
 def test_example(c, ctl):

@@ -39,7 +39,7 @@ static int lookup(void *ctx, const char *ns, const char *value, struct inj_profi
 
 static void setup(void)
 {
-	static const struct render_opts o = { "vivo-agent:0.1.0", "fluent/fluent-bit:5.1.1" };
+	static const struct render_opts o = { "vivo-agent:0.1.0", "fluent/fluent-bit:5.1.1", NULL };
 	json_t *v = json_loads("{\"metadata\":{\"name\":\"prof\",\"namespace\":\"apps\",\"uid\":\"u\"},"
 			       "\"spec\":{\"mode\":\"Sidecar\"}}", 0, NULL);
 	char err[256];

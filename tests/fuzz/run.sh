@@ -6,6 +6,9 @@ seconds=$1
 shift
 here=$(cd "$(dirname "$0")" && pwd)
 status=0
+work=""
+trap '[ -z "$work" ] || rm -rf "$work" "$work.log"' EXIT
+trap 'exit 130' INT TERM
 for target in "$@"; do
 	name=$(basename "$target" | sed 's/^fuzz_//')
 	work=$(mktemp -d)

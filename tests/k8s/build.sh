@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# build.sh: builds, once per version, the real kube-apiserver, kube-controller-manager, etcd, etcdctl and helm for Vivo's tests into a cache outside the repo; prints the bin dir as its last line.
+# build.sh: builds, once per version, the real kube-apiserver, kube-controller-manager, etcd, etcdctl and helm (and kubectl when none is installed) for Vivo's tests into a cache outside the repo; prints the bin dir as its last line.
 #
 # Versions come from tools/go.mod (k8s.io/kubernetes), etcd/go.mod (go.etcd.io/etcd/server/v3)
 # and HELM_VERSION below. Cache: ${VIVO_K8S_CACHE:-$HOME/.cache/vivo-k8s}/k8s-<v>-etcd-<v>/bin.
 # Everything but the last line goes to stderr. When the binaries exist it runs no go command.
+# kubectl (k8s.io/kubernetes/cmd/kubectl, same modules and version stamp as kube-apiserver) is
+# built only when no kubectl is on PATH, and then kept in the same bin dir.
+# Go: $GO, else what toolchain.sh finds or fetches (Go >= the go.mod files' `go` line).
+# VIVO_NO_TOOL_BUILD=1: fetch no Go toolchain and build no kubectl. Exit 3: no usable Go.
 set -euo pipefail
 
 HELM_VERSION=v3.19.5
@@ -33,11 +37,20 @@ helm_ok() {
 	[[ -x $bin/helm ]] && [[ $("$bin/helm" version --template '{{.Version}}' 2>/dev/null) == "$HELM_VERSION" ]]
 }
 
+# want_kubectl: true if this build provides kubectl (none on PATH, building allowed).
+want_kubectl() {
+	[[ ${VIVO_NO_TOOL_BUILD:-0} != 1 ]] || return 1
+	local k
+	k=$(command -v kubectl 2>/dev/null) || return 0
+	[[ $k == "$bin/kubectl" ]]
+}
+
 all_ok() {
 	local b
 	for b in kube-apiserver kube-controller-manager etcd etcdctl; do
 		[[ -x $bin/$b ]] || return 1
 	done
+	! want_kubectl || [[ -x $bin/kubectl ]] || return 1
 	helm_ok
 }
 
@@ -51,8 +64,12 @@ mkdir -p "$bin"
 exec 9>"$dir/.lock"
 flock 9
 
-GO=${GO:-go}
-command -v "$GO" >/dev/null || die "go not found (expected Go >= 1.26 at /usr/local/go/bin)"
+# A Go new enough for the go.mod files (exit 3 from toolchain.sh: none there, none fetched).
+rc=0
+GO=$("$here/toolchain.sh") || rc=$?
+((rc == 0)) || { log "error: no usable Go (toolchain.sh above says what to do)"; exit "$rc"; }
+# A fetched toolchain finds its own GOROOT; a GOROOT left in the environment would mislead it.
+[[ $GO != "$cache"/* ]] || unset GOROOT
 export GOTOOLCHAIN=local CGO_ENABLED=0
 # readonly: the build must never rewrite the committed go.mod/go.sum; no VCS stamping (the
 # repo may have no commits and the binaries must not depend on it).
@@ -74,9 +91,12 @@ timed() {
 	log "built $name in $((SECONDS - t0)) s"
 }
 
+# build_k8s LDFLAGS CMD...: the k8s.io/kubernetes/cmd/CMD commands into $tmp.
 build_k8s() {
-	(cd "$here/tools" && "$GO" build -trimpath -ldflags="$1" -o "$tmp/" \
-		k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager)
+	local ld=$1 c pkgs=()
+	shift
+	for c in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+	(cd "$here/tools" && "$GO" build -trimpath -ldflags="$ld" -o "$tmp/" "${pkgs[@]}")
 }
 
 build_etcd() {
@@ -84,7 +104,15 @@ build_etcd() {
 		"$GO" build -trimpath -ldflags="-s -w" -o "$tmp/etcdctl" ./etcdctl)
 }
 
-if [[ ! -x $bin/kube-apiserver || ! -x $bin/kube-controller-manager ]]; then
+k8s_cmds=()
+for c in kube-apiserver kube-controller-manager; do
+	[[ -x $bin/$c ]] || k8s_cmds+=("$c")
+done
+if want_kubectl && [[ ! -x $bin/kubectl ]]; then
+	log "no kubectl on PATH: building kubectl $K8S_VERSION into $bin"
+	k8s_cmds+=(kubectl)
+fi
+if ((${#k8s_cmds[@]})); then
 	# Stamp the version as Kubernetes' own build does (hack/lib/version.sh), so /version and
 	# --version report v1.34.3 rather than v0.0.0-master; commit and date from the module proxy.
 	(cd "$here/tools" && "$GO" mod download k8s.io/kubernetes)
@@ -102,8 +130,8 @@ if [[ ! -x $bin/kube-apiserver || ! -x $bin/kube-controller-manager ]]; then
 		[[ -n $commit ]] && ld+=" -X $pkg.gitCommit=$commit"
 		[[ -n $date ]] && ld+=" -X $pkg.buildDate=$date"
 	done
-	timed "kube-apiserver + kube-controller-manager $K8S_VERSION" build_k8s "$ld"
-	mv -f "$tmp/kube-apiserver" "$tmp/kube-controller-manager" "$bin/"
+	timed "${k8s_cmds[*]} $K8S_VERSION" build_k8s "$ld" "${k8s_cmds[@]}"
+	for c in "${k8s_cmds[@]}"; do mv -f "$tmp/$c" "$bin/"; done
 fi
 
 if [[ ! -x $bin/etcd || ! -x $bin/etcdctl ]]; then

@@ -13,7 +13,8 @@
 #
 # Environment: VIVO_K8S_BIN (bin dir; default: build.sh's output), START_TIMEOUT (s, default 60),
 # KCM_CONTROLLERS (default garbagecollector,deployment,replicaset,namespace,serviceaccount),
-# WATCH_CACHE=0 (serve watches from etcd, so `compact` alone yields 410 Gone), KEEP=1.
+# WATCH_CACHE=0 (serve watches from etcd, so `compact` alone yields 410 Gone), KEEP=1,
+# SERVICE_CIDR (default 10.0.0.0/24: 254 Services; the 1,000-Vivo benchmark asks for a /16).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -298,7 +299,7 @@ write_apiserver_args() {
 --tls-cert-file=$PKI/apiserver.crt
 --tls-private-key-file=$PKI/apiserver.key
 --client-ca-file=$PKI/ca.crt
---service-cluster-ip-range=10.0.0.0/24
+--service-cluster-ip-range=${SERVICE_CIDR:-10.0.0.0/24}
 --allow-privileged=true
 --disable-admission-plugins=ServiceAccount
 --authorization-mode=RBAC

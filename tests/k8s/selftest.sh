@@ -30,21 +30,31 @@ eventually() {
 	done
 }
 
-command -v kubectl >/dev/null || { echo "1..0 # SKIP kubectl not found"; exit 0; }
-BIN=$("$here/build.sh" </dev/null | tail -n 1)
-export VIVO_K8S_BIN=$BIN
+# The binaries and kubectl (built when none is installed); a missing tool skips the suite,
+# or fails it under CI=true, with a line naming the tool.
+# shellcheck source=tests/k8s/prereq.sh
+. "$here/prereq.sh"
+k8s_prereq
+BIN=$VIVO_K8S_BIN
 
 echo "1..14"
 t0=$SECONDS
 dir=$(mktemp -d "${TMPDIR:-/tmp}/vivo-k8s-selftest.XXXXXX")
+# On every path the cluster stops and its directory goes (KEEP=1 keeps it); after a failure the
+# end of each component's log goes to the output first.
 cleanup() {
 	local rc=$?
-	if ((failed)) || ((rc)); then
+	if [[ ${KEEP:-0} == 1 ]]; then
 		KEEP=1 "$cluster" stop "$dir" >&2 || true
-		echo "# failed; cluster directory and logs kept in $dir"
-	else
-		"$cluster" stop "$dir" >&2 || true
+		echo "# KEEP=1: cluster directory and logs kept in $dir"
+		return
 	fi
+	if ((failed)) || ((rc)); then
+		k8s_tails "$dir"
+		echo "# failed (KEEP=1 keeps the cluster directory and its logs)"
+	fi
+	"$cluster" stop "$dir" >&2 || true
+	rm -rf "$dir"
 }
 trap cleanup EXIT
 

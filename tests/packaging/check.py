@@ -171,6 +171,13 @@ def cmd_objects(args):
 
 def check_service(s, want=REQUIRED_SERVICE_PORTS):
     ports = {p.get("port") for p in s.get("spec", {}).get("ports", [])}
+    if s.get("spec", {}).get("clusterIP") == "None":
+        # A headless Service the agents follow (<name>-peers, <name>-pods: docs/fleet.md):
+        # the exporter port only, not-ready pods published.
+        if len(ports) != 1 or not ports <= want or s["spec"].get("publishNotReadyAddresses") is not True:
+            err("%s: a headless Service should publish one of the agent's ports, not-ready pods included "
+                "(has %s)" % (name_of(s), sorted(ports)))
+        return
     missing = want - ports
     if missing:
         err("%s: lacks ports %s (has %s)" % (name_of(s), sorted(missing), sorted(ports)))

@@ -360,7 +360,7 @@ if [[ -n $HELM ]] && ((have_sources)); then
 	render_vivo() {
 		local src=$1 what=$2
 		local vivo=$work/$what-vivo.yaml objs=$work/$what-rendered.json
-		if [[ $src == *.yaml && $(grep -c '^kind: Vivo' "$src") == 1 && $src == manifests/* ]]; then
+		if [[ $src == manifests/vivo-cr.yaml ]]; then
 			cp "$src" "$vivo"
 		else
 			"${CHECK[@]}" extract "$src" Vivo "$vivo" || return 1
@@ -378,6 +378,8 @@ if [[ -n $HELM ]] && ((have_sources)); then
 		t "vivo-controller --render of the chart's default Vivo: the same" render_vivo "$work/default.yaml" default
 		t "vivo-controller --render of the chart's Vivo with every value set (Fluent Bit beside the agent, ports from values): the same, security checks on the sidecar too" \
 			render_vivo "$work/all.yaml" all
+		t "vivo-controller --render of manifests/examples/sidecar.yaml: the aggregator Deployment passes the same checks; Service sidecar has every port, sidecar-pods is headless on the exporter port" \
+			render_vivo manifests/examples/sidecar.yaml sidecar
 	else
 		skip "vivo-controller --render of the sample and the chart's Vivo objects" "vivo-controller is not built (${CONTROLLER:-no build tree})"
 	fi

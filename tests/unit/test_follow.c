@@ -5,7 +5,7 @@
 
 #include "in_vivo/discover.h"
 #include "in_vivo/parse.h"
-#include "mpw.h"
+#include "mpk.h"
 #include "store.h"
 #include "tap.h"
 
@@ -188,11 +188,11 @@ static void test_round_trip(void)
 	const char *ra, *rb;
 
 	buf_init(&mp, 4096);
-	mpw_map(&mp, 2);
-	mpw_cstr(&mp, "msg");
-	mpw_cstr(&mp, "h\xc3\xa9llo \"quoted\" \x01");
-	mpw_cstr(&mp, "n");
-	mpw_int(&mp, -12345678901234LL);
+	msgpack_pack_map(MPK(&mp), 2);
+	mpk_cstr(MPK(&mp), "msg");
+	mpk_cstr(MPK(&mp), "h\xc3\xa9llo \"quoted\" \x01");
+	mpk_cstr(MPK(&mp), "n");
+	msgpack_pack_int64(MPK(&mp), -12345678901234LL);
 	chunk_builder_init(&cb, STREAM_LOGS, "web.access", "forward", "forward.0", 1 << 20);
 	mp_cur_init(&body, mp.data, mp.len);
 	chunk_add_log(&cb, 1700000000123456789LL, NULL, &body);

@@ -13,7 +13,7 @@
 #include "in_forward/auth.h"
 #include "in_forward/decode.h"
 #include "mp.h"
-#include "mpw.h"
+#include "mpk.h"
 #include "tap.h"
 
 #define MAX (1u << 20)
@@ -55,9 +55,12 @@ static const char *text(void)
 /* {"k": v} with one string value */
 static void rec(struct buf *b, const char *k, const char *v)
 {
-	mpw_map(b, 1);
-	mpw_cstr(b, k);
-	mpw_cstr(b, v);
+	msgpack_packer pk;
+
+	mpk_init(&pk, b);
+	msgpack_pack_map(&pk, 1);
+	mpk_cstr(&pk, k);
+	mpk_cstr(&pk, v);
 }
 
 static void gzip_into(struct buf *out, const void *p, size_t n)
@@ -80,15 +83,17 @@ static void gzip_into(struct buf *out, const void *p, size_t n)
 
 static void test_scan(void)
 {
+	msgpack_packer pk;
 	struct fwd_scan s;
 	struct buf b;
 	size_t len = 0, i;
 	int rc = 0;
 
 	buf_init(&b, SIZE_MAX);
-	mpw_array(&b, 3);
-	mpw_cstr(&b, "tag");
-	mpw_uint(&b, 1700000000);
+	mpk_init(&pk, &b);
+	msgpack_pack_array(&pk, 3);
+	mpk_cstr(&pk, "tag");
+	msgpack_pack_uint64(&pk, 1700000000);
 	rec(&b, "message", "hello");
 	memset(&s, 0, sizeof(s));
 	ok(fwd_scan(&s, b.data, b.len, MAX, &len) == 1 && len == b.len, "scan: a whole frame");
@@ -109,8 +114,8 @@ static void test_scan(void)
 
 	/* A 2 GB length prefix: refused from the header alone. */
 	buf_reset(&b);
-	mpw_array(&b, 3);
-	mpw_cstr(&b, "tag");
+	msgpack_pack_array(&pk, 3);
+	mpk_cstr(&pk, "tag");
 	buf_append(&b, "\xc6\x80\x00\x00\x00", 5);
 	memset(&s, 0, sizeof(s));
 	ok(fwd_scan(&s, b.data, b.len, MAX, &len) == -EMSGSIZE, "scan: bin32 of 2 GB is refused at once");
@@ -137,13 +142,15 @@ static void test_scan(void)
 
 static void test_message(void)
 {
+	msgpack_packer pk;
 	struct buf b;
 
 	buf_init(&b, SIZE_MAX);
+	mpk_init(&pk, &b);
 	/* Message with integer seconds. */
-	mpw_array(&b, 3);
-	mpw_cstr(&b, "app.web");
-	mpw_uint(&b, 1700000000);
+	msgpack_pack_array(&pk, 3);
+	mpk_cstr(&pk, "app.web");
+	msgpack_pack_uint64(&pk, 1700000000);
 	rec(&b, "msg", "hi");
 	ok(decode(&b) == 0 && fr.cb->records == 1, "message mode, int time: %s", err);
 	is_str(text(), "[[1700000000000000000,{\"_tag\":\"app.web\"}],{\"msg\":\"hi\"}]\n", "message mode renders");
@@ -152,36 +159,36 @@ static void test_message(void)
 
 	/* Float time and EventTime. */
 	buf_reset(&b);
-	mpw_array(&b, 3);
-	mpw_cstr(&b, "t");
-	mpw_double(&b, 1700000000.25);
+	msgpack_pack_array(&pk, 3);
+	mpk_cstr(&pk, "t");
+	msgpack_pack_double(&pk, 1700000000.25);
 	rec(&b, "a", "b");
 	ok(decode(&b) == 0, "float time: %s", err);
 	/* 1700000000.25 * 1e9 in one double would give ...249999872. */
 	is_str(text(), "[[1700000000250000000,{\"_tag\":\"t\"}],{\"a\":\"b\"}]\n", "float time to exact ns");
 	buf_reset(&b);
-	mpw_array(&b, 3);
-	mpw_cstr(&b, "t");
-	mpw_event_time(&b, 1700000000123456789LL);
+	msgpack_pack_array(&pk, 3);
+	mpk_cstr(&pk, "t");
+	mpk_event_time(&pk, 1700000000123456789LL);
 	rec(&b, "a", "b");
 	ok(decode(&b) == 0, "EventTime: %s", err);
 	is_str(text(), "[[1700000000123456789,{\"_tag\":\"t\"}],{\"a\":\"b\"}]\n", "EventTime keeps nanoseconds");
 
 	/* Options: chunk (ack), metadata, size, unknown keys, map32. */
 	buf_reset(&b);
-	mpw_array(&b, 4);
-	mpw_cstr(&b, "t");
-	mpw_uint(&b, 1);
+	msgpack_pack_array(&pk, 4);
+	mpk_cstr(&pk, "t");
+	msgpack_pack_uint64(&pk, 1);
 	rec(&b, "a", "b");
 	{
 		size_t at;
 
-		mpw_map32(&b, &at);
-		mpw_cstr(&b, "size"); mpw_uint(&b, 1);
-		mpw_cstr(&b, "unknown"); mpw_array(&b, 2); mpw_uint(&b, 1); mpw_map(&b, 0);
-		mpw_cstr(&b, "chunk"); mpw_cstr(&b, "Y2h1bmstaWQ=");
-		mpw_cstr(&b, "metadata"); mpw_map(&b, 1); mpw_cstr(&b, "k8s"); mpw_cstr(&b, "pod-1");
-		mpw_patch32(&b, at, 4);
+		mpk_map32(&pk, &at);
+		mpk_cstr(&pk, "size"); msgpack_pack_uint64(&pk, 1);
+		mpk_cstr(&pk, "unknown"); msgpack_pack_array(&pk, 2); msgpack_pack_uint64(&pk, 1); msgpack_pack_map(&pk, 0);
+		mpk_cstr(&pk, "chunk"); mpk_cstr(&pk, "Y2h1bmstaWQ=");
+		mpk_cstr(&pk, "metadata"); msgpack_pack_map(&pk, 1); mpk_cstr(&pk, "k8s"); mpk_cstr(&pk, "pod-1");
+		mpk_patch32(&pk, at, 4);
 	}
 	ok(decode(&b) == 0, "message with options: %s", err);
 	ok(fr.ack && fr.ack_len == 12 && memcmp(fr.ack, "Y2h1bmstaWQ=", 12) == 0, "chunk option is the ack");
@@ -191,23 +198,25 @@ static void test_message(void)
 
 static void entries(struct buf *b, int n, bool with_meta, bool array32)
 {
+	msgpack_packer pk;
 	int i;
 
+	mpk_init(&pk, b);
 	for (i = 0; i < n; i++) {
 		char v[16];
 
 		if (array32)
 			buf_append(b, "\xdd\x00\x00\x00\x02", 5);
 		else
-			mpw_array(b, 2);
+			msgpack_pack_array(&pk, 2);
 		if (with_meta) {
-			mpw_array(b, 2);
-			mpw_event_time(b, 1700000000000000000LL + i);
-			mpw_map(b, 1);
-			mpw_cstr(b, "i");
-			mpw_int(b, -i);
+			msgpack_pack_array(&pk, 2);
+			mpk_event_time(&pk, 1700000000000000000LL + i);
+			msgpack_pack_map(&pk, 1);
+			mpk_cstr(&pk, "i");
+			msgpack_pack_int64(&pk, -i);
 		} else {
-			mpw_event_time(b, 1700000000000000000LL + i);
+			mpk_event_time(&pk, 1700000000000000000LL + i);
 		}
 		snprintf(v, sizeof(v), "r%d", i);
 		rec(b, "m", v);
@@ -216,59 +225,63 @@ static void entries(struct buf *b, int n, bool with_meta, bool array32)
 
 static void test_forward(void)
 {
+	msgpack_packer pk;
 	struct buf b;
 
 	buf_init(&b, SIZE_MAX);
-	mpw_array(&b, 2);
-	mpw_cstr(&b, "fw");
-	mpw_array(&b, 2);
+	mpk_init(&pk, &b);
+	msgpack_pack_array(&pk, 2);
+	mpk_cstr(&pk, "fw");
+	msgpack_pack_array(&pk, 2);
 	entries(&b, 2, true, false);
 	ok(decode(&b) == 0 && fr.cb->records == 2, "forward mode, [[time, meta], record]: %s", err);
 	is_str(text(), "[[1700000000000000000,{\"_tag\":\"fw\",\"i\":0}],{\"m\":\"r0\"}]\n"
 		       "[[1700000000000000001,{\"_tag\":\"fw\",\"i\":-1}],{\"m\":\"r1\"}]\n", "entries with metadata");
 	is_str(fr.mode, "forward", "mode is forward");
 	buf_reset(&b);
-	mpw_array(&b, 3);
-	mpw_cstr(&b, "fw");
+	msgpack_pack_array(&pk, 3);
+	mpk_cstr(&pk, "fw");
 	buf_append(&b, "\xdd\x00\x00\x00\x02", 5);
 	entries(&b, 2, false, true);
-	mpw_map(&b, 1);
-	mpw_cstr(&b, "chunk");
-	mpw_cstr(&b, "abc");
+	msgpack_pack_map(&pk, 1);
+	mpk_cstr(&pk, "chunk");
+	mpk_cstr(&pk, "abc");
 	ok(decode(&b) == 0 && fr.cb->records == 2 && fr.ack_len == 3, "forward mode, array32 [time, record] + options: %s", err);
 	is_str(text(), "[[1700000000000000000,{\"_tag\":\"fw\"}],{\"m\":\"r0\"}]\n"
 		       "[[1700000000000000001,{\"_tag\":\"fw\"}],{\"m\":\"r1\"}]\n", "entries without metadata");
 	/* Empty entries: nothing to store, the ack still goes. */
 	buf_reset(&b);
-	mpw_array(&b, 3);
-	mpw_cstr(&b, "fw");
-	mpw_array(&b, 0);
-	mpw_map(&b, 1);
-	mpw_cstr(&b, "chunk");
-	mpw_cstr(&b, "x");
+	msgpack_pack_array(&pk, 3);
+	mpk_cstr(&pk, "fw");
+	msgpack_pack_array(&pk, 0);
+	msgpack_pack_map(&pk, 1);
+	mpk_cstr(&pk, "chunk");
+	mpk_cstr(&pk, "x");
 	ok(decode(&b) == 0 && fr.cb->records == 0 && fr.ack, "forward mode, no entries: 0 records, ack");
 	buf_free(&b);
 }
 
 static void packed_frame(struct buf *b, const struct buf *payload, bool bin, const char *comp, int signal)
 {
+	msgpack_packer pk;
 	int nopt = (comp != NULL) + (signal >= 0);
 
-	mpw_array(b, nopt ? 3 : 2);
-	mpw_cstr(b, "pk");
+	mpk_init(&pk, b);
+	msgpack_pack_array(&pk, nopt ? 3 : 2);
+	mpk_cstr(&pk, "pk");
 	if (bin)
-		mpw_bin(b, payload->data, payload->len);
+		msgpack_pack_bin_with_body(&pk, payload->data, payload->len);
 	else
-		mpw_str(b, payload->data, payload->len);
+		msgpack_pack_str_with_body(&pk, payload->data, payload->len);
 	if (nopt) {
-		mpw_map(b, (uint32_t)nopt);
+		msgpack_pack_map(&pk, (uint32_t)nopt);
 		if (comp) {
-			mpw_cstr(b, "compressed");
-			mpw_cstr(b, comp);
+			mpk_cstr(&pk, "compressed");
+			mpk_cstr(&pk, comp);
 		}
 		if (signal >= 0) {
-			mpw_cstr(b, "fluent_signal");
-			mpw_uint(b, (uint64_t)signal);
+			mpk_cstr(&pk, "fluent_signal");
+			msgpack_pack_uint64(&pk, (uint64_t)signal);
 		}
 	}
 }
@@ -455,17 +468,19 @@ static void test_wrong_types(void)
 	/* Every truncation of a good frame fails cleanly too (the scanner would not pass
 	 * them, but the decoder must not trust that). */
 	{
+		msgpack_packer pk;
 		struct buf b;
 		size_t n, bad = 0;
 
 		buf_init(&b, SIZE_MAX);
-		mpw_array(&b, 3);
-		mpw_cstr(&b, "fw");
-		mpw_array(&b, 2);
+		mpk_init(&pk, &b);
+		msgpack_pack_array(&pk, 3);
+		mpk_cstr(&pk, "fw");
+		msgpack_pack_array(&pk, 2);
 		entries(&b, 2, true, false);
-		mpw_map(&b, 1);
-		mpw_cstr(&b, "chunk");
-		mpw_cstr(&b, "abc");
+		msgpack_pack_map(&pk, 1);
+		mpk_cstr(&pk, "chunk");
+		mpk_cstr(&pk, "abc");
 		for (n = 0; n < b.len; n++)
 			if (fwd_decode_frame(dec, b.data, n, &fr, err, sizeof(err)) != -EBADMSG || fr.cb->records)
 				bad++;
@@ -476,13 +491,15 @@ static void test_wrong_types(void)
 
 static void test_tags(void)
 {
+	msgpack_packer pk;
 	struct fwd_decoder *d1 = new_decoder(MAX, "fixed", NULL), *d2 = new_decoder(MAX, NULL, "pre.");
 	struct buf b;
 
 	buf_init(&b, SIZE_MAX);
-	mpw_array(&b, 3);
-	mpw_cstr(&b, "orig");
-	mpw_uint(&b, 1);
+	mpk_init(&pk, &b);
+	msgpack_pack_array(&pk, 3);
+	mpk_cstr(&pk, "orig");
+	msgpack_pack_uint64(&pk, 1);
 	rec(&b, "a", "b");
 	ok(fwd_decode_frame(d1, b.data, b.len, &fr, err, sizeof(err)) == 0, "tag override");
 	is_str(fr.cb->tag, "fixed", "tag replaced");
@@ -497,38 +514,40 @@ static void test_tags(void)
 
 static void test_groups(void)
 {
+	msgpack_packer pk;
 	struct buf b;
 
 	buf_init(&b, SIZE_MAX);
-	mpw_array(&b, 2);
-	mpw_cstr(&b, "v1_logs");
-	mpw_array(&b, 4);
+	mpk_init(&pk, &b);
+	msgpack_pack_array(&pk, 2);
+	mpk_cstr(&pk, "v1_logs");
+	msgpack_pack_array(&pk, 4);
 	/* start marker: [[EventTime(-1), {schema...}], {resource, scope}] */
-	mpw_array(&b, 2);
-	mpw_array(&b, 2);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_array(&pk, 2);
 	buf_append(&b, "\xd7\x00\xff\xff\xff\xff\x00\x00\x00\x00", 10);
-	mpw_map(&b, 1); mpw_cstr(&b, "schema"); mpw_cstr(&b, "otlp");
-	mpw_map(&b, 2);
-	mpw_cstr(&b, "resource"); mpw_map(&b, 1); mpw_cstr(&b, "attributes"); rec(&b, "service.name", "checkout");
-	mpw_cstr(&b, "scope"); rec(&b, "name", "lib");
+	msgpack_pack_map(&pk, 1); mpk_cstr(&pk, "schema"); mpk_cstr(&pk, "otlp");
+	msgpack_pack_map(&pk, 2);
+	mpk_cstr(&pk, "resource"); msgpack_pack_map(&pk, 1); mpk_cstr(&pk, "attributes"); rec(&b, "service.name", "checkout");
+	mpk_cstr(&pk, "scope"); rec(&b, "name", "lib");
 	/* a record with otlp metadata, trace_id as bin */
-	mpw_array(&b, 2);
-	mpw_array(&b, 2);
-	mpw_event_time(&b, 1735689600100000000LL);
-	mpw_map(&b, 1); mpw_cstr(&b, "otlp"); mpw_map(&b, 2);
-	mpw_cstr(&b, "severity_number"); mpw_uint(&b, 9);
-	mpw_cstr(&b, "trace_id"); mpw_bin(&b, "\x5b\x8e\xff\xf7", 4);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_array(&pk, 2);
+	mpk_event_time(&pk, 1735689600100000000LL);
+	msgpack_pack_map(&pk, 1); mpk_cstr(&pk, "otlp"); msgpack_pack_map(&pk, 2);
+	mpk_cstr(&pk, "severity_number"); msgpack_pack_uint64(&pk, 9);
+	mpk_cstr(&pk, "trace_id"); msgpack_pack_bin_with_body(&pk, "\x5b\x8e\xff\xf7", 4);
 	rec(&b, "log", "order placed");
 	/* a record without metadata */
-	mpw_array(&b, 2);
-	mpw_event_time(&b, 1735689600200000000LL);
+	msgpack_pack_array(&pk, 2);
+	mpk_event_time(&pk, 1735689600200000000LL);
 	rec(&b, "log", "second");
 	/* end marker */
-	mpw_array(&b, 2);
-	mpw_array(&b, 2);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_array(&pk, 2);
 	buf_append(&b, "\xd7\x00\xff\xff\xff\xfe\x00\x00\x00\x00", 10);
-	mpw_map(&b, 0);
-	mpw_map(&b, 0);
+	msgpack_pack_map(&pk, 0);
+	msgpack_pack_map(&pk, 0);
 	ok(decode(&b) == 0 && fr.cb->records == 2 && fr.markers == 2, "group markers are not records: %s", err);
 	is_str(text(),
 	       "[[1735689600100000000,{\"_tag\":\"v1_logs\",\"otlp\":{\"severity_number\":9,\"trace_id\":\"5b8efff7\","
@@ -543,36 +562,39 @@ static void test_groups(void)
 
 static void cmetrics_summary(struct buf *b)
 {
+	msgpack_packer pk;
 	double q[2] = { 1.5, 9.25 }, sum = 12.75;
 	uint64_t u;
 
-	mpw_map(b, 2);
-	mpw_cstr(b, "meta"); mpw_map(b, 3);
-	mpw_cstr(b, "cmetrics"); mpw_map(b, 0);
-	mpw_cstr(b, "external"); mpw_map(b, 0);
-	mpw_cstr(b, "processing"); mpw_map(b, 1); mpw_cstr(b, "static_labels"); mpw_array(b, 0);
-	mpw_cstr(b, "metrics"); mpw_array(b, 1);
-	mpw_map(b, 2);
-	mpw_cstr(b, "meta"); mpw_map(b, 3);
-	mpw_cstr(b, "ver"); mpw_uint(b, 2);
-	mpw_cstr(b, "type"); mpw_uint(b, 3);
-	mpw_cstr(b, "quantiles"); mpw_array(b, 2); mpw_double(b, 0.5); mpw_double(b, 0.99);
-	mpw_cstr(b, "values"); mpw_array(b, 1);
-	mpw_map(b, 3);
-	mpw_cstr(b, "ts"); mpw_uint(b, 1700000000000000000ULL);
-	mpw_cstr(b, "hash"); mpw_uint(b, 18446744073709551615ULL);
-	mpw_cstr(b, "summary"); mpw_map(b, 4);
-	mpw_cstr(b, "quantiles_set"); mpw_uint(b, 1);
-	mpw_cstr(b, "quantiles"); mpw_array(b, 2);
-	memcpy(&u, &q[0], 8); mpw_uint(b, u);
-	memcpy(&u, &q[1], 8); mpw_uint(b, u);
-	mpw_cstr(b, "count"); mpw_uint(b, 7);
+	mpk_init(&pk, b);
+	msgpack_pack_map(&pk, 2);
+	mpk_cstr(&pk, "meta"); msgpack_pack_map(&pk, 3);
+	mpk_cstr(&pk, "cmetrics"); msgpack_pack_map(&pk, 0);
+	mpk_cstr(&pk, "external"); msgpack_pack_map(&pk, 0);
+	mpk_cstr(&pk, "processing"); msgpack_pack_map(&pk, 1); mpk_cstr(&pk, "static_labels"); msgpack_pack_array(&pk, 0);
+	mpk_cstr(&pk, "metrics"); msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 2);
+	mpk_cstr(&pk, "meta"); msgpack_pack_map(&pk, 3);
+	mpk_cstr(&pk, "ver"); msgpack_pack_uint64(&pk, 2);
+	mpk_cstr(&pk, "type"); msgpack_pack_uint64(&pk, 3);
+	mpk_cstr(&pk, "quantiles"); msgpack_pack_array(&pk, 2); msgpack_pack_double(&pk, 0.5); msgpack_pack_double(&pk, 0.99);
+	mpk_cstr(&pk, "values"); msgpack_pack_array(&pk, 1);
+	msgpack_pack_map(&pk, 3);
+	mpk_cstr(&pk, "ts"); msgpack_pack_uint64(&pk, 1700000000000000000ULL);
+	mpk_cstr(&pk, "hash"); msgpack_pack_uint64(&pk, 18446744073709551615ULL);
+	mpk_cstr(&pk, "summary"); msgpack_pack_map(&pk, 4);
+	mpk_cstr(&pk, "quantiles_set"); msgpack_pack_uint64(&pk, 1);
+	mpk_cstr(&pk, "quantiles"); msgpack_pack_array(&pk, 2);
+	memcpy(&u, &q[0], 8); msgpack_pack_uint64(&pk, u);
+	memcpy(&u, &q[1], 8); msgpack_pack_uint64(&pk, u);
+	mpk_cstr(&pk, "count"); msgpack_pack_uint64(&pk, 7);
 	memcpy(&u, &sum, 8);
-	mpw_cstr(b, "sum"); mpw_uint(b, u);
+	mpk_cstr(&pk, "sum"); msgpack_pack_uint64(&pk, u);
 }
 
 static void test_metrics(void)
 {
+	msgpack_packer pk;
 	const char *want = "{\"meta\":{\"cmetrics\":{},\"external\":{},\"processing\":{\"static_labels\":[]}},"
 			   "\"metrics\":[{\"meta\":{\"ver\":2,\"type\":3,\"quantiles\":[0.5,0.99]},\"values\":[{"
 			   "\"ts\":1700000000000000000,\"hash\":18446744073709551615,\"summary\":{\"quantiles_set\":1,"
@@ -581,6 +603,7 @@ static void test_metrics(void)
 
 	buf_init(&b, SIZE_MAX);
 	buf_init(&p, SIZE_MAX);
+	mpk_init(&pk, &b);
 	cmetrics_summary(&p);
 	cmetrics_summary(&p);
 	packed_frame(&b, &p, true, NULL, 1);
@@ -596,42 +619,62 @@ static void test_metrics(void)
 	}
 	/* fluentd_compat: Forward mode, the record an array holding the context. */
 	buf_reset(&b);
-	mpw_array(&b, 3);
-	mpw_cstr(&b, "m");
-	mpw_array(&b, 1);
-	mpw_array(&b, 2);
-	mpw_event_time(&b, 1);
-	mpw_array(&b, 1);
+	msgpack_pack_array(&pk, 3);
+	mpk_cstr(&pk, "m");
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_array(&pk, 2);
+	mpk_event_time(&pk, 1);
+	msgpack_pack_array(&pk, 1);
 	buf_append(&b, p.data, p.len / 2);
-	mpw_map(&b, 1);
-	mpw_cstr(&b, "fluent_signal");
-	mpw_uint(&b, 1);
+	msgpack_pack_map(&pk, 1);
+	mpk_cstr(&pk, "fluent_signal");
+	msgpack_pack_uint64(&pk, 1);
 	ok(decode(&b) == 0 && fr.cb->records == 1, "metrics: fluentd_compat forward mode: %s", err);
 	is_str(text(), want, "fluentd_compat context");
+	/* A context is unpacked by msgpack-c, which goes 32 levels deep: one nested deeper
+	 * is a bad frame with a reason, not a crash or a huge allocation. */
+	{
+		int i;
+
+		buf_reset(&p);
+		msgpack_pack_map(MPK(&p), 2);
+		mpk_cstr(MPK(&p), "metrics");
+		msgpack_pack_array(MPK(&p), 0);
+		mpk_cstr(MPK(&p), "deep");
+		for (i = 0; i < 40; i++)
+			msgpack_pack_array(MPK(&p), 1);
+		msgpack_pack_nil(MPK(&p));
+		buf_reset(&b);
+		packed_frame(&b, &p, true, NULL, 1);
+		ok(decode(&b) == -EBADMSG && fr.cb->records == 0 && strstr(err, "deeper than 32 levels"),
+		   "metrics: a context nested 41 deep is refused: %s", err);
+	}
 	buf_free(&b);
 	buf_free(&p);
 }
 
 static void test_traces(void)
 {
+	msgpack_packer pp;
 	struct buf b, p;
 
 	buf_init(&b, SIZE_MAX);
 	buf_init(&p, SIZE_MAX);
-	mpw_map(&p, 1);
-	mpw_cstr(&p, "resourceSpans"); mpw_array(&p, 1);
-	mpw_map(&p, 1);
-	mpw_cstr(&p, "scope_spans"); mpw_array(&p, 1);
-	mpw_map(&p, 1);
-	mpw_cstr(&p, "spans"); mpw_array(&p, 1);
-	mpw_map(&p, 5);
-	mpw_cstr(&p, "trace_id"); mpw_cstr(&p, "5B8EFFF798038103D269B633813FC60C");
-	mpw_cstr(&p, "span_id"); mpw_bin(&p, "\xee\xe1\x9b\x7e\xc3\xc1\xb1\x74", 8);
-	mpw_cstr(&p, "parent_span_id"); mpw_nil(&p);
-	mpw_cstr(&p, "links"); mpw_array(&p, 1); mpw_map(&p, 2);
-	mpw_cstr(&p, "trace_id"); mpw_cstr(&p, "");
-	mpw_cstr(&p, "span_id"); mpw_str(&p, "\x01\x02\xff\x80zz\x00\x01", 8);
-	mpw_cstr(&p, "name"); mpw_cstr(&p, "GET /");
+	mpk_init(&pp, &p);
+	msgpack_pack_map(&pp, 1);
+	mpk_cstr(&pp, "resourceSpans"); msgpack_pack_array(&pp, 1);
+	msgpack_pack_map(&pp, 1);
+	mpk_cstr(&pp, "scope_spans"); msgpack_pack_array(&pp, 1);
+	msgpack_pack_map(&pp, 1);
+	mpk_cstr(&pp, "spans"); msgpack_pack_array(&pp, 1);
+	msgpack_pack_map(&pp, 5);
+	mpk_cstr(&pp, "trace_id"); mpk_cstr(&pp, "5B8EFFF798038103D269B633813FC60C");
+	mpk_cstr(&pp, "span_id"); msgpack_pack_bin_with_body(&pp, "\xee\xe1\x9b\x7e\xc3\xc1\xb1\x74", 8);
+	mpk_cstr(&pp, "parent_span_id"); msgpack_pack_nil(&pp);
+	mpk_cstr(&pp, "links"); msgpack_pack_array(&pp, 1); msgpack_pack_map(&pp, 2);
+	mpk_cstr(&pp, "trace_id"); mpk_cstr(&pp, "");
+	mpk_cstr(&pp, "span_id"); msgpack_pack_str_with_body(&pp, "\x01\x02\xff\x80zz\x00\x01", 8);
+	mpk_cstr(&pp, "name"); mpk_cstr(&pp, "GET /");
 	gzip_into(&b, "", 0); /* unused; keeps gzip_into linked in every build */
 	buf_reset(&b);
 	{
@@ -746,14 +789,17 @@ static void test_fixtures(void)
 
 static void ping(struct buf *b, const char *host, const char *salt, const char *digest, const char *user, const char *pw)
 {
+	msgpack_packer pk;
+
+	mpk_init(&pk, b);
 	buf_reset(b);
-	mpw_array(b, 6);
-	mpw_cstr(b, "PING");
-	mpw_cstr(b, host);
-	mpw_cstr(b, salt);
-	mpw_cstr(b, digest);
-	mpw_cstr(b, user);
-	mpw_cstr(b, pw);
+	msgpack_pack_array(&pk, 6);
+	mpk_cstr(&pk, "PING");
+	mpk_cstr(&pk, host);
+	mpk_cstr(&pk, salt);
+	mpk_cstr(&pk, digest);
+	mpk_cstr(&pk, user);
+	mpk_cstr(&pk, pw);
 }
 
 static void test_auth(void)
@@ -822,6 +868,25 @@ static void test_auth(void)
 	buf_reset(&out);
 	ok(fwd_auth_ping(&a, &s, "\x93\xa1t\x01\x80", 5, &out, client, sizeof(client), err, sizeof(err)) == -EBADMSG,
 	   "a frame instead of PING: -EBADMSG (%s)", err);
+	buf_reset(&out);
+	/* Six elements, but the user name an array of 1,000: more than a PING's 7 objects,
+	 * refused before msgpack-c would unpack it. */
+	{
+		int i;
+
+		buf_reset(&msg);
+		msgpack_pack_array(MPK(&msg), 6);
+		mpk_cstr(MPK(&msg), "PING");
+		mpk_cstr(MPK(&msg), "client");
+		mpk_cstr(MPK(&msg), "salt");
+		mpk_cstr(MPK(&msg), d1);
+		msgpack_pack_array(MPK(&msg), 1000);
+		for (i = 0; i < 1000; i++)
+			msgpack_pack_nil(MPK(&msg));
+		mpk_cstr(MPK(&msg), d2);
+		ok(fwd_auth_ping(&a, &s, msg.data, msg.len, &out, client, sizeof(client), err, sizeof(err)) == -EBADMSG &&
+		   strstr(err, "invalid ping"), "a PING with a nested array: -EBADMSG (%s)", err);
+	}
 	fwd_auth_free(&a);
 	ok(fwd_auth_init(&a, "key", NULL, (char *[]){ "lonely" }, 1, err, sizeof(err)) == -EINVAL,
 	   "a user without a password is a config error: %s", err);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "in_http/body.h"
-#include "mpw.h"
+#include "mpk.h"
 #include "tap.h"
 
 static char text[8192];
@@ -53,20 +53,22 @@ int main(void)
 	ok(D("application/json", "{\"ts\":\"yesterday\"}", err) == 0 && strncmp(text, "[[7,", 4) == 0,
 	   "unusable time_key keeps the receive time");
 	{
+		msgpack_packer pk;
 		struct buf b;
 
 		buf_init(&b, 4096);
-		mpw_map(&b, 1); mpw_cstr(&b, "a"); mpw_int(&b, 1);
-		mpw_array(&b, 2); mpw_array(&b, 2); mpw_event_time(&b, 5000000001LL); mpw_map(&b, 0);
-		mpw_map(&b, 1); mpw_cstr(&b, "b"); mpw_int(&b, 2);
-		mpw_array(&b, 2); mpw_uint(&b, 9); mpw_map(&b, 1); mpw_cstr(&b, "c"); mpw_int(&b, 3);
+		mpk_init(&pk, &b);
+		msgpack_pack_map(&pk, 1); mpk_cstr(&pk, "a"); msgpack_pack_int64(&pk, 1);
+		msgpack_pack_array(&pk, 2); msgpack_pack_array(&pk, 2); mpk_event_time(&pk, 5000000001LL); msgpack_pack_map(&pk, 0);
+		msgpack_pack_map(&pk, 1); mpk_cstr(&pk, "b"); msgpack_pack_int64(&pk, 2);
+		msgpack_pack_array(&pk, 2); msgpack_pack_uint64(&pk, 9); msgpack_pack_map(&pk, 1); mpk_cstr(&pk, "c"); msgpack_pack_int64(&pk, 3);
 		ok(decode("application/msgpack", b.data, b.len, err) == 0, "msgpack map, event and [time, record]");
 		is_str(text, "[[7,{\"_tag\":\"t\"}],{\"a\":1}]\n[[5000000001,{\"_tag\":\"t\"}],{\"b\":2}]\n"
 			     "[[9000000000,{\"_tag\":\"t\"}],{\"c\":3}]\n", "msgpack rendered");
 		ok(decode("application/msgpack", b.data, b.len - 1, err) < 0 && strstr(err, "truncated"),
 		   "truncated msgpack: %s", err);
 		buf_reset(&b);
-		mpw_int(&b, 5);
+		msgpack_pack_int64(&pk, 5);
 		ok(decode("application/msgpack", b.data, b.len, err) < 0, "msgpack scalar refused: %s", err);
 		buf_free(&b);
 	}

@@ -14,7 +14,7 @@
 #include "render.h"
 #include "tap.h"
 
-static const struct render_opts ropts = { "vivo-agent:0.1.0", "fluent/fluent-bit:5.1.1" };
+static const struct render_opts ropts = { "vivo-agent:0.1.0", "fluent/fluent-bit:5.1.1", NULL };
 
 static json_t *parse(const char *text)
 {
@@ -341,8 +341,9 @@ static void test_same_container_as_deployment(void)
 	ok(json_integer_value(kobj_get(s, "securityContext.runAsUser")) == 65532, "runAsUser 65532");
 	is_str(kobj_str(json_array_get(json_object_get(s, "ports"), 0), "name", NULL), "vivo-ui",
 	       "sidecar port names carry a vivo- prefix");
-	ok(!dep.sidecar && side.mode == RENDER_MODE_SIDECAR && !side.deployment && !side.service && !side.endpoints &&
-	   side.configmap, "Sidecar mode renders a ConfigMap and the sidecar, no Deployment or Service");
+	ok(!dep.sidecar && side.mode == RENDER_MODE_SIDECAR && side.configmap && side.deployment && side.service &&
+	   side.pods_service && side.endpoints && !dep.pods_service,
+	   "Sidecar mode renders a ConfigMap, the sidecar, and the aggregator (Deployment, Service, headless demo-pods)");
 	ok(strcmp(dep.hash, side.hash) != 0, "the Sidecar hash covers the container too");
 	render_out_free(&dep);
 	render_out_free(&side);

@@ -254,10 +254,13 @@ static void test_sidecar(void)
 	   json_integer_value(json_object_get(st, "readyReplicas")) == 2, "injectedPods, stalePods, podsNeedRestart, readyReplicas");
 	ok(strcmp(kobj_str(st, "sidecarType", ""), "Native") == 0 && strcmp(cond(st, "Ready", "reason"), "ProfileReady") == 0 &&
 	   strstr(cond(st, "Ready", "message"), "native sidecar"), "sidecarType Native, Ready ProfileReady");
-	ok(!json_object_get(st, "endpoints") && strcmp(kobj_str(st, "configHash", ""), "sha256:bb") == 0,
-	   "no endpoints in Sidecar mode (not carried over), the new configHash");
-	ok(strcmp(cond(st, "Progressing", "reason"), "SidecarMode") == 0 && strcmp(cond(st, "Degraded", "status"), "False") == 0,
-	   "Progressing SidecarMode, not Degraded");
+	ok(strcmp(kobj_str(st, "endpoints.ui", ""), "http://x") == 0 && strcmp(kobj_str(st, "configHash", ""), "sha256:bb") == 0,
+	   "no endpoints rendered: the previous ones kept; the new configHash");
+	ok(strcmp(cond(st, "Progressing", "reason"), "Creating") == 0 && strstr(cond(st, "Progressing", "message"), "the aggregator: ") &&
+	   strcmp(cond(st, "Degraded", "status"), "False") == 0,
+	   "no aggregator Deployment yet: Progressing Creating (%s), not Degraded", cond(st, "Progressing", "message"));
+	ok(strcmp(cond(st, "AggregatorReady", "status"), "False") == 0 &&
+	   strcmp(cond(st, "AggregatorReady", "reason"), "DeploymentMissing") == 0, "AggregatorReady False, DeploymentMissing");
 	sc.need_restart = 0;
 	sc.nnames = 0;
 	sc.native = 0;
@@ -283,10 +286,62 @@ static void test_sidecar(void)
 	json_decref(old);
 }
 
+/* Sidecar mode's aggregator Deployment: AggregatorReady, Progressing and Degraded from it,
+ * Ready still the webhook's; the aggregator's endpoints. */
+static void test_sidecar_aggregator(void)
+{
+	struct status_sidecar sc;
+	struct status_in in;
+	json_t *d, *st, *st2, *ep = J("{\"ui\":\"http://agg.ns.svc:8000\"}");
+
+	memset(&sc, 0, sizeof(sc));
+	sc.native = 1;
+	sc.server_version = "v1.34.3";
+	sc.label = "prof";
+	sc.webhook = true;
+	memset(&in, 0, sizeof(in));
+	in.generation = 2;
+	in.config_hash = "sha256:cc";
+	in.endpoints = ep;
+	in.now = "2024-01-02T00:00:00Z";
+	in.sidecar = &sc;
+	d = J("{\"metadata\":{\"generation\":1},\"spec\":{\"replicas\":2},\"status\":{\"observedGeneration\":1,"
+	      "\"replicas\":2,\"updatedReplicas\":1,\"availableReplicas\":1,\"readyReplicas\":1}}");
+	in.deployment = d;
+	st = status_build(NULL, &in);
+	ok(st && strcmp(cond(st, "AggregatorReady", "reason"), "ReplicasUnavailable") == 0 &&
+	   strstr(cond(st, "AggregatorReady", "message"), "1 of 2 replicas available") &&
+	   strcmp(cond(st, "Progressing", "reason"), "RollingOut") == 0 &&
+	   strcmp(cond(st, "Ready", "reason"), "ProfileReady") == 0,
+	   "an aggregator rolling out: AggregatorReady False, Progressing RollingOut, Ready still ProfileReady (%s)",
+	   cond(st, "AggregatorReady", "message"));
+	ok(strcmp(kobj_str(st, "endpoints.ui", ""), "http://agg.ns.svc:8000") == 0, "status.endpoints are the aggregator Service's");
+	json_decref(d);
+	d = J("{\"metadata\":{\"generation\":1},\"spec\":{\"replicas\":2},\"status\":{\"observedGeneration\":1,"
+	      "\"replicas\":2,\"updatedReplicas\":2,\"availableReplicas\":2,\"readyReplicas\":2,\"conditions\":"
+	      "[{\"type\":\"ReplicaFailure\",\"status\":\"True\",\"message\":\"quota exceeded\"}]}}");
+	in.deployment = d;
+	in.now = "2024-01-03T00:00:00Z";
+	st2 = status_build(st, &in);
+	ok(st2 && strcmp(cond(st2, "AggregatorReady", "status"), "True") == 0 &&
+	   strcmp(cond(st2, "AggregatorReady", "lastTransitionTime"), "2024-01-03T00:00:00Z") == 0 &&
+	   strcmp(cond(st2, "Progressing", "reason"), "Complete") == 0 &&
+	   strcmp(cond(st2, "Degraded", "reason"), "ReplicaFailure") == 0 &&
+	   strcmp(cond(st2, "Degraded", "message"), "quota exceeded") == 0 &&
+	   json_integer_value(json_object_get(st2, "readyReplicas")) == 0,
+	   "all available: AggregatorReady True (new transition time), Complete; its ReplicaFailure is Degraded; "
+	   "readyReplicas still counts injected pods");
+	json_decref(st2);
+	json_decref(st);
+	json_decref(d);
+	json_decref(ep);
+}
+
 int main(void)
 {
 	test_conditions();
 	test_sidecar();
+	test_sidecar_aggregator();
 	test_covers();
 	test_stamp();
 	test_cache();

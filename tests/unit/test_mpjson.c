@@ -1,10 +1,13 @@
-/* test_mpjson.c: unit tests for the msgpack to JSON rules of spec agent.md 3.1. */
+/* test_mpjson.c: unit tests for the msgpack to JSON rules of spec agent.md 3.1, the packer helpers (mpk) and the bounded way into msgpack-c's unpacker (mpu_unpack). */
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 
 #include "jsonmp.h"
+#include "mp.h"
+#include "mpu.h"
 #include "mpjson.h"
-#include "mpw.h"
+#include "mpk.h"
 #include "tap.h"
 
 /* Render msgpack bytes to a NUL-terminated JSON string (static buffer). */
@@ -46,31 +49,33 @@ static const char *roundtrip(const char *json)
 
 static void test_numbers(void)
 {
+	msgpack_packer pk;
 	struct buf b;
 
 	buf_init(&b, 1024);
-	mpw_uint(&b, UINT64_MAX);
+	mpk_init(&pk, &b);
+	msgpack_pack_uint64(&pk, UINT64_MAX);
 	is_str(render(&b), "18446744073709551615", "uint64 max prints exactly");
 	buf_reset(&b);
-	mpw_int(&b, INT64_MIN);
+	msgpack_pack_int64(&pk, INT64_MIN);
 	is_str(render(&b), "-9223372036854775808", "int64 min prints exactly");
 	buf_reset(&b);
-	mpw_double(&b, 3.0);
+	msgpack_pack_double(&pk, 3.0);
 	is_str(render(&b), "3.0", "integral float prints with .0");
 	buf_reset(&b);
-	mpw_double(&b, 0.1);
+	msgpack_pack_double(&pk, 0.1);
 	is_str(render(&b), "0.1", "0.1 prints shortest");
 	buf_reset(&b);
-	mpw_double(&b, 1.0 / 3.0);
+	msgpack_pack_double(&pk, 1.0 / 3.0);
 	is_str(render(&b), "0.3333333333333333", "1/3 prints its shortest round-trip form");
 	buf_reset(&b);
-	mpw_double(&b, NAN);
+	msgpack_pack_double(&pk, NAN);
 	is_str(render(&b), "null", "NaN is null");
 	buf_reset(&b);
-	mpw_double(&b, -INFINITY);
+	msgpack_pack_double(&pk, -INFINITY);
 	is_str(render(&b), "null", "-Inf is null");
 	buf_reset(&b);
-	mpw_double(&b, 1e300);
+	msgpack_pack_double(&pk, 1e300);
 	is_str(render(&b), "1e+300", "huge integral float is still valid JSON");
 	buf_free(&b);
 	is_str(roundtrip("12345678901234567890"), "12345678901234567890", "JSON uint64 beyond int64 stays exact");
@@ -81,30 +86,32 @@ static void test_numbers(void)
 
 static void test_strings(void)
 {
+	msgpack_packer pk;
 	struct buf b;
 
 	buf_init(&b, 1024);
-	mpw_str(&b, "a\"b\\c\n\r\t\b\f\x01", 11);
+	mpk_init(&pk, &b);
+	msgpack_pack_str_with_body(&pk, "a\"b\\c\n\r\t\b\f\x01", 11);
 	is_str(render(&b), "\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\"", "escapes");
 	buf_reset(&b);
-	mpw_str(&b, "ok\xff\xfe!", 5);
+	msgpack_pack_str_with_body(&pk, "ok\xff\xfe!", 5);
 	is_str(render(&b), "\"ok\xef\xbf\xbd\xef\xbf\xbd!\"", "invalid UTF-8 bytes become U+FFFD");
 	buf_reset(&b);
-	mpw_str(&b, "\xed\xa0\x80", 3);
+	msgpack_pack_str_with_body(&pk, "\xed\xa0\x80", 3);
 	is_str(render(&b), "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"", "encoded surrogates are invalid");
 	buf_reset(&b);
-	mpw_str(&b, "h\xc3\xa9llo \xf0\x9f\x98\x80", 11);
+	msgpack_pack_str_with_body(&pk, "h\xc3\xa9llo \xf0\x9f\x98\x80", 11);
 	is_str(render(&b), "\"h\xc3\xa9llo \xf0\x9f\x98\x80\"", "valid UTF-8 passes through");
 	buf_reset(&b);
-	mpw_bin(&b, "text", 4);
+	msgpack_pack_bin_with_body(&pk, "text", 4);
 	is_str(render(&b), "\"text\"", "bin that is UTF-8 is a string");
 	buf_reset(&b);
-	mpw_bin(&b, "\x00\xff\x10", 3);
+	msgpack_pack_bin_with_body(&pk, "\x00\xff\x10", 3);
 	is_str(render(&b), "\"00ff10\"", "other bin is lowercase hex");
 	buf_reset(&b);
-	mpw_map(&b, 1);
-	mpw_cstr(&b, "trace_id");
-	mpw_bin(&b, "abcd", 4);
+	msgpack_pack_map(&pk, 1);
+	mpk_cstr(&pk, "trace_id");
+	msgpack_pack_bin_with_body(&pk, "abcd", 4);
 	is_str(render(&b), "{\"trace_id\":\"61626364\"}", "trace_id bin is always hex");
 	buf_free(&b);
 	is_str(roundtrip("\"\\ud83d\\ude00 \\u00e9\""), "\"\xf0\x9f\x98\x80 \xc3\xa9\"", "JSON \\u escapes and surrogate pairs");
@@ -113,28 +120,30 @@ static void test_strings(void)
 
 static void test_maps(void)
 {
+	msgpack_packer pk;
 	struct buf b;
 	int i;
 
+	mpk_init(&pk, &b);
 	is_str(roundtrip("{\"a\":1,\"b\":2,\"a\":3}"), "{\"b\":2,\"a\":3}", "duplicate key: last value at last position");
 	buf_init(&b, 4096);
-	mpw_map(&b, 3);
-	mpw_int(&b, 1);
-	mpw_cstr(&b, "one");
-	mpw_nil(&b);
-	mpw_bool(&b, true);
-	mpw_cstr(&b, "1");
-	mpw_cstr(&b, "uno");
+	msgpack_pack_map(&pk, 3);
+	msgpack_pack_int64(&pk, 1);
+	mpk_cstr(&pk, "one");
+	msgpack_pack_nil(&pk);
+	msgpack_pack_true(&pk);
+	mpk_cstr(&pk, "1");
+	mpk_cstr(&pk, "uno");
 	is_str(render(&b), "{\"null\":true,\"1\":\"uno\"}", "non-string keys become strings (and can collide)");
 	buf_reset(&b);
 	/* A big map takes the hashed duplicate path. */
-	mpw_map(&b, 40);
+	msgpack_pack_map(&pk, 40);
 	for (i = 0; i < 40; i++) {
 		char k[8];
 
 		snprintf(k, sizeof(k), "k%d", i % 20);
-		mpw_cstr(&b, k);
-		mpw_int(&b, i);
+		mpk_cstr(&pk, k);
+		msgpack_pack_int64(&pk, i);
 	}
 	{
 		const char *out = render(&b);
@@ -161,6 +170,7 @@ static void test_maps(void)
 
 static void test_records(void)
 {
+	msgpack_packer pm;
 	struct buf mp, out;
 	struct mp_cur meta, body;
 	size_t off, len;
@@ -168,9 +178,10 @@ static void test_records(void)
 
 	buf_init(&mp, 4096);
 	buf_init(&out, 4096);
-	mpw_map(&mp, 1);
-	mpw_cstr(&mp, "hello");
-	mpw_cstr(&mp, "Calyptia!");
+	mpk_init(&pm, &mp);
+	msgpack_pack_map(&pm, 1);
+	mpk_cstr(&pm, "hello");
+	mpk_cstr(&pm, "Calyptia!");
 	mp_cur_init(&body, mp.data, mp.len);
 	ok(mpjson_write_record(&out, 1682605659450986675LL, "http.1", NULL, &body, &off, &len) == 0, "record renders");
 	snprintf(text, sizeof(text), "%.*s", (int)out.len, out.data);
@@ -180,15 +191,15 @@ static void test_records(void)
 
 	buf_reset(&mp);
 	buf_reset(&out);
-	mpw_map(&mp, 2);
-	mpw_cstr(&mp, "x");
-	mpw_int(&mp, 1);
-	mpw_cstr(&mp, "_tag");
-	mpw_cstr(&mp, "own");
+	msgpack_pack_map(&pm, 2);
+	mpk_cstr(&pm, "x");
+	msgpack_pack_int64(&pm, 1);
+	mpk_cstr(&pm, "_tag");
+	mpk_cstr(&pm, "own");
 	{
 		size_t body_at = mp.len;
 
-		mpw_map(&mp, 0);
+		msgpack_pack_map(&pm, 0);
 		mp_cur_init(&meta, mp.data, body_at);
 		mp_cur_init(&body, mp.data + body_at, mp.len - body_at);
 	}
@@ -221,14 +232,16 @@ static void test_times(void)
 
 static void test_limits(void)
 {
+	msgpack_packer pk;
 	struct buf b, out;
 	struct mp_cur c;
 	int i;
 
 	buf_init(&b, 1 << 20);
+	mpk_init(&pk, &b);
 	for (i = 0; i < 100; i++)
-		mpw_array(&b, 1);
-	mpw_nil(&b);
+		msgpack_pack_array(&pk, 1);
+	msgpack_pack_nil(&pk);
 	buf_init(&out, 1 << 20);
 	mp_cur_init(&c, b.data, b.len);
 	/* 64 levels rendered, the rest kept as a string of its msgpack bytes (100 - 65 arrays and the nil). */
@@ -255,6 +268,88 @@ static void test_limits(void)
 	}
 }
 
+static bool bytes_are(const struct buf *b, const char *want, size_t n)
+{
+	return b->len == n && memcmp(b->data, want, n) == 0;
+}
+
+/* What msgpack-c's packer writes through mpk, byte for byte. */
+static void test_packer(void)
+{
+	msgpack_packer pk;
+	struct buf b, small;
+	size_t at;
+
+	buf_init(&b, 1 << 20);
+	mpk_init(&pk, &b);
+	ok(mpk_event_time(&pk, 1700000000123456789LL) == 0 &&
+	   bytes_are(&b, "\xd7\x00\x65\x53\xf1\x00\x07\x5b\xcd\x15", 10), "EventTime: fixext8 type 0, be32 s, be32 ns");
+	buf_reset(&b);
+	mpk_event_time(&pk, -1500000000LL);
+	ok(bytes_are(&b, "\xd7\x00\xff\xff\xff\xfe\x1d\xcd\x65\x00", 10), "EventTime before 1970 takes the floor second");
+	buf_reset(&b);
+	ok(mpk_map32(&pk, &at) == 0 && at == 0 && bytes_are(&b, "\xdf\x00\x00\x00\x00", 5),
+	   "map32 header: the 32-bit form, count 0 until patched");
+	mpk_cstr(&pk, "k");
+	mpk_bool(&pk, true);
+	mpk_patch32(&pk, at, 1);
+	ok(bytes_are(&b, "\xdf\x00\x00\x00\x01\xa1k\xc3", 8), "patched map32 {\"k\": true}");
+	is_str(render(&b), "{\"k\":true}", "a patched map renders");
+	buf_reset(&b);
+	mpk_array32(&pk, &at);
+	mpk_str32(&pk, &at);
+	ok(bytes_are(&b, "\xdd\x00\x00\x00\x00\xdb\x00\x00\x00\x00", 10), "array32 and str32 headers");
+	buf_reset(&b);
+	msgpack_pack_int64(&pk, -33);
+	msgpack_pack_uint64(&pk, 200);
+	msgpack_pack_str_with_body(&pk, "0123456789012345678901234567890123", 34);
+	ok(b.len == 2 + 2 + 36 && (unsigned char)b.data[0] == 0xd0 && (unsigned char)b.data[2] == 0xcc &&
+	   (unsigned char)b.data[4] == 0xd9, "minimal encodings: int8, uint8, str8");
+	buf_init(&small, 4);
+	ok(msgpack_pack_str_with_body(MPK(&small), "hello", 5) == -ENOSPC, "the buffer's limit comes back as -ENOSPC");
+	buf_free(&small);
+	buf_free(&b);
+}
+
+/* mpu_unpack: msgpack-c's tree, behind the walk that bounds it. */
+static void test_unpack(void)
+{
+	msgpack_unpacked u;
+	struct mp_cur c;
+	struct buf b;
+	char deep[40];
+	size_t i;
+
+	buf_init(&b, 1 << 20);
+	msgpack_unpacked_init(&u);
+	buf_append(&b, "\x82\xa1" "a\x01\xa1" "b\x92\xc0\xc4\x02hi", 12);
+	mp_cur_init(&c, b.data, b.len);
+	ok(mpu_unpack(&c, 16, &u) == 0 && mp_cur_left(&c) == 0 && u.data.type == MSGPACK_OBJECT_MAP &&
+	   u.data.via.map.size == 2 && u.data.via.map.ptr[1].val.via.array.ptr[1].via.bin.ptr == b.data + 10,
+	   "a map unpacked; bin data points into the input");
+	mp_cur_init(&c, b.data, b.len);
+	ok(mpu_unpack(&c, 6, &u) == MPU_ELIMIT && c.p == b.data, "7 objects are over a limit of 6, cursor kept");
+	mp_cur_init(&c, b.data, b.len - 1);
+	ok(mpu_unpack(&c, 16, &u) == MP_ETRUNC, "truncated");
+	mp_cur_init(&c, "\x92\xc1\x01", 3);
+	ok(mpu_unpack(&c, 16, &u) == MP_EBAD, "0xc1 is bad");
+	/* 6 bytes that would make msgpack-c ask for 8 GB: refused from the header. */
+	mp_cur_init(&c, "\x91\xdd\x10\x00\x00\x00", 6);
+	ok(mpu_unpack(&c, SIZE_MAX, &u) == MP_ETRUNC, "array32 of 2^28 with no elements never reaches msgpack-c");
+	mp_cur_init(&c, "\xdd\x10\x00\x00\x00", 5);
+	ok(mpu_unpack(&c, 1000, &u) == MPU_ELIMIT, "a declared count over the limit is refused at once");
+	for (i = 0; i < sizeof(deep); i++)
+		deep[i] = (char)0x91;
+	deep[MPU_DEPTH] = (char)0xc0;
+	mp_cur_init(&c, deep, MPU_DEPTH + 1);
+	ok(mpu_unpack(&c, SIZE_MAX, &u) == 0, "%d nested arrays: as deep as msgpack-c goes", MPU_DEPTH);
+	deep[MPU_DEPTH] = (char)0x90;
+	mp_cur_init(&c, deep, MPU_DEPTH + 1);
+	ok(mpu_unpack(&c, SIZE_MAX, &u) == MPU_ELIMIT, "one more (even an empty array) is refused before msgpack-c");
+	msgpack_unpacked_destroy(&u);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	test_numbers();
@@ -263,5 +358,7 @@ int main(void)
 	test_records();
 	test_times();
 	test_limits();
+	test_packer();
+	test_unpack();
 	return tap_done();
 }

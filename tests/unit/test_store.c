@@ -5,27 +5,29 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "mpw.h"
+#include "mpk.h"
 #include "store.h"
 #include "tap.h"
 
 /* Append one chunk holding `records` log records whose body is {"n":<n>,"pad":"<pad>"}. */
 static int append(struct stream *s, int n, size_t pad, uint64_t *id)
 {
+	msgpack_packer pk;
 	struct chunk_builder cb;
 	struct buf mp;
 	struct mp_cur c;
 	char *p = malloc(pad + 1);
 	int rc;
 
+	mpk_init(&pk, &mp);
 	memset(p, 'x', pad);
 	p[pad] = 0;
 	buf_init(&mp, 1 << 24);
-	mpw_map(&mp, 2);
-	mpw_cstr(&mp, "n");
-	mpw_int(&mp, n);
-	mpw_cstr(&mp, "pad");
-	mpw_cstr(&mp, p);
+	msgpack_pack_map(&pk, 2);
+	mpk_cstr(&pk, "n");
+	msgpack_pack_int64(&pk, n);
+	mpk_cstr(&pk, "pad");
+	mpk_cstr(&pk, p);
 	chunk_builder_init(&cb, STREAM_LOGS, "t", "test", "test.0", 1 << 24);
 	mp_cur_init(&c, mp.data, mp.len);
 	chunk_add_log(&cb, 1, NULL, &c);
