@@ -21,6 +21,7 @@ struct service_conf {
 	long long ui_port;
 	bool demo;
 	struct opt_list parsers_file;
+	long long grace;            /* seconds SIGTERM gives requests and frames in flight */
 };
 
 struct exporter_conf {

@@ -21,7 +21,7 @@ const struct opt_def config_service_opts[] = {
 	{ "demo", OPT_BOOL, "off", 0, 0, SOFF(demo), "add demo inputs: dummy logs, self-metrics (Vivo)" },
 	{ "parsers_file", OPT_LIST, NULL, 0, 0, SOFF(parsers_file), "parsers file (repeatable; relative to the config file): read and checked, its parsers unused (Vivo has no parser filter)" },
 	NOEFFECT("flush", "Vivo stores records as they arrive, there is nothing to flush"),
-	NOEFFECT("grace", "on SIGTERM Vivo finishes in-flight requests (bounded) and exits"),
+	{ "grace", OPT_INT, "5", 0, 300, SOFF(grace), "seconds SIGTERM gives uploads and Forward frames in flight to finish (new connections are refused at once), then the agent exits 0" },
 	NOEFFECT("daemon", "Vivo stays in the foreground; run it under a supervisor"),
 	NOEFFECT("log_file", "Vivo logs to stderr"),
 	NOEFFECT("plugins_file", "Vivo loads no external plugins"),

@@ -1,7 +1,9 @@
-/* exporter.c: stream reads with paging headers, long-poll waits, gzip, CORS. */
-#include "exporter.h"
+/* exporter.c: stream reads with paging headers, long-polls held in an index by `from` (an
+ * append wakes only the polls it satisfies), per-address caps on held polls, CORS. */
+#include "exporter_int.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -10,39 +12,43 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
+#include "addrmap.h"
 #include "agent.h"
 #include "log.h"
 #include "mpjson.h"
 #include "query.h"
+#include "refuse.h"
+#include "waiters.h"
 
-#define BODY_BLOCK (256 * 1024)
-
-struct waiter {
-	struct httpd_req *req;
-	enum stream_kind kind;
-	uint64_t from;
-	bool local_only;            /* origin=local: only a local chunk answers it */
-	struct timespec deadline;
-	struct waiter *next;
-};
+/* Long-polls one client address may hold at once; past it: 429 (a follower holds three per
+ * upstream it follows; an aggregator behind one address follows many upstreams, not many
+ * times the same one). */
+#define HELD_PER_ADDR 512
+/* After this many answered polls, the next quiet second gives freed memory back to the
+ * system (glibc keeps freed blocks of busy threads' arenas otherwise). */
+#define TRIM_AFTER 256
 
 struct exporter {
 	struct stream **streams;
-	pthread_mutex_t lock;       /* guards settings, waiters */
-	pthread_cond_t cond;
+	pthread_mutex_t lock;       /* guards settings, the waiter index, held_by_addr */
+	pthread_cond_t cond;        /* on CLOCK_MONOTONIC */
 	pthread_t waker;
 	bool waker_started;
 	bool draining;              /* answer held polls now and hold no new ones */
 	bool quit;                  /* the waker thread ends */
 	bool empty_on_read;
 	char cors[256];
-	struct waiter *waiters;
+	struct waitset ws;          /* held polls */
+	struct addrmap held_by_addr;
 	atomic_int nwaiters;        /* suspended requests not yet answered */
-	atomic_int listed[STREAM_COUNT]; /* waiters in the list, per stream: appends elsewhere wake nobody */
+	/* The smallest `from` held per stream, [0] any chunk, [1] local ones only: an append
+	 * below it wakes nobody (read without the lock by the store's notify hook). */
+	_Atomic uint64_t min_from[STREAM_COUNT][2];
 	struct append_hook { struct exporter *e; enum stream_kind kind; } hooks[STREAM_COUNT];
 	atomic_bool appended;       /* set by the store's notify hook */
+	unsigned answered;          /* polls answered since the last malloc_trim (waker only) */
+	int64_t last_answer_ms;
 	uint16_t ports[PORT_COUNT];
 	char boot_id[33];           /* random per process: clients tell restarts apart */
 	uint64_t start_time_ns;
@@ -62,32 +68,28 @@ static const char *const kube_keys[3] = { "pod", "namespace", "node" };
 /* Per-request state kept across a suspend. */
 struct req_state {
 	struct exporter *e;
-	struct timespec deadline;
+	int64_t deadline_ms;
+	struct waiter *w;           /* in the index while held (guarded by e->lock) */
 	bool waited;                /* suspended and counted in nwaiters */
+	char host[ADDRMAP_KEY_MAX]; /* the client's address, counted in held_by_addr while w is set */
 };
 
-static void ts_add(struct timespec *t, uint64_t sec)
+static int64_t now_ms(void)
 {
-	clock_gettime(CLOCK_MONOTONIC, t);
-	t->tv_sec += (time_t)sec;
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-static bool ts_passed(const struct timespec *t)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
-}
-
-/* Store hook: cheap when nobody waits on this stream (a follower holds polls on every
- * stream; an append to a busy one must not wake the waker for the quiet ones). */
-static void on_append(void *arg)
+/* Store hook: returns at once unless the chunk answers a held poll (the smallest `from`
+ * held), so idle followers far ahead cost an append two atomic loads. */
+static void on_append(void *arg, uint64_t id, bool local)
 {
 	const struct append_hook *h = arg;
 	struct exporter *e = h->e;
 
-	if (atomic_load(&e->listed[h->kind]) == 0)
+	if (id < atomic_load(&e->min_from[h->kind][0]) && !(local && id >= atomic_load(&e->min_from[h->kind][1])))
 		return;
 	pthread_mutex_lock(&e->lock);
 	atomic_store(&e->appended, true);
@@ -100,45 +102,142 @@ static bool has_from(struct exporter *e, enum stream_kind k, uint64_t from, bool
 	return local_only ? stream_has_local_from(e->streams[k], from) : stream_has_from(e->streams[k], from);
 }
 
-static bool waiter_ready(struct exporter *e, const struct waiter *w)
+/* Lock held: publish the smallest `from` of stream k. */
+static void update_min(struct exporter *e, enum stream_kind k)
 {
-	return e->draining || has_from(e, w->kind, w->from, w->local_only) || ts_passed(&w->deadline);
+	atomic_store(&e->min_from[k][0], waitset_min_from(&e->ws, k, false));
+	atomic_store(&e->min_from[k][1], waitset_min_from(&e->ws, k, true));
 }
 
+/* Lock held: `w` left the index (the caller took it out): its request is no longer held
+ * by us; `w` goes on the `out` list (to resume) or is freed. */
+static void release(struct exporter *e, struct waiter *w, struct waiter **out)
+{
+	struct req_state *st = ((struct httpd_req *)w->req)->state;
+
+	st->w = NULL;
+	addrmap_add(&e->held_by_addr, st->host, -1, NULL);
+	if (out) {
+		w->next = *out;
+		*out = w;
+	} else {
+		free(w);
+	}
+}
+
+/* Lock held: take every waiter that can be answered now onto *out. */
+static void collect(struct exporter *e, struct waiter **out)
+{
+	uint64_t newest, local_newest;
+	struct waiter *w;
+	bool local_ok;
+	int k, l;
+
+	for (k = 0; k < STREAM_COUNT; k++) {
+		if (e->draining) {
+			for (l = 0; l < 2; l++)
+				while ((w = waitset_pop_from(&e->ws, (enum stream_kind)k, l, UINT64_MAX)))
+					release(e, w, out);
+		} else if (atomic_load(&e->min_from[k][0]) != UINT64_MAX || atomic_load(&e->min_from[k][1]) != UINT64_MAX) {
+			if (stream_newest(e->streams[k], &newest, &local_newest, &local_ok))
+				while ((w = waitset_pop_from(&e->ws, (enum stream_kind)k, false, newest)))
+					release(e, w, out);
+			while (local_ok && (w = waitset_pop_from(&e->ws, (enum stream_kind)k, true, local_newest)))
+				release(e, w, out);
+		}
+	}
+	while ((w = waitset_pop_expired(&e->ws, now_ms())))
+		release(e, w, out);
+	for (k = 0; k < STREAM_COUNT; k++)
+		update_min(e, (enum stream_kind)k);
+}
+
+/* After a burst of answers, a quiet moment returns the freed memory (glibc only). */
+static void maybe_trim(struct exporter *e, unsigned answered)
+{
+	int64_t now = now_ms();
+
+	if (answered) {
+		e->answered += answered;
+		e->last_answer_ms = now;
+		return;
+	}
+#ifdef __GLIBC__
+	if (e->answered >= TRIM_AFTER && now - e->last_answer_ms >= 1000) {
+		malloc_trim(0);
+		e->answered = 0;
+	}
+#endif
+}
+
+/* The waker: answers held polls as appends satisfy them, deadlines pass or a drain begins.
+ * Requests are resumed with the lock released (a transport's client-gone path takes its
+ * own lock, then ours). */
 static void *waker_main(void *arg)
 {
 	struct exporter *e = arg;
 
 	pthread_mutex_lock(&e->lock);
-	while (!e->quit || e->waiters) {
-		struct waiter **pp = &e->waiters, *w;
-		struct timespec until;
+	for (;;) {
+		struct waiter *list = NULL, *w;
+		unsigned n = 0;
+		int64_t until;
+		struct timespec ts;
 
 		atomic_store(&e->appended, false);
-		while ((w = *pp)) {
-			if (waiter_ready(e, w)) {
-				*pp = w->next;
-				atomic_fetch_sub(&e->listed[w->kind], 1);
-				httpd_resume(w->req);
-				free(w);
-			} else {
-				pp = &w->next;
-			}
+		collect(e, &list);
+		pthread_mutex_unlock(&e->lock);
+		while ((w = list)) {
+			list = w->next;
+			httpd_resume(w->req);
+			free(w);
+			n++;
 		}
-		if (e->quit && !e->waiters)
+		maybe_trim(e, n);
+		pthread_mutex_lock(&e->lock);
+		if (e->quit && waitset_count(&e->ws) == 0)
 			break;
-		/* Deadlines are checked every 100 ms; arrivals wake us at once. */
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 100 * 1000000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
-		if (!atomic_load(&e->appended))
-			pthread_cond_timedwait(&e->cond, &e->lock, &until);
+		if (atomic_load(&e->appended) || (e->draining && waitset_count(&e->ws) > 0))
+			continue;
+		/* Sleep until the next deadline (at most a second, for maybe_trim); appends that
+		 * answer someone and new polls wake us earlier. */
+		until = waitset_next_deadline(&e->ws);
+		if (until > now_ms() + 1000)
+			until = now_ms() + 1000;
+		ts.tv_sec = (time_t)(until / 1000);
+		ts.tv_nsec = (long)(until % 1000) * 1000000;
+		pthread_cond_timedwait(&e->cond, &e->lock, &ts);
 	}
 	pthread_mutex_unlock(&e->lock);
 	return NULL;
+}
+
+/* Lock held: take the request's poll out of the index if it is still there (nobody is
+ * answering it). True when it was. */
+static bool unindex(struct exporter *e, struct req_state *st)
+{
+	enum stream_kind k;
+
+	if (!st->w)
+		return false;
+	k = st->w->kind;
+	waitset_remove(&e->ws, st->w);
+	release(e, st->w, NULL);
+	update_min(e, k);
+	return true;
+}
+
+/* httpd's client-gone hook for a held poll: let go of it unless it is being answered. */
+static bool poll_gone(struct httpd_req *r)
+{
+	struct req_state *st = r->state;
+	struct exporter *e = st->e;
+	bool gone;
+
+	pthread_mutex_lock(&e->lock);
+	gone = unindex(e, st);
+	pthread_mutex_unlock(&e->lock);
+	return gone;
 }
 
 /* A random ID for this process's streams (IDs restart at 0 with a new process). */
@@ -173,7 +272,16 @@ int exporter_new(struct stream **streams, const struct exporter_settings *s, str
 	e->streams = streams;
 	boot_identity(e);
 	pthread_mutex_init(&e->lock, NULL);
-	pthread_cond_init(&e->cond, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&e->cond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	for (k = 0; k < STREAM_COUNT; k++)
+		update_min(e, (enum stream_kind)k);
 	for (k = 0; k < 3; k++) {
 		const char *v = getenv(kube_env[k]);
 
@@ -257,9 +365,21 @@ void exporter_free(struct exporter *e)
 	}
 	for (k = 0; k < 3; k++)
 		free(e->kube[k]);
+	waitset_free(&e->ws);
+	addrmap_free(&e->held_by_addr);
 	pthread_cond_destroy(&e->cond);
 	pthread_mutex_destroy(&e->lock);
 	free(e);
+}
+
+size_t exporter_held(struct exporter *e)
+{
+	size_t n;
+
+	pthread_mutex_lock(&e->lock);
+	n = waitset_count(&e->ws);
+	pthread_mutex_unlock(&e->lock);
+	return n;
 }
 
 const char *exporter_boot_id(const struct exporter *e)
@@ -299,146 +419,6 @@ void exporter_remove_info_source(struct exporter *e, void *arg)
 	pthread_mutex_unlock(&e->lock);
 }
 
-/* ---- response bodies ------------------------------------------------------------- */
-
-/* Streams the chunks of a view: legacy text as is, or v1 rendered chunk by chunk,
- * optionally through gzip. Holds chunk references, never the stream lock. */
-enum body_mode { BODY_LEGACY, BODY_V1, BODY_ENVELOPE };
-
-struct body {
-	struct stream_view view;
-	size_t ci;            /* next chunk */
-	size_t off;           /* offset in the current piece */
-	enum body_mode mode;
-	struct buf piece;     /* v1 rendering of the current chunk */
-	bool have_piece;
-	bool gzip;
-	z_stream z;
-	bool z_init;
-	bool z_done;
-	char *zin;            /* gzip input staging, BODY_BLOCK bytes */
-};
-
-static void body_free(void *cls)
-{
-	struct body *b = cls;
-
-	stream_view_release(&b->view);
-	buf_free(&b->piece);
-	if (b->z_init)
-		deflateEnd(&b->z);
-	free(b->zin);
-	free(b);
-}
-
-/* Copy up to `max` plain bytes. Returns bytes copied (0 at the end) or -1. */
-static ssize_t body_plain(struct body *b, char *out, size_t max)
-{
-	size_t done = 0;
-
-	while (done < max && b->ci < b->view.count) {
-		const char *src;
-		size_t len, n;
-
-		if (b->mode != BODY_LEGACY) {
-			if (!b->have_piece) {
-				const struct chunk *c = b->view.chunks[b->ci];
-
-				buf_reset(&b->piece);
-				if ((b->mode == BODY_V1 ? chunk_write_v1(c, &b->piece) : chunk_write_envelope(c, &b->piece)) < 0)
-					return -1;
-				b->have_piece = true;
-				b->off = 0;
-			}
-			src = b->piece.data;
-			len = b->piece.len;
-		} else {
-			src = chunk_text(b->view.chunks[b->ci], &len);
-		}
-		n = len - b->off < max - done ? len - b->off : max - done;
-		memcpy(out + done, src + b->off, n);
-		done += n;
-		b->off += n;
-		if (b->off == len) {
-			b->ci++;
-			b->off = 0;
-			b->have_piece = false;
-		}
-	}
-	return (ssize_t)done;
-}
-
-static ssize_t body_read(void *cls, uint64_t pos, char *out, size_t max)
-{
-	struct body *b = cls;
-	ssize_t n;
-
-	if (!b->gzip) {
-		n = body_plain(b, out, max);
-		if (n < 0)
-			return HTTPD_READER_ERROR;
-		return n == 0 ? HTTPD_READER_END : n;
-	}
-	if (b->z_done)
-		return HTTPD_READER_END;
-	b->z.next_out = (Bytef *)out;
-	b->z.avail_out = (uInt)max;
-	while (b->z.avail_out > 0 && !b->z_done) {
-		int flush = Z_NO_FLUSH, rc;
-
-		if (b->z.avail_in == 0) {
-			n = body_plain(b, b->zin, BODY_BLOCK);
-			if (n < 0)
-				return HTTPD_READER_ERROR;
-			b->z.next_in = (Bytef *)b->zin;
-			b->z.avail_in = (uInt)n;
-			if (n == 0)
-				flush = Z_FINISH;
-		}
-		if (b->ci >= b->view.count && b->z.avail_in == 0)
-			flush = Z_FINISH;
-		rc = deflate(&b->z, flush);
-		if (rc == Z_STREAM_END)
-			b->z_done = true;
-		else if (rc != Z_OK && rc != Z_BUF_ERROR)
-			return HTTPD_READER_ERROR;
-		if (flush != Z_FINISH && b->z.avail_in == 0 && b->z.avail_out > 0 && (size_t)b->z.avail_out < max)
-			break; /* send what we have rather than wait for more input */
-	}
-	n = (ssize_t)(max - b->z.avail_out);
-	if (n == 0 && b->z_done)
-		return HTTPD_READER_END;
-	return n;
-}
-
-/* True when Accept-Encoding lists gzip (or x-gzip) without refusing it with q=0. */
-static bool accepts_gzip(struct httpd_req *r)
-{
-	const char *ae = httpd_header(r, "Accept-Encoding");
-
-	while (ae && *ae) {
-		size_t n = strcspn(ae, ",");
-		const char *tok = ae, *semi = memchr(ae, ';', n);
-		size_t tl = semi ? (size_t)(semi - tok) : n;
-
-		while (tl && (*tok == ' ' || *tok == '\t'))
-			tok++, tl--;
-		while (tl && (tok[tl - 1] == ' ' || tok[tl - 1] == '\t'))
-			tl--;
-		if ((tl == 4 && strncasecmp(tok, "gzip", 4) == 0) || (tl == 6 && strncasecmp(tok, "x-gzip", 6) == 0)) {
-			const char *q = semi ? strstr(semi, "q=") : NULL;
-
-			/* q=0, q=0.0, q=0.000: refused; anything else: accepted. */
-			if (!q || q > ae + n || strtod(q + 2, NULL) > 0)
-				return true;
-		}
-		ae += n;
-		if (*ae == ',')
-			ae++;
-	}
-	return false;
-}
-
 static void add_common(struct exporter *e, struct httpd_resp *resp)
 {
 	char cors[256];
@@ -449,79 +429,20 @@ static void add_common(struct exporter *e, struct httpd_resp *resp)
 	httpd_add_cors(resp, cors);
 }
 
-static enum MHD_Result reply_view(struct exporter *e, struct httpd_req *r, struct stream_view *v, enum body_mode mode)
-{
-	struct httpd_resp *resp;
-	char id[24];
-	bool gzip = v->count > 0 && accepts_gzip(r);
-	uint64_t next = v->next_id, first = v->first_id, last = v->last_id;
-	size_t count = v->count;
-
-	if (count == 0) {
-		resp = httpd_resp_buffer("", 0, false);
-		stream_view_release(v);
-	} else {
-		struct body *b = calloc(1, sizeof(*b));
-		uint64_t total = HTTPD_SIZE_UNKNOWN;
-		size_t i, len;
-
-		if (!b) {
-			stream_view_release(v);
-			return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
-		}
-		b->view = *v;
-		memset(v, 0, sizeof(*v));
-		b->mode = mode;
-		b->gzip = gzip;
-		buf_init(&b->piece, SIZE_MAX);
-		if (gzip) {
-			/* windowBits 15 + 16: a gzip wrapper, not zlib's. */
-			if (!(b->zin = malloc(BODY_BLOCK)) ||
-			    deflateInit2(&b->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-				body_free(b);
-				return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "gzip init failed");
-			}
-			b->z_init = true;
-		} else if (mode == BODY_LEGACY) {
-			for (total = 0, i = 0; i < b->view.count; i++) {
-				chunk_text(b->view.chunks[i], &len);
-				total += len;
-			}
-		}
-		resp = httpd_resp_reader(total, BODY_BLOCK, body_read, b, body_free);
-		if (!resp)
-			return MHD_NO;
-	}
-	if (!resp)
-		return MHD_NO;
-	httpd_resp_header(resp, "Content-Type", "application/json");
-	if (count > 0) {
-		snprintf(id, sizeof(id), "%llu", (unsigned long long)first);
-		httpd_resp_header(resp, "Vivo-Stream-Start-ID", id);
-		snprintf(id, sizeof(id), "%llu", (unsigned long long)last);
-		httpd_resp_header(resp, "Vivo-Stream-End-ID", id);
-	}
-	snprintf(id, sizeof(id), "%llu", (unsigned long long)next);
-	httpd_resp_header(resp, "Vivo-Stream-Next-ID", id);
-	/* IDs count from 0 again in a new process: a follower tells them apart by this. */
-	httpd_resp_header(resp, "Vivo-Boot-ID", e->boot_id);
-	if (gzip)
-		httpd_resp_header(resp, "Content-Encoding", "gzip");
-	/* /vivo/... on the UI port is negotiated on Accept (page or stream): say so to caches. */
-	httpd_resp_header(resp, "Vary", strncmp(r->path, "/vivo/", 6) == 0 ? "Accept, Accept-Encoding" : "Accept-Encoding");
-	httpd_resp_header(resp, "Cache-Control", "no-store");
-	add_common(e, resp);
-	return httpd_queue(r, MHD_HTTP_OK, resp);
-}
-
 static void state_free(void *p)
 {
 	struct req_state *st = p;
+	struct exporter *e = st->e;
 
-	/* A request that ends while counted as held (its connection closed before it was
-	 * answered) no longer is. */
+	/* A request freed while still indexed (a transport stopping with polls held) leaves the
+	 * index first; one counted as held is no longer. */
+	if (st->w) {
+		pthread_mutex_lock(&e->lock);
+		unindex(e, st);
+		pthread_mutex_unlock(&e->lock);
+	}
 	if (st->waited)
-		atomic_fetch_sub(&st->e->nwaiters, 1);
+		atomic_fetch_sub(&e->nwaiters, 1);
 	free(st);
 }
 
@@ -544,63 +465,106 @@ static bool is_read(const struct httpd_req *r)
 	return strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
 }
 
+/* Lock held: index `r` as a poll on (k, from, local_only) until st->deadline_ms. 1 when it is
+ * held (suspended), 0 when it must be answered now (draining, past its deadline, out of
+ * memory, or a chunk arrived meanwhile), -1 when its address holds too many (429 queued). */
+static int hold(struct exporter *e, struct httpd_req *r, struct req_state *st, enum stream_kind k, uint64_t from,
+		bool local_only, enum MHD_Result *ret)
+{
+	unsigned held = addrmap_get(&e->held_by_addr, st->host);
+	struct waiter *w;
+
+	if (e->draining || now_ms() >= st->deadline_ms)
+		return 0;
+	if (held >= HELD_PER_ADDR) {
+		refuse_note(httpd_name(r->srv), r->peer, REFUSE_POLLS, "%u long-polls held for this address (at most %d)",
+			    held, HELD_PER_ADDR);
+		*ret = httpd_reply_error(r, 429, "too many long-polls held for this address (at most %d); retry later",
+					 HELD_PER_ADDR);
+		return -1;
+	}
+	if (!(w = calloc(1, sizeof(*w))))
+		return 0;
+	w->req = r;
+	w->kind = k;
+	w->from = from;
+	w->local_only = local_only;
+	w->deadline_ms = st->deadline_ms;
+	if (waitset_add(&e->ws, w) < 0) {
+		free(w);
+		return 0;
+	}
+	if (addrmap_add(&e->held_by_addr, st->host, 1, NULL) < 0) {
+		waitset_remove(&e->ws, w);
+		free(w);
+		return 0;
+	}
+	st->w = w;
+	update_min(e, k);
+	/* An append between the caller's look and the index did not see this poll: look again
+	 * now that the hook will (update_min came first). */
+	if (has_from(e, k, from, local_only)) {
+		unindex(e, st);
+		return 0;
+	}
+	st->waited = true;
+	atomic_fetch_add(&e->nwaiters, 1);
+	r->on_gone = poll_gone;
+	httpd_suspend(r);
+	pthread_cond_signal(&e->cond); /* its deadline may be the next one */
+	return 1;
+}
+
 static enum MHD_Result serve_stream(struct exporter *e, struct httpd_req *r, enum stream_kind k, bool v1)
 {
 	struct req_state *st = r->state;
 	struct stream_view v;
 	struct query q;
-	char err[160];
-	bool empty_on_read, draining;
+	enum MHD_Result ret = MHD_NO;
+	char err[160], cors[256];
+	bool empty_on_read;
 
 	if (!is_read(r))
 		return preflight(e, r);
-	if (query_parse(r->query, strlen(r->query), &q, err, sizeof(err)) < 0)
+	if (query_parse(r->query, strlen(r->query), &q, err, sizeof(err)) < 0) {
+		refuse_note(httpd_name(r->srv), r->peer, REFUSE_BAD_REQUEST, "%s", err);
 		return httpd_reply_error(r, MHD_HTTP_BAD_REQUEST, "%s", err);
+	}
 	if (st && st->waited) {
 		st->waited = false;
 		atomic_fetch_sub(&e->nwaiters, 1);
 	}
 	if (q.has_wait && q.wait > 0 && !has_from(e, k, q.has_from ? q.from : 0, q.local_only)) {
-		struct waiter *w;
+		int held;
 
 		if (!st) {
 			if (!(st = calloc(1, sizeof(*st))))
 				return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 			st->e = e;
-			ts_add(&st->deadline, q.wait);
+			st->deadline_ms = now_ms() + (int64_t)q.wait * 1000;
+			addrmap_host(r->peer, st->host);
 			r->state = st;
 			r->state_free = state_free;
 		}
 		pthread_mutex_lock(&e->lock);
-		draining = e->draining;
-		if (!draining && !ts_passed(&st->deadline) && (w = calloc(1, sizeof(*w)))) {
-			w->req = r;
-			w->kind = k;
-			w->from = q.has_from ? q.from : 0;
-			w->local_only = q.local_only;
-			w->deadline = st->deadline;
-			w->next = e->waiters;
-			e->waiters = w;
-			atomic_fetch_add(&e->listed[k], 1);
-			st->waited = true;
-			atomic_fetch_add(&e->nwaiters, 1);
-			httpd_suspend(r);
-			pthread_cond_signal(&e->cond);
-			pthread_mutex_unlock(&e->lock);
-			return MHD_YES;
-		}
+		held = hold(e, r, st, k, q.has_from ? q.from : 0, q.local_only, &ret);
 		pthread_mutex_unlock(&e->lock);
+		if (held > 0)
+			return MHD_YES;
+		if (held < 0)
+			return ret;
 	}
 	if (stream_read_filtered(e->streams[k], q.has_from ? q.from : 0, q.has_to ? q.to : UINT64_MAX,
 				 q.has_limit ? q.limit : 0, q.local_only, &v) < 0)
 		return httpd_reply_error(r, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
 	pthread_mutex_lock(&e->lock);
 	empty_on_read = e->empty_on_read;
+	memcpy(cors, e->cors, sizeof(cors));
 	pthread_mutex_unlock(&e->lock);
 	/* A filtered read did not get the chunks it skipped: it removes nothing. */
 	if (empty_on_read && v.count > 0 && strcmp(r->method, "GET") == 0 && !q.local_only)
 		stream_drop_through(e->streams[k], v.last_id);
-	return reply_view(e, r, &v, q.envelope ? BODY_ENVELOPE : v1 ? BODY_V1 : BODY_LEGACY);
+	return exporter_reply_view(r, &v, q.envelope ? BODY_ENVELOPE : v1 ? BODY_V1 : BODY_LEGACY, e->boot_id, cors);
 }
 
 enum MHD_Result exporter_serve_legacy(struct exporter *e, struct httpd_req *r, enum stream_kind k)

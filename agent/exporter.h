@@ -29,6 +29,8 @@ void exporter_set_port(struct exporter *e, enum exporter_port p, uint16_t port);
 void exporter_drain(struct exporter *e);
 /* Hold long-polls again after exporter_drain (the servers are back). */
 void exporter_undrain(struct exporter *e);
+/* Long-polls held right now (self-metrics: vivo_exporter_held_polls). */
+size_t exporter_held(struct exporter *e);
 /* Free; call after every server using the routes is stopped. NULL-safe. */
 void exporter_free(struct exporter *e);
 /* This process's boot ID (32 hex digits, random per start; sent as Vivo-Boot-ID on every

@@ -93,6 +93,9 @@ struct input_plugin {
 	int (*start)(struct input_instance *in, char *err, size_t errlen);
 	/* Stop and free everything start made. Finishes in-flight work (bounded). */
 	void (*stop)(struct input_instance *in);
+	/* Stop accepting new connections now (SIGTERM drains every input first, then stops them
+	 * one by one), or NULL. */
+	void (*drain)(struct input_instance *in);
 	/* Extra self-metrics of the plugin's running instances, family by family (the
 	 * samples of one family adjacent), or NULL. 0 or the first error of emit. */
 	int (*metrics)(metric_emit_fn emit, void *arg);

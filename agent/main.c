@@ -2,6 +2,7 @@
  * handles signals (SIGTERM/SIGINT stop, SIGHUP reloads). */
 #include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,18 @@ static int fingerprint(const struct input_entry *e, const struct agent_config *c
 		}
 	}
 	return rc;
+}
+
+/* Every connection is a descriptor: take the hard limit (each listener's table holds up to
+ * HTTPD_MAX_CONNS; at EMFILE a listener refuses cleanly with its spare descriptor). */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max > (1u << 20) ? (1u << 20) : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static void announce(const char *name, const char *addr, uint16_t port)
@@ -378,16 +391,43 @@ out:
 	free(running);
 }
 
+/* Every input stops accepting at once; then each finishes what it took in (uploads and
+ * Forward frames in flight, until the grace deadline); then the readers. */
+static void shutdown_agent(struct agent *a)
+{
+	size_t i;
+	int k;
+
+	atomic_store(&a->up, false);
+	for (i = 0; i < a->ninputs; i++)
+		if (a->inputs[i]->priv && a->inputs[i]->plugin->drain)
+			a->inputs[i]->plugin->drain(a->inputs[i]);
+	for (i = 0; i < a->ninputs; i++) {
+		stop_input(a->inputs[i]);
+		free_instance(a->inputs[i]);
+	}
+	free(a->inputs);
+	filters_activate(NULL);
+	if (a->exporter)
+		exporter_drain(a->exporter);
+	stop_servers(a);
+	exporter_free(a->exporter);
+	agent_current = NULL;
+	for (k = 0; k < STREAM_COUNT; k++)
+		stream_free(a->streams[k]);
+	config_free(&a->cfg);
+}
+
 int main(int argc, char **argv)
 {
 	struct agent a;
 	char err[ERRLEN];
 	sigset_t set;
 	int rc, k, sig, status = 1;
-	size_t i;
 
 	log_init("vivo-agent");
 	memset(&a, 0, sizeof(a));
+	raise_nofile();
 	rc = config_from_args(argc, argv, &a.cfg, err, sizeof(err));
 	if (rc == 1) {
 		config_free(&a.cfg);
@@ -436,26 +476,13 @@ int main(int argc, char **argv)
 			reload(&a, argc, argv);
 			continue;
 		}
-		log_info("signal %d: shutting down", sig);
+		log_info("signal %d: shutting down (new connections refused; requests in flight have %lld s)", sig,
+			 a.cfg.service.grace);
+		httpd_begin_shutdown(a.cfg.service.grace);
 		break;
 	}
 	status = 0;
 out:
-	atomic_store(&a.up, false);
-	/* Inputs first (finish what they took in), then readers. */
-	for (i = 0; i < a.ninputs; i++) {
-		stop_input(a.inputs[i]);
-		free_instance(a.inputs[i]);
-	}
-	free(a.inputs);
-	filters_activate(NULL);
-	if (a.exporter)
-		exporter_drain(a.exporter);
-	stop_servers(&a);
-	exporter_free(a.exporter);
-	agent_current = NULL;
-	for (k = 0; k < STREAM_COUNT; k++)
-		stream_free(a.streams[k]);
-	config_free(&a.cfg);
+	shutdown_agent(&a);
 	return status;
 }

@@ -9,6 +9,7 @@
 #include "agent.h"
 #include "cmhash.h"
 #include "mpjson.h"
+#include "refuse.h"
 
 struct agent *agent_current;
 
@@ -28,6 +29,43 @@ uint64_t agent_rss_bytes(void)
 	return resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+struct err_walk {
+	metric_emit_fn emit;
+	void *arg;
+};
+
+static const char errors_desc[] = "Requests, frames or connections refused, by input or listener and reason";
+
+static int emit_refusal(const char *where, const char *reason, uint64_t count, void *arg)
+{
+	struct err_walk *w = arg;
+	struct metric_sample s = { "input", "errors_total", errors_desc, M_COUNTER, "name", where, (double)count,
+				   "reason", reason };
+
+	return w->emit(&s, w->arg);
+}
+
+/* vivo_input_errors_total{name,reason}: the refusals of the shared refusal logger (inputs and
+ * the other listeners), then per input the errors it counted itself, which no reason names
+ * ("other"; every input has this row, also at 0). */
+static int collect_errors(struct agent *a, metric_emit_fn emit, void *arg)
+{
+	struct err_walk w = { emit, arg };
+	size_t i;
+	int rc;
+
+	if ((rc = refuse_each(emit_refusal, &w)) < 0)
+		return rc;
+	for (i = 0; i < a->ninputs; i++) {
+		struct metric_sample s = { "input", "errors_total", errors_desc, M_COUNTER, "name", a->inputs[i]->name,
+					   (double)atomic_load(&a->inputs[i]->stats.errors), "reason", "other" };
+
+		if ((rc = emit(&s, arg)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* Walk every sample, grouped by family (samples of one family are adjacent). */
 static int collect(struct agent *a, metric_emit_fn emit, void *arg)
 {
@@ -35,7 +73,6 @@ static int collect(struct agent *a, metric_emit_fn emit, void *arg)
 		{ "records_total", "Records accepted by the input", offsetof(struct input_stats, records) },
 		{ "bytes_total", "Bytes received by the input (before decompression)", offsetof(struct input_stats, bytes) },
 		{ "chunks_total", "Chunks the input appended to a stream", offsetof(struct input_stats, chunks) },
-		{ "errors_total", "Requests, frames or connections the input rejected", offsetof(struct input_stats, errors) },
 	};
 	static const struct { const char *name, *desc; enum metric_type type; size_t off; } st_fams[] = {
 		{ "chunks", "Chunks held by the stream", M_GAUGE, offsetof(struct stream_stats, chunks) },
@@ -65,6 +102,8 @@ static int collect(struct agent *a, metric_emit_fn emit, void *arg)
 				return rc;
 		}
 	}
+	if ((rc = collect_errors(a, emit, arg)) < 0)
+		return rc;
 	for (f = 0; f < sizeof(st_fams) / sizeof(st_fams[0]); f++) {
 		for (k = 0; k < STREAM_COUNT; k++) {
 			const uint64_t *v = (const uint64_t *)(const void *)((const char *)&st[k] + st_fams[f].off);
@@ -78,6 +117,10 @@ static int collect(struct agent *a, metric_emit_fn emit, void *arg)
 	for (i = 0; input_plugins[i]; i++)
 		if (input_plugins[i]->metrics && (rc = input_plugins[i]->metrics(emit, arg)) < 0)
 			return rc;
+	s = (struct metric_sample){ "exporter", "held_polls", "Long-polls (wait=) held now", M_GAUGE, NULL, NULL,
+			     a->exporter ? (double)exporter_held(a->exporter) : 0.0, NULL, NULL };
+	if ((rc = emit(&s, arg)) < 0)
+		return rc;
 	s = (struct metric_sample){ "process", "resident_memory_bytes", "Resident set size", M_GAUGE, NULL, NULL,
 			     (double)agent_rss_bytes(), NULL, NULL };
 	if ((rc = emit(&s, arg)) < 0)

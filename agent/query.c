@@ -8,12 +8,17 @@
 #include "codec.h"
 #include "opts.h"
 
-/* Percent-decode p[0..n) into out (size cap) as a C string; false if it does not fit. */
-static bool decode(const char *p, size_t n, char *out, size_t cap)
+/* Percent-decode p[0..n) into out (size cap) as a C string; false if it does not fit.
+ * *nul is set when the decoded text holds a NUL byte (%00), which would cut it short. */
+static bool decode(const char *p, size_t n, char *out, size_t cap, bool *nul)
 {
+	size_t len;
+
 	if (n >= cap)
 		return false; /* decoding never lengthens: n bytes are enough */
-	out[codec_url_decode(p, n, out)] = '\0';
+	len = codec_url_decode(p, n, out);
+	out[len] = '\0';
+	*nul = strlen(out) != len;
 	return true;
 }
 
@@ -54,6 +59,7 @@ int query_parse(const char *raw, size_t n, struct query *q, char *err, size_t er
 		const char *pair = raw + i, *amp = memchr(pair, '&', n - i), *eq;
 		size_t plen = amp ? (size_t)(amp - pair) : n - i;
 		char key[16], val[32];
+		bool nul = false;
 		bool *has[] = { &q->has_from, &q->has_to, &q->has_limit, &q->has_wait, &q->has_origin, &q->has_envelope };
 		size_t k, klen;
 
@@ -62,8 +68,12 @@ int query_parse(const char *raw, size_t n, struct query *q, char *err, size_t er
 			continue;
 		eq = memchr(pair, '=', plen);
 		klen = eq ? (size_t)(eq - pair) : plen;
-		if (!decode(pair, klen, key, sizeof(key)))
+		if (!decode(pair, klen, key, sizeof(key), &nul))
 			continue; /* longer than any key we know */
+		if (nul) {
+			snprintf(err, errlen, "a query key holds a NUL byte (%%00)");
+			return -EINVAL;
+		}
 		for (k = 0; k < nkeys; k++)
 			if (strcmp(key, keys[k]) == 0)
 				break;
@@ -73,7 +83,11 @@ int query_parse(const char *raw, size_t n, struct query *q, char *err, size_t er
 			snprintf(err, errlen, "parameter '%s' is repeated", keys[k]);
 			return -EINVAL;
 		}
-		if (!eq || !decode(eq + 1, plen - klen - 1, val, sizeof(val)) || !set_value(q, k, val)) {
+		if (eq && decode(eq + 1, plen - klen - 1, val, sizeof(val), &nul) && nul) {
+			snprintf(err, errlen, "parameter '%s' holds a NUL byte (%%00)", keys[k]);
+			return -EINVAL;
+		}
+		if (!eq || !decode(eq + 1, plen - klen - 1, val, sizeof(val), &nul) || !set_value(q, k, val)) {
 			snprintf(err, errlen, "parameter '%s' must be %s", keys[k], want[k]);
 			return -EINVAL;
 		}

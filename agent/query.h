@@ -19,7 +19,8 @@ struct query {
  * match exactly after percent-decoding; unknown keys are ignored. from, to, limit and
  * wait are unsigned decimal integers, origin is `local` or `all`, envelope is 0 or 1.
  * 0, or -EINVAL with a reason naming the parameter in `err` (a bad value, repeated,
- * wait > 60). */
+ * wait > 60, a NUL byte in a key or a known key's value). Any number of parameters: the
+ * length of the query is bounded by the server (HTTPD_TARGET_MAX). */
 int query_parse(const char *raw, size_t n, struct query *q, char *err, size_t errlen);
 
 #endif

@@ -38,7 +38,7 @@ struct stream {
 	uint64_t appended, records, evicted, dropped, reads;
 	uint64_t local_appended; /* local chunks ever appended: the next local_seq */
 	uint64_t local_last;     /* ID of the newest local chunk, valid when local_appended > 0 */
-	void (*notify)(void *);
+	stream_notify_fn notify;
 	void *notify_arg;
 };
 
@@ -80,7 +80,7 @@ void stream_free(struct stream *s)
 	free(s);
 }
 
-void stream_set_notify(struct stream *s, void (*fn)(void *arg), void *arg)
+void stream_set_notify(struct stream *s, stream_notify_fn fn, void *arg)
 {
 	pthread_mutex_lock(&s->lock);
 	s->notify = fn;
@@ -353,9 +353,11 @@ static int ring_grow(struct stream *s)
 int stream_append(struct stream *s, struct chunk_builder *cb, uint64_t *id)
 {
 	struct popped p = { .n = 0 };
-	void (*notify)(void *);
+	stream_notify_fn notify;
 	void *arg;
 	struct chunk *c;
+	uint64_t cid;
+	bool local;
 	int rc = 0;
 
 	if (cb->records == 0 || cb->text.len == 0)
@@ -382,8 +384,10 @@ int stream_append(struct stream *s, struct chunk_builder *cb, uint64_t *id)
 	s->records += c->records;
 	notify = s->notify;
 	arg = s->notify_arg;
+	cid = c->id;
+	local = c->source == NULL;
 	if (id)
-		*id = c->id;
+		*id = cid;
 	pthread_mutex_unlock(&s->lock);
 	popped_release(&p);
 	buf_reset(&cb->text);
@@ -392,7 +396,7 @@ int stream_append(struct stream *s, struct chunk_builder *cb, uint64_t *id)
 	chunk_builder_set_v1_extra(cb, NULL, 0);
 	chunk_builder_set_source(cb, NULL, 0);
 	if (notify)
-		notify(arg);
+		notify(arg, cid, local);
 	return 0;
 }
 
@@ -483,6 +487,19 @@ bool stream_has_local_from(struct stream *s, uint64_t from)
 	      s->local_last >= s->next_id - s->count;
 	pthread_mutex_unlock(&s->lock);
 	return yes;
+}
+
+bool stream_newest(struct stream *s, uint64_t *newest, uint64_t *local_newest, bool *local_ok)
+{
+	bool any;
+
+	pthread_mutex_lock(&s->lock);
+	any = s->count > 0;
+	*newest = any ? s->next_id - 1 : 0;
+	*local_ok = any && s->local_appended > 0 && s->local_last >= s->next_id - s->count;
+	*local_newest = *local_ok ? s->local_last : 0;
+	pthread_mutex_unlock(&s->lock);
+	return any;
 }
 
 bool stream_has_from(struct stream *s, uint64_t from)

@@ -23,8 +23,10 @@ struct stream *stream_new(enum stream_kind kind, size_t budget);
 void stream_free(struct stream *s);
 /* Change the budget; evicts the fewest oldest chunks that make the rest fit. */
 void stream_set_budget(struct stream *s, size_t budget);
-/* Called (outside the lock) after every append, e.g. to wake long-poll readers. */
-void stream_set_notify(struct stream *s, void (*fn)(void *arg), void *arg);
+/* Called (outside the lock) after every append with the chunk's ID and whether it is local
+ * (taken in by this agent's own inputs), e.g. to wake the long-poll readers it satisfies. */
+typedef void (*stream_notify_fn)(void *arg, uint64_t id, bool local);
+void stream_set_notify(struct stream *s, stream_notify_fn fn, void *arg);
 
 /* --- building a chunk ------------------------------------------------------------ */
 
@@ -103,6 +105,9 @@ void stream_drop_through(struct stream *s, uint64_t last_id);
 /* True when a chunk with ID >= from exists (only a local one when `local_only`). */
 bool stream_has_from(struct stream *s, uint64_t from);
 bool stream_has_local_from(struct stream *s, uint64_t from);
+/* The newest chunk held (false when the stream is empty) and the newest local one held
+ * (*local_ok false when none is held), read in one critical section. */
+bool stream_newest(struct stream *s, uint64_t *newest, uint64_t *local_newest, bool *local_ok);
 
 /* Chunk accessors for readers. */
 uint64_t chunk_id(const struct chunk *c);

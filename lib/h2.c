@@ -13,58 +13,18 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "h2_int.h"
 #include "httpd_int.h"
 #include "listener.h"
 #include "log.h"
+#include "refuse.h"
 
 #define FLOOD_BURST 500.0      /* cheap frames (SETTINGS, PING, RST_STREAM, PRIORITY, empty DATA) */
 #define FLOOD_RATE 100.0       /* ... allowed per second after the burst */
 #define CARRY_MAX (1u << 20)   /* bytes of a finished session still to send at a restart */
 
 static const uint8_t preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-#define PREFACE_LEN (sizeof(preface) - 1)
 
-struct h2_stream {
-	struct h2_session *s;
-	int32_t id;
-	struct httpd_req *r;
-	struct httpd_fields hdrs;   /* request headers as received (pseudo-headers too) */
-	size_t hdr_bytes;
-	struct httpd_resp *resp;    /* being sent */
-	uint64_t pos;
-	bool closed;                /* nghttp2 is done with it (or the connection is gone) */
-	bool early;                 /* answered before its request ended: reset once sent */
-	bool deferred;              /* its body reader had nothing yet */
-	bool resume_queued;
-	struct h2_stream *prev, *next, *rnext;
-};
-
-struct h2_session {
-	struct httpd *h;
-	struct lsn_conn *c;
-	nghttp2_session *ng;
-	char peer[64];
-	pthread_mutex_t mu;         /* guards `resumed` and resume_queued */
-	struct h2_stream *streams;  /* every stream with a request, open or held */
-	struct h2_stream *resumed;
-	unsigned nstreams;
-	uint64_t opened;            /* streams this connection opened, all sessions */
-	bool dead, kill, draining, final_sent, any_deferred;
-	/* Frame boundaries of the input, to see a new client preface (Fluent Bit reuses a
-	 * connection for a new session: README-part2 of the fixtures). */
-	size_t magic_left;
-	uint8_t fh[9];
-	size_t fh_have;
-	uint64_t skip;
-	uint8_t pri[PREFACE_LEN];
-	size_t pri_have;
-	bool pri_collecting;
-	struct buf carry;           /* the previous session's last bytes */
-	bool carry_out;
-	double tokens;
-	struct timespec tlast;
-	unsigned conts;
-};
 
 static nghttp2_session_callbacks *callbacks;
 static nghttp2_option *options;
@@ -87,7 +47,8 @@ static void stream_free(struct h2_stream *st)
 		s->streams = st->next;
 	if (st->next)
 		st->next->prev = st->prev;
-	s->nstreams--;
+	if (--s->nstreams == 0 && s->c && !s->dead)
+		lsn_conn_busy(s->c, false);
 	if (s->ng && !st->closed)
 		nghttp2_session_set_stream_user_data(s->ng, st->id, NULL);
 	httpd_resp_free(st->resp);
@@ -128,6 +89,19 @@ static bool take_token(struct h2_session *s)
 		return false;
 	s->tokens -= 1.0;
 	return true;
+}
+
+/* A stream nghttp2 is done with: free it unless its request is held; a held one whose
+ * handler lets go of it (its client reset it or left) is freed now too, else when its
+ * resume arrives (h2_session_wake). */
+static void release_closed(struct h2_stream *st)
+{
+	struct httpd_req *r = st->r;
+
+	if (!r->suspended || (r->on_gone && r->on_gone(r))) {
+		r->suspended = false;
+		stream_free(st);
+	}
 }
 
 /* Run the handler of a complete (or refused) request. */
@@ -213,7 +187,8 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
 	if (s->streams)
 		s->streams->prev = st;
 	s->streams = st;
-	s->nstreams++;
+	if (s->nstreams++ == 0 && s->c)
+		lsn_conn_busy(s->c, true);
 	if (++s->opened == H2_MAX_STREAMS_PER_CONN) {
 		/* Enough for one connection: this stream is the last; the client reconnects. */
 		log_debug("%s: %d streams from %s on one connection: GOAWAY", s->h->name, H2_MAX_STREAMS_PER_CONN, s->peer);
@@ -306,8 +281,7 @@ static int on_stream_close(nghttp2_session *ng, int32_t id, uint32_t code, void 
 		return 0;
 	nghttp2_session_set_stream_user_data(ng, id, NULL);
 	st->closed = true;
-	if (!st->r->suspended)
-		stream_free(st); /* a held one is freed when it resumes (h2_session_wake) */
+	release_closed(st);
 	return 0;
 }
 
@@ -352,126 +326,6 @@ static void setup_once(void)
 #if HAVE_DECL_NGHTTP2_OPTION_SET_MAX_CONTINUATIONS
 	nghttp2_option_set_max_continuations(options, H2_MAX_CONTINUATIONS);
 #endif
-}
-
-/* ---- responses ------------------------------------------------------------------------------ */
-
-static int submit_trailers(struct h2_stream *st)
-{
-	const struct httpd_fields *f = &st->resp->trailers;
-	nghttp2_nv *nva = calloc(f->n ? f->n : 1, sizeof(*nva));
-	const char *name, *value;
-	size_t off = 0, n = 0;
-	int rv;
-
-	if (!nva)
-		return -ENOMEM;
-	while ((name = httpd_fields_next(f, &off, &value))) {
-		nva[n++] = (nghttp2_nv){ (uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value),
-					 NGHTTP2_NV_FLAG_NONE };
-	}
-	rv = nghttp2_submit_trailer(st->s->ng, st->id, nva, n);
-	free(nva);
-	return rv == 0 ? 0 : -EIO;
-}
-
-static ssize_t data_read(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
-			 nghttp2_data_source *src, void *ud)
-{
-	struct h2_stream *st = src->ptr;
-	struct httpd_resp *resp = st->resp;
-	ssize_t n;
-	bool eof = false;
-
-	(void)ng;
-	(void)id;
-	(void)ud;
-	if (!resp->fn) {
-		n = (ssize_t)(resp->len - st->pos < len ? resp->len - st->pos : len);
-		memcpy(buf, resp->data + st->pos, (size_t)n);
-		eof = st->pos + (size_t)n == resp->len;
-	} else if (resp->total != HTTPD_SIZE_UNKNOWN && st->pos >= resp->total) {
-		n = 0;
-		eof = true;
-	} else {
-		if (resp->total != HTTPD_SIZE_UNKNOWN && resp->total - st->pos < len)
-			len = (size_t)(resp->total - st->pos);
-		n = resp->fn(resp->cls, st->pos, (char *)buf, len);
-		if (n == HTTPD_READER_END) {
-			n = 0;
-			eof = true;
-		} else if (n < 0) {
-			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-		} else if (n == 0) {
-			st->deferred = st->s->any_deferred = true;
-			lsn_conn_wake(st->s->c);
-			return NGHTTP2_ERR_DEFERRED;
-		}
-	}
-	st->pos += (uint64_t)n;
-	if (eof) {
-		*flags |= NGHTTP2_DATA_FLAG_EOF;
-		if (resp->trailers.n) {
-			*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
-			if (submit_trailers(st) < 0)
-				return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-		}
-	}
-	return n;
-}
-
-static bool hop_by_hop(const char *name)
-{
-	return strcasecmp(name, "connection") == 0 || strcasecmp(name, "keep-alive") == 0 ||
-	       strcasecmp(name, "transfer-encoding") == 0 || strcasecmp(name, "upgrade") == 0 ||
-	       strcasecmp(name, "proxy-connection") == 0;
-}
-
-enum MHD_Result h2_queue(struct httpd_req *r, unsigned status, struct httpd_resp *resp)
-{
-	struct h2_stream *st = r->h2;
-	nghttp2_data_provider prd = { .source.ptr = st, .read_callback = data_read };
-	nghttp2_nv *nva;
-	const char *name, *value;
-	char code[8], clen[24];
-	size_t off = 0, n = 0;
-	bool body, has_len = false;
-	int rv;
-
-	if (st->closed || !st->s->ng || st->resp) {
-		httpd_resp_free(resp); /* nobody to answer, or answered already */
-		return st->resp ? MHD_NO : MHD_YES;
-	}
-	if (!(nva = calloc(resp->headers.n + 2, sizeof(*nva)))) {
-		httpd_resp_free(resp);
-		return MHD_NO;
-	}
-	snprintf(code, sizeof(code), "%03u", status % 1000);
-	nva[n++] = (nghttp2_nv){ (uint8_t *)":status", (uint8_t *)code, 7, strlen(code), NGHTTP2_NV_FLAG_NONE };
-	while ((name = httpd_fields_next(&resp->headers, &off, &value))) {
-		if (hop_by_hop(name))
-			continue;
-		has_len |= strcasecmp(name, "content-length") == 0;
-		nva[n++] = (nghttp2_nv){ (uint8_t *)name, (uint8_t *)value, strlen(name), strlen(value),
-					 NGHTTP2_NV_FLAG_NONE };
-	}
-	if (!has_len && !resp->fn && !resp->trailers.n && status != 204 && status != 304) {
-		snprintf(clen, sizeof(clen), "%zu", resp->len);
-		nva[n++] = (nghttp2_nv){ (uint8_t *)"content-length", (uint8_t *)clen, 14, strlen(clen),
-					 NGHTTP2_NV_FLAG_NONE };
-	}
-	body = strcmp(r->method, "HEAD") != 0 && status != 204 && status != 304 &&
-	       (resp->fn || resp->len > 0 || resp->trailers.n > 0);
-	st->resp = resp;
-	st->pos = 0;
-	rv = nghttp2_submit_response(st->s->ng, st->id, nva, n, body ? &prd : NULL);
-	free(nva);
-	if (rv != 0) {
-		st->resp = NULL;
-		httpd_resp_free(resp);
-		return MHD_NO;
-	}
-	return MHD_YES;
 }
 
 const char *h2_header(struct httpd_req *r, const char *name)
@@ -726,6 +580,26 @@ void h2_session_wake(struct h2_session *s)
 	}
 }
 
+void h2_session_timers(struct h2_session *s)
+{
+	int64_t now = httpd_now_ms();
+	struct h2_stream *st, *next;
+
+	for (st = s->streams; st; st = next) {
+		next = st->next;
+		if (!st->closed && st->r->route && httpd_req_too_slow(st->r, now)) {
+			refuse_note(s->h->name, s->peer, REFUSE_TIMEOUT, "%llu bytes of the request body in %.1f s (at least %d bytes/s after %d s, "
+				    "and a byte every %d s)", (unsigned long long)atomic_load(&st->r->body_got),
+				    (double)(now - st->r->body_start_ms) / 1000, HTTPD_BODY_MIN_RATE, HTTPD_BODY_GRACE, HTTPD_BODY_STALL);
+			atomic_store(&st->r->timed_out, true);
+			httpd_req_release_budget(st->r);
+			buf_free(&st->r->body);
+			st->early = true; /* answer 408 now, then reset: the client stops sending */
+			run(st);
+		}
+	}
+}
+
 void h2_session_drain(struct h2_session *s, bool final)
 {
 	if (!s->ng)
@@ -762,8 +636,7 @@ bool h2_session_close(struct h2_session *s)
 	for (st = s->streams; st; st = next) {
 		next = st->next;
 		st->closed = true;
-		if (!st->r->suspended)
-			stream_free(st);
+		release_closed(st);
 	}
 	return s->nstreams == 0;
 }

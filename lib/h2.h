@@ -36,6 +36,8 @@ bool h2_session_active(const struct h2_session *s);
 bool h2_session_idle(const struct h2_session *s);
 /* Run the requests resumed since the last call (after lsn_conn_wake). */
 void h2_session_wake(struct h2_session *s);
+/* Once a second: streams whose body arrives below the minimum rate get 408 and a reset. */
+void h2_session_timers(struct h2_session *s);
 /* Graceful end: GOAWAY now (new streams are refused while open ones finish); `final`
  * also closes the door for streams already announced. */
 void h2_session_drain(struct h2_session *s, bool final);

@@ -10,12 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "grpc.h"
 #include "listener.h"
 #include "log.h"
 #include "mpjson.h"
+#include "refuse.h"
 
 /* Request bodies held at once, across every server of the process: a crowd of large
  * uploads gets 503s instead of growing memory without bound. */
@@ -30,6 +33,30 @@ void httpd_set_inflight_max(size_t bytes)
 size_t httpd_inflight(void)
 {
 	return atomic_load(&inflight);
+}
+
+int64_t httpd_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void httpd_req_release_budget(struct httpd_req *r)
+{
+	atomic_fetch_sub(&inflight, atomic_exchange(&r->counted, 0));
+}
+
+bool httpd_req_too_slow(const struct httpd_req *r, int64_t now)
+{
+	int64_t age = now - r->body_start_ms;
+
+	if (r->handled || r->body_done || r->suspended || !r->body_start_ms)
+		return false;
+	if (now - atomic_load(&r->body_last_ms) >= HTTPD_BODY_STALL * 1000)
+		return true;
+	return age >= HTTPD_BODY_GRACE * 1000 && atomic_load(&r->body_got) * 1000 < (uint64_t)HTTPD_BODY_MIN_RATE * (uint64_t)age;
 }
 
 /* ---- responses ------------------------------------------------------------------------ */
@@ -136,31 +163,6 @@ void httpd_resp_free(struct httpd_resp *resp)
 	free(resp);
 }
 
-/* libmicrohttpd's form of a response; frees `resp` (a reader's cls passes to MHD). */
-static struct MHD_Response *to_mhd(struct httpd_resp *resp)
-{
-	struct MHD_Response *m;
-	const char *name, *value;
-	size_t off = 0;
-
-	if (resp->fn) {
-		m = MHD_create_response_from_callback(resp->total == HTTPD_SIZE_UNKNOWN ? MHD_SIZE_UNKNOWN : resp->total,
-						      resp->block, resp->fn, resp->cls, resp->cls_free);
-		if (m)
-			resp->cls_free = NULL; /* MHD owns cls now */
-	} else if (resp->owned) {
-		m = MHD_create_response_from_buffer_with_free_callback(resp->len, resp->owned, free);
-		if (m)
-			resp->owned = NULL;
-	} else {
-		m = MHD_create_response_from_buffer(resp->len, (void *)resp->data, MHD_RESPMEM_PERSISTENT);
-	}
-	while (m && (name = httpd_fields_next(&resp->headers, &off, &value)))
-		MHD_add_response_header(m, name, value);
-	httpd_resp_free(resp);
-	return m;
-}
-
 void httpd_add_cors(struct httpd_resp *resp, const char *origin)
 {
 	if (!origin || !*origin)
@@ -173,19 +175,14 @@ void httpd_add_cors(struct httpd_resp *resp, const char *origin)
 
 enum MHD_Result httpd_queue(struct httpd_req *r, unsigned status, struct httpd_resp *resp)
 {
-	struct MHD_Response *m;
-	enum MHD_Result ret;
-
 	if (!resp)
 		return MHD_NO;
 	r->handled = true;
+	if (r->must_close)
+		httpd_resp_header(resp, "Connection", "close");
 	if (r->proto == HTTPD_HTTP2)
 		return h2_queue(r, status, resp);
-	if (!(m = to_mhd(resp)))
-		return MHD_NO;
-	ret = MHD_queue_response(r->conn, status, m);
-	MHD_destroy_response(m);
-	return ret;
+	return mhd_queue(r, status, resp);
 }
 
 enum MHD_Result httpd_reply(struct httpd_req *r, unsigned status, const char *ctype,
@@ -248,17 +245,15 @@ void httpd_suspend(struct httpd_req *r)
 	if (r->proto == HTTPD_HTTP2)
 		h2_suspend(r);
 	else
-		MHD_suspend_connection(r->conn);
+		mhd_suspend(r);
 }
 
 void httpd_resume(struct httpd_req *r)
 {
-	if (r->proto == HTTPD_HTTP2) {
+	if (r->proto == HTTPD_HTTP2)
 		h2_resume(r);
-		return;
-	}
-	r->suspended = false;
-	MHD_resume_connection(r->conn);
+	else
+		mhd_resume(r);
 }
 
 const char *httpd_header(struct httpd_req *r, const char *name)
@@ -288,6 +283,8 @@ int httpd_req_target(struct httpd_req *r, const char *method, const char *raw_pa
 	size_t n = strcspn(raw_path, "?"), i, o = 0;
 	char *q, *path;
 
+	if (strlen(raw_path) > HTTPD_TARGET_MAX)
+		r->bad_target = "the request target is over the limit of " HTTPD_STR(HTTPD_TARGET_MAX) " bytes";
 	free(r->raw_uri);
 	if (!(r->raw_uri = malloc(strlen(raw_path) + 1 + n + 1 + strlen(method) + 1)))
 		return -ENOMEM;
@@ -299,7 +296,9 @@ int httpd_req_target(struct httpd_req *r, const char *method, const char *raw_pa
 	for (i = 0; i < n; i++) {
 		if (raw_path[i] == '%' && i + 2 < n && codec_hexval(raw_path[i + 1]) >= 0 &&
 		    codec_hexval(raw_path[i + 2]) >= 0) {
-			path[o++] = (char)(codec_hexval(raw_path[i + 1]) << 4 | codec_hexval(raw_path[i + 2]));
+			path[o] = (char)(codec_hexval(raw_path[i + 1]) << 4 | codec_hexval(raw_path[i + 2]));
+			if (path[o++] == '\0' && !r->bad_target)
+				r->bad_target = "the path holds a NUL byte (%00)";
 			i += 2;
 		} else {
 			path[o++] = raw_path[i];
@@ -346,6 +345,14 @@ static const struct httpd_route *route_for(struct httpd *h, struct httpd_req *r,
 		}
 	}
 	if (!path_known || r->grpc) {
+		if (httpd_header(r, "X-Prometheus-Remote-Write-Version")) {
+			refuse_note(h->name, r->peer, REFUSE_PROTOCOL, "a Prometheus remote-write request (%s %.100s) on a port without a prometheus_remote_write input",
+				    r->method, r->path);
+			*ret = httpd_reply_error(r, MHD_HTTP_NOT_FOUND, "%s has no Prometheus remote-write input: send it to a prometheus_remote_write input's port", h->name);
+			return NULL;
+		}
+		refuse_note(h->name, r->peer, r->grpc ? REFUSE_PROTOCOL : REFUSE_NOT_FOUND, "%s %.100s: %s", r->method, r->path,
+			    r->grpc ? "no gRPC method of that name here" : "no such path");
 		*ret = r->grpc ? grpc_reply_status(r, GRPC_UNIMPLEMENTED, "unknown method")
 			       : httpd_reply_error(r, MHD_HTTP_NOT_FOUND, "no such path: %s", r->path);
 		return NULL;
@@ -374,6 +381,14 @@ enum MHD_Result httpd_req_begin(struct httpd_req *r)
 	const char *cl;
 
 	r->grpc = r->proto == HTTPD_HTTP2 && is_grpc_type(httpd_header(r, "content-type"));
+	r->body_start_ms = httpd_now_ms();
+	atomic_store(&r->body_last_ms, r->body_start_ms);
+	if (r->bad_target) {
+		bool longer = strlen(r->raw_uri ? r->raw_uri : "") > HTTPD_TARGET_MAX;
+
+		refuse_note(h->name, r->peer, longer ? REFUSE_TOO_LARGE : REFUSE_BAD_REQUEST, "%s", r->bad_target);
+		return httpd_reply_error(r, longer ? MHD_HTTP_URI_TOO_LONG : MHD_HTTP_BAD_REQUEST, "%s", r->bad_target);
+	}
 	if (atomic_load(&h->draining))
 		return httpd_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "the server is shutting down; retry");
 	if (!(r->route = route_for(h, r, &ret)))
@@ -387,8 +402,8 @@ enum MHD_Result httpd_req_begin(struct httpd_req *r)
 		errno = 0;
 		n = strtoull(cl, &end, 10);
 		if (errno || *end || n > h->o.body_max) {
-			log_warn("%s: body of %s bytes from %s is over the %zu-byte limit", h->name, cl, r->peer,
-				 h->o.body_max);
+			refuse_note(h->name, r->peer, REFUSE_TOO_LARGE, "announced body of %.40s bytes is over the %zu-byte limit",
+				    cl, h->o.body_max);
 			return httpd_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "request body over the limit of %zu bytes",
 						 h->o.body_max);
 		}
@@ -396,33 +411,48 @@ enum MHD_Result httpd_req_begin(struct httpd_req *r)
 	return MHD_YES;
 }
 
+/* Whether a request holding `mine` body bytes may take more while `held` are in flight in
+ * all: the last quarter of the budget is kept for requests under HTTPD_SMALL_BODY, and no
+ * request holds more than a quarter, so large uploads (stalled or not) cannot shut out the
+ * small requests most senders make. */
+static bool within_share(size_t mine, size_t held)
+{
+	if (held > inflight_max || mine > inflight_max / 4)
+		return false;
+	return mine <= HTTPD_SMALL_BODY || held <= inflight_max / 4 * 3;
+}
+
 int httpd_req_data(struct httpd_req *r, const char *data, size_t n)
 {
 	struct httpd *h = r->srv;
 
-	if (!r->too_large && !r->busy) {
-		size_t held = atomic_fetch_add(&inflight, n) + n;
+	atomic_fetch_add(&r->body_got, n);
+	atomic_store(&r->body_last_ms, httpd_now_ms());
+	if (!r->too_large && !r->busy && !atomic_load(&r->timed_out)) {
+		size_t held = atomic_fetch_add(&inflight, n) + n, mine = atomic_fetch_add(&r->counted, n) + n;
 
-		r->counted += n;
-		if (held > inflight_max) {
-			log_warn("%s: %zu bytes of request bodies in flight; refusing the one from %s", h->name, held,
-				 r->peer);
+		if (!within_share(mine, held)) {
+			refuse_note(h->name, r->peer, REFUSE_BUSY, "%zu bytes of request bodies in flight, %zu of them this request's (budget %zu)",
+				    held, mine, inflight_max);
 			r->busy = true;
+			buf_free(&r->body);
+			httpd_req_release_budget(r); /* its body is discarded: it holds nothing */
 		}
 	}
-	if (r->busy)
+	if (r->busy || atomic_load(&r->timed_out))
 		return 0;
 	if (!r->too_large && r->grpc && grpc_prefix_over(r->body.data, r->body.len, data, n, h->o.body_max)) {
-		log_warn("%s: gRPC message from %s announces more than %zu bytes", h->name, r->peer, h->o.body_max);
+		refuse_note(h->name, r->peer, REFUSE_TOO_LARGE, "gRPC message announces more than %zu bytes", h->o.body_max);
 		r->too_large = true;
 		buf_free(&r->body);
 	}
 	if (r->too_large || buf_append(&r->body, data, n) < 0) {
 		if (!r->too_large)
-			log_warn("%s: body from %s is over the %zu-byte limit", h->name, r->peer, h->o.body_max);
+			refuse_note(h->name, r->peer, REFUSE_TOO_LARGE, "body is over the %zu-byte limit", h->o.body_max);
 		r->too_large = true;
 		r->discarded += n;
 		buf_free(&r->body);
+		httpd_req_release_budget(r);
 		if (r->discarded > 64 * (uint64_t)h->o.body_max + (1u << 20))
 			return -1;
 	}
@@ -433,6 +463,10 @@ enum MHD_Result httpd_req_run(struct httpd_req *r)
 {
 	struct httpd *h = r->srv;
 
+	r->body_done = true;
+	if (atomic_load(&r->timed_out))
+		return httpd_reply_error(r, MHD_HTTP_REQUEST_TIMEOUT, "request body arrived below the minimum rate of %d bytes/s",
+					 HTTPD_BODY_MIN_RATE);
 	if (r->busy)
 		return httpd_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "too many large requests in flight; retry later");
 	if (r->too_large)
@@ -447,119 +481,10 @@ void httpd_req_free(struct httpd_req *r)
 		return;
 	if (r->state_free)
 		r->state_free(r->state);
-	atomic_fetch_sub(&inflight, r->counted);
+	httpd_req_release_budget(r);
 	buf_free(&r->body);
 	free(r->raw_uri);
 	free(r);
-}
-
-/* ---- HTTP/1.1 on libmicrohttpd ---------------------------------------------------------- */
-
-static void peer_string(const struct sockaddr *sa, char *out, size_t n)
-{
-	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (sa && sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-		port = ntohs(in->sin_port);
-	} else if (sa && sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(in6->sin6_port);
-	}
-	snprintf(out, n, "%s:%u", ip, port);
-}
-
-/* MHD hands us the raw URI before parsing it: keep it so query strings are parsed by
- * our own strict parser, not a lenient one. */
-static void *uri_logger(void *cls, const char *uri, struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char peer[64];
-	struct httpd_req *r;
-	char *q;
-
-	peer_string(ci ? ci->client_addr : NULL, peer, sizeof(peer));
-	if (!(r = httpd_req_new(cls, HTTPD_HTTP1, peer)))
-		return NULL;
-	r->conn = c;
-	if (!(r->raw_uri = strdup(uri ? uri : ""))) {
-		httpd_req_free(r);
-		return NULL;
-	}
-	q = strchr(r->raw_uri, '?');
-	r->query = q ? q + 1 : "";
-	return r;
-}
-
-static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
-{
-	struct httpd_req *r = *con_cls;
-
-	if (!r)
-		return;
-	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && toe != MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN)
-		log_debug("%s: request from %s ended early (code %d)", r->srv->name, r->peer, (int)toe);
-	httpd_req_free(r);
-	*con_cls = NULL;
-}
-
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **con_cls)
-{
-	struct httpd_req *r = *con_cls;
-
-	if (!r)
-		return MHD_NO;
-	if (!r->method) {
-		/* First call: headers only. */
-		r->method = method;
-		r->path = url;
-		if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
-		    !MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))
-			return httpd_reply_error(r, MHD_HTTP_BAD_REQUEST, "HTTP/1.1 request without a Host header");
-		return httpd_req_begin(r);
-	}
-	if (r->handled) {
-		*upload_size = 0; /* a response is queued; discard what still arrives */
-		return MHD_YES;
-	}
-	if (*upload_size) {
-		/* libmicrohttpd cannot answer in the middle of a body (chunked, no length):
-		 * drop what exceeds the limit, answer 413 at its end, and close a client that
-		 * keeps sending far beyond it. */
-		int rc = httpd_req_data(r, upload, *upload_size);
-
-		*upload_size = 0;
-		return rc < 0 ? MHD_NO : MHD_YES;
-	}
-	return httpd_req_run(r);
-}
-
-int httpd_add_http1(struct httpd *h, int fd, const struct sockaddr *addr, socklen_t alen)
-{
-	if (MHD_add_connection(h->d, fd, addr, alen) != MHD_YES) {
-		char peer[64];
-
-		peer_string(addr, peer, sizeof(peer));
-		log_warn("%s: cannot take the connection from %s: %s", h->name, peer, strerror(errno));
-		return -EIO;
-	}
-	return 0;
-}
-
-__attribute__((format(printf, 2, 0)))
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char msg[512];
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_debug("%s: libmicrohttpd: %s", (const char *)cls, msg);
 }
 
 /* ---- the server ------------------------------------------------------------------------- */
@@ -579,20 +504,7 @@ int httpd_start(const struct httpd_opts *o, struct httpd **out, char *err, size_
 		snprintf(h->cors, sizeof(h->cors), "%s", o->cors_origin);
 	h->o.name = h->name;
 	h->o.cors_origin = h->cors;
-	/* No listening socket of its own: lib/listener.c accepts, looks at the first bytes
-	 * and hands every connection that is not HTTP/2 over (MHD_add_connection). */
-	h->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-				MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-				(strchr(o->addr, ':') ? MHD_USE_IPv6 : 0),
-				0, NULL, NULL, on_request, h,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h->name,
-				MHD_OPTION_URI_LOG_CALLBACK, uri_logger, h,
-				MHD_OPTION_NOTIFY_COMPLETED, completed, h,
-				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads > 1 ? o->threads : 0),
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)90,
-				MHD_OPTION_END);
-	if (!h->d) {
+	if (mhd_start(h) < 0) {
 		snprintf(err, errlen, "%s: cannot start the HTTP/1.1 server", o->name);
 		free(h);
 		return -ENOMEM;
@@ -616,12 +528,41 @@ const char *httpd_name(const struct httpd *h)
 	return h->name;
 }
 
-void httpd_stop(struct httpd *h)
+static _Atomic int64_t stop_deadline; /* 0: not shutting down */
+
+void httpd_begin_shutdown(long long grace_s)
+{
+	atomic_store(&stop_deadline, httpd_now_ms() + grace_s * 1000);
+}
+
+int64_t httpd_stop_deadline(void)
+{
+	int64_t d = atomic_load(&stop_deadline);
+
+	return d ? d : httpd_now_ms() + 5000;
+}
+
+void httpd_drain(struct httpd *h)
 {
 	if (!h)
 		return;
 	atomic_store(&h->draining, true);
-	lsn_drain(h->lsn);
+	lsn_drain_begin(h->lsn);
+}
+
+void httpd_stop(struct httpd *h)
+{
+	int64_t deadline = httpd_stop_deadline();
+
+	if (!h)
+		return;
+	httpd_drain(h);
+	lsn_drain(h->lsn, deadline);
+	/* HTTP/1.1 uploads in flight finish and are answered before the daemon stops. */
+	while (atomic_load(&h->active1) > 0 && httpd_now_ms() < deadline)
+		usleep(10000);
+	if (atomic_load(&h->active1) > 0)
+		log_warn("%s: %d requests still in flight after the grace period: closing them", h->name, atomic_load(&h->active1));
 	MHD_stop_daemon(h->d);
 	lsn_stop(h->lsn);
 	free(h);

@@ -4,6 +4,7 @@
 #ifndef VIVO_HTTPD_H
 #define VIVO_HTTPD_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,18 @@
 struct httpd;
 struct httpd_resp;
 struct h2_stream;
+struct httpd_hold;
+struct lsn_slot;
+
+/* Limits every server applies (docs/http2.md, "Limits of every HTTP listener"). */
+#define HTTPD_MAX_CONNS 8192      /* connections per server; idle ones are evicted from 90% */
+#define HTTPD_TARGET_MAX 8192     /* bytes of path and query; 414 past it (any number of parameters) */
+#define HTTPD_SMALL_BODY (256 * 1024) /* requests up to this size may use the budget's last quarter */
+#define HTTPD_BODY_GRACE 5        /* seconds before the minimum upload rate applies */
+#define HTTPD_BODY_MIN_RATE 1024  /* bytes/s a request body must average after the grace: 408 below */
+#define HTTPD_BODY_STALL 10       /* seconds without a byte of an unfinished body: 408 */
+#define HTTPD_STR_(x) #x
+#define HTTPD_STR(x) HTTPD_STR_(x)
 
 struct httpd_req;
 /* Handlers return MHD_YES once they queued a response or suspended the request; MHD_NO
@@ -51,7 +64,22 @@ struct httpd_req {
 	bool busy;             /* refused: too many body bytes in flight process-wide */
 	bool suspended;        /* held by httpd_suspend until httpd_resume */
 	uint64_t discarded;
-	size_t counted;        /* body bytes counted in the process-wide total */
+	atomic_size_t counted; /* body bytes counted in the process-wide total */
+	/* Set by a handler before httpd_suspend: called on a transport's thread when the client
+	 * goes away while the request is held. It returns true when the handler lets go of the
+	 * request (it will not call httpd_resume): the request ends at once, without an answer;
+	 * false when a resume is already on its way (the request ends after it). */
+	bool (*on_gone)(struct httpd_req *r);
+	bool gone;             /* the client left while held */
+	const char *bad_target; /* why the target is refused (NUL, too long), or NULL */
+	bool must_close;       /* answer with Connection: close (HTTP/1.1) */
+	bool body_done;        /* the whole body is in (or refused) */
+	int64_t body_start_ms; /* headers complete (CLOCK_MONOTONIC ms): the upload rate counts from here */
+	atomic_ullong body_got; /* body bytes received */
+	_Atomic int64_t body_last_ms; /* when the last of them arrived (or the headers did) */
+	atomic_bool timed_out; /* below the minimum upload rate: 408 */
+	struct lsn_slot *slot; /* HTTP/1.1: the connection's entry in the listener's table */
+	struct httpd_hold *hold; /* HTTP/1.1: the watch on a held connection */
 };
 
 /* A handler runs once the whole body is in (again after a resume, see httpd_suspend)
@@ -78,14 +106,26 @@ void httpd_set_inflight_max(size_t bytes);
 /* Body bytes held right now by all servers (for tests and self-metrics). */
 size_t httpd_inflight(void);
 
+/* The process is shutting down: servers stopped from now on give requests in flight until
+ * `grace_s` seconds from now (one deadline for all of them; Forward uses it too). Until this is
+ * called a stop gives them 5 s. */
+void httpd_begin_shutdown(long long grace_s);
+/* CLOCK_MONOTONIC milliseconds. */
+int64_t httpd_now_ms(void);
+/* The deadline (CLOCK_MONOTONIC ms) a stop starting now waits until at most. */
+int64_t httpd_stop_deadline(void);
+
 /* Bind and start serving. 0, or -errno with a reason in `err`. */
 int httpd_start(const struct httpd_opts *o, struct httpd **out, char *err, size_t errlen);
 /* The bound port (useful with port 0). */
 uint16_t httpd_port(const struct httpd *h);
 const char *httpd_name(const struct httpd *h);
-/* Stop accepting; HTTP/2 clients get GOAWAY and new streams are refused (503, gRPC
- * UNAVAILABLE) while streams in flight finish (bounded); then close everything, free.
- * NULL-safe. */
+/* Stop accepting new connections (the first step of httpd_stop, for stopping several
+ * servers at once). NULL-safe. */
+void httpd_drain(struct httpd *h);
+/* Stop accepting; HTTP/2 clients get GOAWAY and new requests are refused (503, gRPC
+ * UNAVAILABLE) while requests in flight, HTTP/1.1 and HTTP/2, finish (until
+ * httpd_stop_deadline); then close everything, free. NULL-safe. */
 void httpd_stop(struct httpd *h);
 
 /* ---- responses ------------------------------------------------------------------------ */

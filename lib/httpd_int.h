@@ -18,6 +18,7 @@ struct httpd {
 	char cors[256];
 	uint16_t port;
 	atomic_bool draining;      /* httpd_stop has begun: refuse new requests */
+	atomic_int active1;        /* HTTP/1.1 requests in progress (uri_logger to completed) */
 };
 
 /* Headers and trailers: `n` pairs "name\0value\0" in `list`. */
@@ -65,6 +66,27 @@ enum MHD_Result h2_queue(struct httpd_req *r, unsigned status, struct httpd_resp
 const char *h2_header(struct httpd_req *r, const char *name);
 void h2_suspend(struct httpd_req *r);
 void h2_resume(struct httpd_req *r);
+
+/* HTTP/1.1 side (lib/httpd_mhd.c): the daemon, answers, holds. */
+int mhd_start(struct httpd *h);
+enum MHD_Result mhd_queue(struct httpd_req *r, unsigned status, struct httpd_resp *resp);
+void mhd_suspend(struct httpd_req *r);
+void mhd_resume(struct httpd_req *r);
+
+/* Give the request's body bytes back to the process-wide budget (any thread, once or more). */
+void httpd_req_release_budget(struct httpd_req *r);
+/* Its body has arrived below HTTPD_BODY_MIN_RATE since the grace period (408). */
+bool httpd_req_too_slow(const struct httpd_req *r, int64_t now);
+
+/* Check the framing of an HTTP/1.1 request head at the start of p[0..n) (the first request
+ * of a connection, peeked by the listener before libmicrohttpd reads it: its own answer to
+ * a malformed Content-Length is malformed, docs/http2.md). 0 when the head is fine or not
+ * complete yet; 400 or 413 with a reason in `why`. */
+int http1_head_check(const char *p, size_t n, char *why, size_t whylen);
+/* p[0..n) (the start of a connection's bytes) can still become an HTTP/1.x request head:
+ * a method of capital letters and a space, and a first line ending in " HTTP/1.x" once it is
+ * complete. */
+bool http1_line_plausible(const char *p, size_t n);
 
 /* Hand an accepted HTTP/1.1 connection to libmicrohttpd (it closes `fd` in any case). */
 int httpd_add_http1(struct httpd *h, int fd, const struct sockaddr *addr, socklen_t alen);

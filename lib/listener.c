@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -25,6 +26,7 @@
 #include "h2.h"
 #include "httpd_int.h"
 #include "log.h"
+#include "refuse.h"
 
 static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -86,6 +88,8 @@ void lsn_conn_close(struct lsn_conn *c)
 		c->ssl = NULL;
 	}
 	if (c->fd >= 0) {
+		lsn_table_drop(l, c->slot);
+		c->slot = NULL;
 		close(c->fd); /* also leaves the epoll set */
 		c->fd = -1;
 	}
@@ -106,7 +110,12 @@ void lsn_conn_close(struct lsn_conn *c)
 static void bury(struct loop *lp)
 {
 	struct lsn_conn *c;
+	struct lsn_watch *w;
 
+	while ((w = lp->wgrave)) {
+		lp->wgrave = w->next;
+		w->fn(w, 0);
+	}
 	while ((c = lp->grave)) {
 		lp->grave = c->next;
 		h2_session_free(c->h2);
@@ -115,6 +124,11 @@ static void bury(struct loop *lp)
 		atomic_fetch_sub(&lp->l->nconns, 1);
 		atomic_fetch_sub(&lp->load, 1);
 	}
+}
+
+void lsn_conn_busy(struct lsn_conn *c, bool busy)
+{
+	lsn_table_busy(c->lp->l, c->slot, busy);
 }
 
 void lsn_conn_wake(struct lsn_conn *c)
@@ -232,11 +246,42 @@ void lsn_to_h2(struct lsn_conn *c)
 
 /* ---- new connections: TLS handshake, sniffing --------------------------------------------- */
 
+/* The first HTTP/1.1 request head, peeked whole (up to 8 KB) before libmicrohttpd reads it:
+ * a malformed framing header is answered here with one clean 400 or 413 and the connection
+ * closed. False when the connection is done with (answered) or its head is still arriving. */
+static bool http1_head_ok(struct lsn_conn *c)
+{
+	static const char fmt[] = "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: application/json\r\n"
+				  "Content-Length: %zu\r\n\r\n%s";
+	char head[8192], why[160], body[256], out[512];
+	ssize_t n = recv(c->fd, head, sizeof(head), MSG_PEEK);
+	int status, k;
+
+	/* Wait for the rest of what starts like a head; anything else libmicrohttpd refuses. */
+	if (n > 0 && (size_t)n < sizeof(head) && !memmem(head, (size_t)n, "\r\n\r\n", 4) &&
+	    http1_line_plausible(head, (size_t)n))
+		return false;
+	if (n <= 0 || !(status = http1_head_check(head, (size_t)n, why, sizeof(why))))
+		return true;
+	refuse_note(c->lp->l->h->name, c->peer, status == 413 ? REFUSE_TOO_LARGE : REFUSE_BAD_REQUEST, "%s", why);
+	snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", why); /* `why` holds no quote or backslash */
+	k = snprintf(out, sizeof(out), fmt, status, status == 413 ? "Content Too Large" : "Bad Request", strlen(body), body);
+	/* Take what arrived (unread bytes would make the close a reset that loses the answer). */
+	for (n = 0; n < 16 && recv(c->fd, head, sizeof(head), MSG_DONTWAIT) > 0; n++)
+		;
+	if (k > 0 && send(c->fd, out, (size_t)k < sizeof(out) ? (size_t)k : sizeof(out) - 1, MSG_NOSIGNAL) < 0)
+		log_debug("%s: cannot answer %s: %s", c->lp->l->h->name, c->peer, strerror(errno));
+	shutdown(c->fd, SHUT_WR);
+	lsn_conn_close(c);
+	return false;
+}
+
 static void sniff(struct lsn_conn *c)
 {
 	char buf[sizeof(preface) - 1];
 	struct lsn *l = c->lp->l;
 	ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_PEEK);
+	struct lsn_slot *slot;
 	int fd;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -252,10 +297,18 @@ static void sniff(struct lsn_conn *c)
 		lsn_to_h2(c);
 		return;
 	}
+	if (!http1_head_ok(c))
+		return;
 	fd = c->fd;
 	epoll_ctl(c->lp->ep, EPOLL_CTL_DEL, fd, NULL);
 	c->fd = -1;
-	httpd_add_http1(l->h, fd, (struct sockaddr *)&c->addr, c->alen);
+	slot = c->slot;
+	c->slot = NULL;
+	/* The slot stays in the table: libmicrohttpd claims it by descriptor and drops it when it
+	 * closes the connection. */
+	lsn_table_handed(l, slot);
+	if (httpd_add_http1(l->h, fd, (struct sockaddr *)&c->addr, c->alen) < 0)
+		lsn_table_drop(l, slot);
 	lsn_conn_close(c);
 }
 
@@ -278,16 +331,20 @@ static void peer_string(const struct sockaddr_storage *ss, char *out, size_t n)
 	snprintf(out, n, "%s:%u", ip, port);
 }
 
-static int conn_add(struct loop *lp, int fd, const struct sockaddr_storage *ss, socklen_t alen)
+static int conn_add(struct loop *lp, int fd, const struct sockaddr_storage *ss, socklen_t alen,
+		    struct lsn_slot *slot)
 {
 	struct lsn *l = lp->l;
 	struct lsn_conn *c = calloc(1, sizeof(*c));
 	struct epoll_event e;
 	int one = 1;
 
-	if (!c)
+	if (!c) {
+		lsn_table_drop(l, slot);
 		return -ENOMEM;
+	}
 	c->lp = lp;
+	c->slot = slot;
 	c->fd = fd;
 	c->addr = *ss;
 	c->alen = alen;
@@ -298,6 +355,7 @@ static int conn_add(struct loop *lp, int fd, const struct sockaddr_storage *ss, 
 	if (l->tls) {
 		if (!(c->ssl = SSL_new(l->tls)) || SSL_set_fd(c->ssl, fd) != 1) {
 			SSL_free(c->ssl);
+			lsn_table_drop(l, slot);
 			free(c);
 			return -ENOMEM;
 		}
@@ -313,9 +371,12 @@ static int conn_add(struct loop *lp, int fd, const struct sockaddr_storage *ss, 
 	e.events = c->ev;
 	e.data.ptr = &c->tag_sock;
 	if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, fd, &e) < 0) {
+		int rc = -errno;
+
 		SSL_free(c->ssl);
+		lsn_table_drop(l, slot);
 		free(c);
-		return -errno;
+		return rc;
 	}
 	c->next = lp->conns;
 	if (lp->conns)
@@ -332,7 +393,8 @@ static int conn_add(struct loop *lp, int fd, const struct sockaddr_storage *ss, 
 
 /* Give a new connection to the loop holding the fewest (this one on a tie): every loop
  * thread works, however the kernel spreads the accepts. */
-static void dispatch(struct loop *lp, int fd, const struct sockaddr_storage *ss, socklen_t alen)
+static void dispatch(struct loop *lp, int fd, const struct sockaddr_storage *ss, socklen_t alen,
+		     struct lsn_slot *slot)
 {
 	struct lsn *l = lp->l;
 	struct loop *to = lp;
@@ -345,6 +407,7 @@ static void dispatch(struct loop *lp, int fd, const struct sockaddr_storage *ss,
 			to = &l->loops[i];
 	if (to != lp && (in = malloc(sizeof(*in)))) {
 		in->fd = fd;
+		in->slot = slot;
 		in->addr = *ss;
 		in->alen = alen;
 		atomic_fetch_add(&to->load, 1); /* counted at once, so the next accept looks elsewhere */
@@ -356,14 +419,32 @@ static void dispatch(struct loop *lp, int fd, const struct sockaddr_storage *ss,
 			log_debug("listener: cannot wake a loop: %s", strerror(errno));
 		return;
 	}
-	if (conn_add(lp, fd, ss, alen) < 0)
+	if (conn_add(lp, fd, ss, alen, slot) < 0)
 		close(fd);
+}
+
+/* Out of descriptors: take the oldest pending connection with the spare one and close it,
+ * so the backlog does not keep the loop awake (and the client is told at once). */
+static void refuse_emfile(struct lsn *l)
+{
+	int fd;
+
+	if (l->spare_fd < 0)
+		return;
+	close(l->spare_fd);
+	fd = accept(l->fd, NULL, NULL);
+	if (fd >= 0)
+		close(fd);
+	l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	refuse_note(l->h->name, "?", REFUSE_CONNS, "out of file descriptors (RLIMIT_NOFILE)");
 }
 
 static void do_accept(struct loop *lp)
 {
 	struct lsn *l = lp->l;
 	struct sockaddr_storage ss;
+	struct lsn_slot *slot;
+	char peer[64];
 	socklen_t alen;
 	int fd, i;
 
@@ -371,19 +452,20 @@ static void do_accept(struct loop *lp)
 		alen = sizeof(ss);
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &alen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE) {
+				refuse_emfile(l);
+				continue;
+			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
 				log_warn("%s: accept: %s", l->h->name, strerror(errno));
 			return;
 		}
-		if (atomic_load(&l->nconns) >= MAX_CONNS) {
-			char peer[64];
-
-			peer_string(&ss, peer, sizeof(peer));
-			log_warn("%s: %d connections open; closing the one from %s", l->h->name, MAX_CONNS, peer);
+		peer_string(&ss, peer, sizeof(peer));
+		if (lsn_table_admit(l, fd, peer, &slot) < 0) {
 			close(fd);
 			continue;
 		}
-		dispatch(lp, fd, &ss, alen);
+		dispatch(lp, fd, &ss, alen, slot);
 	}
 }
 
@@ -415,6 +497,7 @@ static void conn_event(struct tag *t, uint32_t ev)
 static void run_wakes(struct loop *lp)
 {
 	struct lsn_conn *list, *c;
+	struct lsn_watch *w;
 	struct incoming *in;
 	uint64_t v;
 
@@ -427,12 +510,18 @@ static void run_wakes(struct loop *lp)
 		c->wake_queued = false;
 	in = lp->incoming;
 	lp->incoming = NULL;
+	while ((w = lp->wrel)) {
+		lp->wrel = w->next;
+		w->released = true; /* a stale event of this round is ignored */
+		w->next = lp->wgrave;
+		lp->wgrave = w;
+	}
 	pthread_mutex_unlock(&lp->mu);
 	while (in) {
 		struct incoming *next = in->next;
 
 		atomic_fetch_sub(&lp->load, 1); /* conn_add counts it again */
-		if (conn_add(lp, in->fd, &in->addr, in->alen) < 0)
+		if (conn_add(lp, in->fd, &in->addr, in->alen, in->slot) < 0)
 			close(in->fd);
 		free(in);
 		in = next;
@@ -475,11 +564,14 @@ static void run_timers(struct loop *lp)
 				h2_session_drain(c->h2, true);
 			else if (now >= c->deadline && h2_session_idle(c->h2))
 				h2_session_goaway(c->h2);
+			h2_session_timers(c->h2);
 			h2_io(c);
 		}
 	}
 	if (draining)
 		lp->drained = true;
+	if (lp == &lp->l->loops[0])
+		lsn_table_timers(lp->l);
 }
 
 static void *loop_main(void *arg)
@@ -499,6 +591,8 @@ static void *loop_main(void *arg)
 				do_accept(lp);
 			else if (t->kind == T_EVENT)
 				run_wakes(lp);
+			else if (t->kind == T_WATCH)
+				lsn_watch_event((struct lsn_watch *)(void *)t);
 			else
 				conn_event(t, evs[i].events);
 		}
@@ -508,6 +602,15 @@ static void *loop_main(void *arg)
 		}
 		bury(lp);
 	}
+	pthread_mutex_lock(&lp->mu);
+	while (lp->wrel) {
+		struct lsn_watch *w = lp->wrel;
+
+		lp->wrel = w->next;
+		w->next = lp->wgrave;
+		lp->wgrave = w;
+	}
+	pthread_mutex_unlock(&lp->mu);
 	while (lp->conns) {
 		struct lsn_conn *c = lp->conns;
 
@@ -594,6 +697,11 @@ int lsn_start(struct httpd *h, const struct lsn_opts *o, struct lsn **out, uint1
 		return -ENOMEM;
 	l->h = h;
 	l->fd = -1;
+	l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if ((rc = lsn_table_init(l)) < 0) {
+		snprintf(err, errlen, "%s: out of memory", h->name);
+		goto fail;
+	}
 	l->tag_listen.kind = T_LISTEN;
 	l->tag_event.kind = T_EVENT;
 	if ((o->tls_crt_file || o->tls_key_file) && (rc = lsn_tls_setup(l, o, err, errlen)) < 0)
@@ -632,15 +740,23 @@ static void wake_loops(struct lsn *l)
 			log_debug("listener: cannot wake a loop: %s", strerror(errno));
 }
 
-void lsn_drain(struct lsn *l)
+void lsn_drain_begin(struct lsn *l)
 {
-	int i;
+	if (!l || !l->loops || atomic_exchange(&l->draining, true))
+		return;
+	/* No more connections: a listening socket shut for reading refuses new ones (the loops
+	 * take it out of their sets; the descriptor stays ours until lsn_stop). */
+	if (l->fd >= 0)
+		shutdown(l->fd, SHUT_RD);
+	wake_loops(l);
+}
 
+void lsn_drain(struct lsn *l, int64_t deadline_ms)
+{
 	if (!l || !l->loops)
 		return;
-	atomic_store(&l->draining, true);
-	wake_loops(l);
-	for (i = 0; i < 500 && atomic_load(&l->nh2) > 0; i++)
+	lsn_drain_begin(l);
+	while (atomic_load(&l->nh2) > 0 && httpd_now_ms() < deadline_ms)
 		usleep(10000);
 }
 
@@ -675,6 +791,9 @@ void lsn_stop(struct lsn *l)
 	}
 	if (l->fd >= 0)
 		close(l->fd);
+	if (l->spare_fd >= 0)
+		close(l->spare_fd);
+	lsn_table_free(l);
 	SSL_CTX_free(l->tls);
 	free(l);
 }

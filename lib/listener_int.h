@@ -13,20 +13,35 @@
 
 #include <openssl/ssl.h>
 
+#include "addrmap.h"
+#include "httpd.h"
 #include "listener.h"
 
-#define MAX_CONNS 4096         /* connections a server holds in its loops */
+#define LSN_MAX_CONNS HTTPD_MAX_CONNS /* connections per server, all protocols (libmicrohttpd's too) */
+#define LSN_NEARLY_FULL (LSN_MAX_CONNS - LSN_MAX_CONNS / 10) /* from here a new one evicts the oldest idle one */
+#define LSN_PER_ADDR 1024      /* connections per client address */
 #define SNIFF_TIMEOUT 90       /* seconds for the first bytes (libmicrohttpd's idle timeout) */
 #define TLS_TIMEOUT 30         /* seconds for a TLS handshake */
 #define H2_IDLE_TIMEOUT 300    /* seconds an HTTP/2 connection may sit without streams */
 #define IO_BLOCK 16384
 
 
-enum tag_kind { T_LISTEN, T_EVENT, T_SOCK, T_PAIR };
 enum cstate { CS_SNIFF, CS_TLS, CS_H2, CS_RELAY, CS_DEAD };
-struct tag {
-	enum tag_kind kind;
-	struct lsn_conn *c;
+
+struct httpd_req;
+
+/* One connection in the server's table (lsn_table.c), guarded by lsn.tbl_mu. */
+struct lsn_slot {
+	int fd;                /* the client's socket (libmicrohttpd's, once handed over) */
+	char host[ADDRMAP_KEY_MAX];
+	char peer[64];
+	struct lsn_conn *c;    /* the listener's connection while a loop holds it */
+	struct httpd_req *req; /* HTTP/1.1 on libmicrohttpd: the request in progress, if any */
+	bool handed;           /* given to libmicrohttpd */
+	bool claimed;          /* libmicrohttpd started it (NOTIFY_CONNECTION) */
+	bool evicted, timed_out, in_idle;
+	struct lsn_slot *iprev, *inext; /* idle list, oldest first */
+	struct lsn_slot *fnext;         /* by-descriptor bucket */
 };
 
 struct relay {                 /* TLS HTTP/1.1: bytes between SSL and libmicrohttpd */
@@ -56,10 +71,12 @@ struct lsn_conn {
 	bool wake_queued;
 	struct lsn_conn *wnext;
 	struct lsn_conn *prev, *next;
+	struct lsn_slot *slot; /* in the table until closed or handed over */
 };
 
 struct incoming {               /* an accepted socket handed to another loop */
 	int fd;
+	struct lsn_slot *slot;
 	struct sockaddr_storage addr;
 	socklen_t alen;
 	struct incoming *next;
@@ -76,6 +93,8 @@ struct loop {
 	struct incoming *incoming;
 	struct lsn_conn *conns;
 	struct lsn_conn *grave; /* closed, freed after the events of this round */
+	struct lsn_watch *wrel; /* watches released by other threads (under mu) */
+	struct lsn_watch *wgrave; /* watches deleted this round, released after it */
 	bool drained;          /* this loop has told its sessions about the drain */
 };
 
@@ -89,6 +108,13 @@ struct lsn {
 	atomic_bool draining, stopping;
 	atomic_int nconns;     /* connections held by the loops */
 	atomic_int nh2;        /* of which HTTP/2 */
+	int spare_fd;          /* kept open to refuse connections cleanly at EMFILE */
+	pthread_mutex_t tbl_mu; /* the table: */
+	struct lsn_slot **by_fd;
+	struct lsn_slot *idle_head, *idle_tail;
+	struct addrmap per_addr;
+	int nslots;
+	atomic_ullong evictions;
 };
 
 /* listener.c */
@@ -100,6 +126,22 @@ void lsn_set_events(struct lsn_conn *c, int fd, struct tag *t, uint32_t *cur, ui
 void lsn_conn_close(struct lsn_conn *c);
 /* The connection speaks HTTP/2 from here on: start its session. */
 void lsn_to_h2(struct lsn_conn *c);
+
+/* lsn_table.c */
+int lsn_table_init(struct lsn *l);
+void lsn_table_free(struct lsn *l);
+/* A new connection (fd, peer "ip:port"): 0 with its slot, or -EUSERS (its address holds
+ * LSN_PER_ADDR), -ENFILE (the table is full and nothing is idle), -ENOMEM; refusals are
+ * logged and counted. When the table is nearly full, the oldest idle connection is shut. */
+int lsn_table_admit(struct lsn *l, int fd, const char *peer, struct lsn_slot **out);
+/* Busy (a request in progress) or idle again (evictable). NULL-safe. */
+void lsn_table_busy(struct lsn *l, struct lsn_slot *s, bool busy);
+/* The slot is libmicrohttpd's from now on (claimed by fd when it starts the connection). */
+void lsn_table_handed(struct lsn *l, struct lsn_slot *s);
+/* Once a second: HTTP/1.1 uploads below the minimum rate get 408. */
+void lsn_table_timers(struct lsn *l);
+/* A watched socket's peer closed (its loop's thread). */
+void lsn_watch_event(struct lsn_watch *w);
 
 /* connio.c */
 /* >0 bytes read, 0 at the end, -EAGAIN, or -EIO (plain or TLS). */

@@ -153,20 +153,28 @@ int mpjson_put_double(struct buf *out, double v)
 	return buf_append(out, tmp, (size_t)n);
 }
 
-static int put_hex(struct buf *out, const char *p, size_t n)
+/* A JSON string: `prefix`, then the bytes in lowercase hex. */
+static int put_hex_after(struct buf *out, const char *prefix, const char *p, size_t n)
 {
-	size_t i;
+	size_t i, pl = strlen(prefix);
 	int rc;
 
-	if ((rc = buf_reserve(out, 2 * n + 2)) < 0)
+	if ((rc = buf_reserve(out, 2 * n + pl + 2)) < 0)
 		return rc;
 	out->data[out->len++] = '"';
+	memcpy(out->data + out->len, prefix, pl);
+	out->len += pl;
 	for (i = 0; i < n; i++) {
 		out->data[out->len++] = hexdig[(unsigned char)p[i] >> 4];
 		out->data[out->len++] = hexdig[(unsigned char)p[i] & 15];
 	}
 	out->data[out->len++] = '"';
 	return 0;
+}
+
+static int put_hex(struct buf *out, const char *p, size_t n)
+{
+	return put_hex_after(out, "", p, n);
 }
 
 static int put_ext(struct buf *out, const struct mp_obj *o)
@@ -403,8 +411,15 @@ static int write_value(struct buf *out, struct mp_cur *c, int depth, bool hexbin
 	uint32_t i;
 	int rc;
 
-	if (depth > MPJSON_MAX_DEPTH)
-		return MP_EBAD;
+	if (depth > MPJSON_MAX_DEPTH) {
+		/* Too deep to render (the writer recurses): the value is kept, as a string of
+		 * its msgpack bytes in hex after "msgpack:" (mp_skip walks it without recursion). */
+		const char *start = c->p;
+
+		if ((rc = mp_skip(c)) < 0)
+			return rc;
+		return put_hex_after(out, "msgpack:", start, (size_t)(c->p - start));
+	}
 	if ((rc = mp_read(c, &o)) < 0)
 		return rc;
 	switch (o.type) {

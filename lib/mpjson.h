@@ -8,7 +8,8 @@
 #include "buf.h"
 #include "mp.h"
 
-/* Deepest nesting rendered; deeper input is refused (MP_EBAD). */
+/* Deepest nesting rendered as JSON; a value deeper than this is kept as a string of its
+ * msgpack bytes: "msgpack:" and lowercase hex (docs/forward.md, Limits). */
 #define MPJSON_MAX_DEPTH 64
 /* Longest JSON text of a non-string map key (a map used as a key, say); longer is MP_EBAD. */
 #define MPJSON_MAX_KEY 4096

@@ -16,6 +16,7 @@
 #include "conn.h"
 #include "log.h"
 #include "mpk.h"
+#include "refuse.h"
 
 /* Replies (acks, PONG) a client leaves unread: reading from it pauses above OUT_PAUSE;
  * OUT_MAX is never reached as a consequence, but bounds the buffer anyway. */
@@ -71,9 +72,13 @@ void fwd_conn_close(struct worker *w, struct conn *c)
 	free(c);
 }
 
-/* A connection ends for a reason worth logging: count it, say who and why. */
-static void conn_fail(struct worker *w, struct conn *c, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void conn_fail(struct worker *w, struct conn *c, const char *fmt, ...)
+/* A connection ends for a reason worth logging. A refusal of what the client sent
+ * (`reason` set) goes through the shared refusal logger (counted by reason, logged once a
+ * minute per address and reason); the agent's own failures (reason NULL) are counted as
+ * "other" and logged each time. */
+static void conn_fail(struct worker *w, struct conn *c, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void conn_fail(struct worker *w, struct conn *c, const char *reason, const char *fmt, ...)
 {
 	struct input_instance *in = w->srv->in;
 	char msg[512];
@@ -82,14 +87,41 @@ static void conn_fail(struct worker *w, struct conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	atomic_fetch_add(&in->stats.errors, 1);
-	log_warn("%s: closing connection from %s: %s", in->name, c->peer, msg);
+	if (reason) {
+		refuse_note(in->name, c->peer, reason, "closing the connection: %s", msg);
+	} else {
+		atomic_fetch_add(&in->stats.errors, 1);
+		log_warn("%s: closing connection from %s: %s", in->name, c->peer, msg);
+	}
 	c->dead = true;
+}
+
+/* What bytes that are not a Forward frame look like, for the refusal's reason. */
+static const char *not_forward(const char *p, size_t n, const char **reason)
+{
+	static const char *const methods[] = { "GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS ", "PATCH " };
+	size_t i;
+
+	*reason = REFUSE_PROTOCOL;
+	if (n >= 3 && memcmp(p, "PRI", 3) == 0)
+		return "an HTTP/2 client preface on the Forward port (HTTP/2 and gRPC go to the http or opentelemetry input)";
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (n >= strlen(methods[i]) && memcmp(p, methods[i], strlen(methods[i])) == 0)
+			return "an HTTP request on the Forward port (HTTP goes to the http input, 9010)";
+	if (n >= 1 && p[0] == 0x16)
+		return "a TLS handshake on a Forward port without tls";
+	*reason = REFUSE_BAD_FRAME;
+	return "bytes that are not a Forward frame";
 }
 
 static size_t out_pending(const struct conn *c)
 {
 	return c->out.len - c->out_off;
+}
+
+bool fwd_conn_idle(const struct conn *c)
+{
+	return c->in.len == 0 && c->scan.off == 0 && !out_pending(c);
 }
 
 static void set_events(struct worker *w, struct conn *c)
@@ -203,7 +235,7 @@ static void handle_frame(struct worker *w, struct conn *c, const char *p, size_t
 		rc = fwd_auth_ping(&srv->auth, &c->auth, p, n, &c->out, client, sizeof(client), err, sizeof(err));
 		if (rc < 0) {
 			flush_out(w, c); /* the PONG with the reason, best effort */
-			conn_fail(w, c, "secure forward handshake failed (client '%s'): %s", client, err);
+			conn_fail(w, c, REFUSE_AUTH, "secure forward handshake failed (client '%s'): %s", client, err);
 			return;
 		}
 		log_debug("%s: %s authenticated as '%s'", in->name, c->peer, client);
@@ -212,21 +244,22 @@ static void handle_frame(struct worker *w, struct conn *c, const char *p, size_t
 	}
 	rc = fwd_decode_frame(w->dec, p, n, &f, err, sizeof(err));
 	if (rc < 0) {
-		conn_fail(w, c, "%s (%zu-byte frame)", err, n);
+		conn_fail(w, c, rc == -EMSGSIZE ? REFUSE_TOO_LARGE : rc == -ENOMEM ? NULL : REFUSE_BAD_FRAME,
+			  "%s (%zu-byte frame, not acknowledged)", err, n);
 		return;
 	}
 	if (f.cb->records) {
 		uint32_t records = f.cb->records;
 
 		if ((rc = input_emit(in, f.cb)) < 0) {
-			conn_fail(w, c, "cannot store %u records: %s", records, strerror(-rc));
+			conn_fail(w, c, NULL, "cannot store %u records: %s", records, strerror(-rc));
 			return;
 		}
 		atomic_fetch_add(&in->stats.records, records);
 	}
 	/* The ack goes out only now that the records are in their stream. */
 	if (f.ack && queue_ack(c, f.ack, f.ack_len) < 0)
-		conn_fail(w, c, "too many unread acks");
+		conn_fail(w, c, NULL, "too many unread acks");
 }
 
 /* Decode complete frames at the start of p[0..n) (at most `limit`); returns the bytes
@@ -241,12 +274,13 @@ static size_t process(struct worker *w, struct conn *c, const char *p, size_t n,
 		if (rc == 0)
 			break;
 		if (rc == -EMSGSIZE) {
-			conn_fail(w, c, "frame is larger than buffer_max_size (%zu bytes)", w->srv->max);
+			conn_fail(w, c, REFUSE_TOO_LARGE, "frame is larger than buffer_max_size (%zu bytes)", w->srv->max);
 			break;
 		}
 		if (rc < 0) {
-			conn_fail(w, c, "bytes that are not a Forward frame (first byte 0x%02x)",
-				  (unsigned char)p[off]);
+			const char *reason, *what = not_forward(p + off, n - off, &reason);
+
+			conn_fail(w, c, reason, "%s (first byte 0x%02x)", what, (unsigned char)p[off]);
 			break;
 		}
 		memset(&c->scan, 0, sizeof(c->scan));
@@ -274,7 +308,7 @@ static void feed(struct worker *w, struct conn *c, const char *data, size_t n)
 			if (n == 0 || c->dead)
 				break;
 			if (buf_append(&c->in, data, n) < 0)
-				conn_fail(w, c, "out of memory for a %zu-byte partial frame", n);
+				conn_fail(w, c, NULL, "out of memory for a %zu-byte partial frame", n);
 			break;
 		}
 		take = c->scan.need > c->in.len ? (size_t)(c->scan.need - c->in.len) : 1;
@@ -285,7 +319,7 @@ static void feed(struct worker *w, struct conn *c, const char *data, size_t n)
 		if (take > n)
 			take = n;
 		if (buf_append(&c->in, data, take) < 0) {
-			conn_fail(w, c, "out of memory for a %zu-byte partial frame", c->in.len + take);
+			conn_fail(w, c, NULL, "out of memory for a %zu-byte partial frame", c->in.len + take);
 			break;
 		}
 		data += take;
@@ -296,7 +330,7 @@ static void feed(struct worker *w, struct conn *c, const char *data, size_t n)
 		if (used == 0) {
 			if (n > 0 && c->in.len == c->in.max) {
 				/* Cannot happen: a full buffer without a frame is -EMSGSIZE. */
-				conn_fail(w, c, "frame is larger than buffer_max_size (%zu bytes)", w->srv->max);
+				conn_fail(w, c, REFUSE_TOO_LARGE, "frame is larger than buffer_max_size (%zu bytes)", w->srv->max);
 				break;
 			}
 			continue;
@@ -364,7 +398,7 @@ static void do_read(struct worker *w, struct conn *c)
 			if (out_pending(c))
 				flush_out(w, c);
 			if (c->in.len || c->scan.off) {
-				conn_fail(w, c, "connection closed inside a frame (%zu bytes received of it)", c->in.len);
+				conn_fail(w, c, REFUSE_BAD_FRAME, "connection closed inside a frame (%zu bytes received of it)", c->in.len);
 			} else {
 				c->dead = true;
 			}
@@ -372,9 +406,9 @@ static void do_read(struct worker *w, struct conn *c)
 		}
 		if (r < 0) {
 			if (c->ssl)
-				conn_fail(w, c, "TLS error: %s", fwd_ssl_reason());
+				conn_fail(w, c, NULL, "TLS error: %s", fwd_ssl_reason());
 			else if (r != -ECONNRESET)
-				conn_fail(w, c, "receive failed: %s", strerror((int)-r));
+				conn_fail(w, c, NULL, "receive failed: %s", strerror((int)-r));
 			else
 				c->dead = true;
 			break;
@@ -393,7 +427,7 @@ static void start_session(struct worker *w, struct conn *c)
 
 	if (srv->secure) {
 		if (fwd_auth_helo(&srv->auth, &c->auth, &c->out) < 0) {
-			conn_fail(w, c, "cannot build HELO");
+			conn_fail(w, c, NULL, "cannot build HELO");
 			return;
 		}
 		c->state = CS_PING;
@@ -423,7 +457,7 @@ static void tls_step(struct worker *w, struct conn *c)
 		c->ssl_read_wants_write = true;
 		return;
 	}
-	conn_fail(w, c, "TLS handshake failed: %s", fwd_ssl_reason());
+	conn_fail(w, c, REFUSE_PROTOCOL, "TLS handshake failed: %s", fwd_ssl_reason());
 }
 
 void fwd_conn_event(struct worker *w, struct conn *c, uint32_t ev)
@@ -480,7 +514,7 @@ void fwd_conn_add(struct worker *w, int fd)
 	w->conns = c;
 	if (srv->ssl) {
 		if (!(c->ssl = SSL_new(srv->ssl)) || SSL_set_fd(c->ssl, fd) != 1) {
-			conn_fail(w, c, "cannot start TLS: %s", fwd_ssl_reason());
+			conn_fail(w, c, NULL, "cannot start TLS: %s", fwd_ssl_reason());
 		} else {
 			SSL_set_accept_state(c->ssl);
 			c->state = CS_TLS;

@@ -52,6 +52,7 @@ struct worker {
 	size_t rcap;
 	struct conn *conns;
 	bool running;
+	bool stopping;           /* stop asked: finish half-sent frames, then end */
 	bool started;            /* its thread runs */
 };
 
@@ -67,6 +68,7 @@ struct fwd_server {
 	int nworkers;
 	struct worker w[MAX_WORKERS];
 	atomic_uint rr;
+	int64_t deadline_ms;      /* stopping: half-sent frames may finish until then */
 };
 
 /* Take the accepted, non-blocking descriptor `fd` into the worker (TLS handshake or
@@ -76,6 +78,8 @@ void fwd_conn_add(struct worker *w, int fd);
 void fwd_conn_event(struct worker *w, struct conn *c, uint32_t ev);
 /* Close and free `c` (its descriptor leaves the worker's epoll set). */
 void fwd_conn_close(struct worker *w, struct conn *c);
+/* Nothing of a frame half received and no reply unsent: the connection may end now. */
+bool fwd_conn_idle(const struct conn *c);
 /* OpenSSL's last error as text ("connection closed" when there is none); the text
  * stays valid until the calling thread's next call. */
 const char *fwd_ssl_reason(void);

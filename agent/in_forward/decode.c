@@ -7,13 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decompress.h"
 #include "frame.h"
-#include "gz.h"
 #include "loggroup.h"
 #include "mp.h"
 
 /* Builders that grew past this for one big frame give the memory back afterwards. */
 #define SHRINK_ABOVE (4u << 20)
+#define GROUP_END_NS (-2 * 1000000000LL) /* loggroup.h: the end marker's time */
 /* An ack echoes options.chunk: a longer one is not a chunk ID but an attempt to make
  * the server buffer output. */
 #define ACK_MAX 1024
@@ -66,9 +67,6 @@ void fwd_decoder_free(struct fwd_decoder *d)
 	buf_free(&d->line);
 	free(d->tag_override);
 	free(d->tag_prefix);
-#ifdef HAVE_ZSTD
-	ZSTD_freeDCtx(d->zstd);
-#endif
 	free(d);
 }
 
@@ -143,12 +141,31 @@ int fwd_take_obj(struct mp_cur *c, struct mp_cur *obj)
 	return 0;
 }
 
+/* The metadata of Fluent Bit's group start marker: a map with "schema":"otlp". */
+static bool otlp_schema(const struct mp_cur *meta)
+{
+	struct mp_cur v;
+	struct mp_obj o;
+	const char *p;
+	size_t n;
+
+	if (!meta || !fwd_map_find(*meta, "schema", &p, &n))
+		return false;
+	mp_cur_init(&v, p, n);
+	return mp_read(&v, &o) == 0 && o.type == MP_STR && mp_str_eq(&o, "otlp");
+}
+
 int fwd_add_log(struct frame_ctx *x, size_t idx, int64_t ts, struct mp_cur *meta, struct mp_cur *body)
 {
 	struct mp_cur merged;
 	int rc;
 
-	if (log_group_take(&x->d->group, ts, *body)) {
+	/* A group marker is what Fluent Bit writes among a frame's entries: a start (time -1 s)
+	 * whose metadata says "schema":"otlp", an end (time -2 s) of an open group. Anywhere
+	 * else, and in Message mode, times -1 and -2 are records' own times: stored like any
+	 * other, never acknowledged and dropped. */
+	if (x->entries && log_group_is_marker(ts) && (ts == GROUP_END_NS ? x->d->group.open : otlp_schema(meta)) &&
+	    log_group_take(&x->d->group, ts, *body)) {
 		x->f->markers = x->d->group.markers;
 		return mp_skip(body) < 0 ? fwd_bad(x, "entry %zu is truncated", idx) : 0;
 	}
@@ -340,50 +357,12 @@ static int decode_forward(struct frame_ctx *x, struct mp_cur *c)
 
 	if (mp_read(c, &o) < 0 || o.type != MP_ARRAY)
 		return fwd_bad(x, "entries are not an array");
+	x->entries = true;
 	for (i = 0; i < o.len; i++)
 		if ((rc = entry(x, c, i)) < 0)
 			return rc;
 	return 0;
 }
-
-#ifdef HAVE_ZSTD
-/* Inflate zstd frames (concatenated allowed) into `out`, bounded by its limit. */
-static int zstd_inflate(struct fwd_decoder *d, const char *p, size_t n, struct buf *out)
-{
-	ZSTD_inBuffer in = { p, n, 0 };
-	size_t r;
-	int rc;
-
-	if (!d->zstd) {
-		if (!(d->zstd = ZSTD_createDCtx()))
-			return -ENOMEM;
-		/* The window is memory the sender chooses: 16 MB is more than any payload
-		 * under buffer_max_size needs. */
-		ZSTD_DCtx_setParameter(d->zstd, ZSTD_d_windowLogMax, 24);
-	}
-	ZSTD_DCtx_reset(d->zstd, ZSTD_reset_session_only);
-	for (;;) {
-		ZSTD_outBuffer ob;
-		size_t before = in.pos;
-
-		if ((rc = buf_reserve(out, 65536)) < 0) {
-			if (rc != -ENOSPC || out->max == out->len || buf_reserve(out, out->max - out->len) < 0)
-				return rc;
-		}
-		ob.dst = out->data + out->len;
-		ob.size = out->cap - out->len;
-		ob.pos = 0;
-		r = ZSTD_decompressStream(d->zstd, &ob, &in);
-		out->len += ob.pos;
-		if (ZSTD_isError(r))
-			return -EINVAL;
-		if (r == 0 && in.pos == in.size)
-			return 0;
-		if (ob.pos == 0 && in.pos == before && in.pos == in.size)
-			return -EINVAL; /* truncated: it wants input that is not there */
-	}
-}
-#endif
 
 /* PackedForward and CompressedPackedForward: [tag, str|bin(entries...), options?]. */
 static int decode_packed(struct frame_ctx *x, struct mp_cur *c)
@@ -396,25 +375,25 @@ static int decode_packed(struct frame_ctx *x, struct mp_cur *c)
 
 	if (mp_read(c, &o) < 0 || (o.type != MP_STR && o.type != MP_BIN))
 		return fwd_bad(x, "entries are not a str or bin");
+	x->entries = true;
 	if (x->comp == COMP_NONE) {
 		mp_cur_init(&e, o.ptr, o.len);
 	} else {
+		char why[256];
+
+		/* The same bounded decoders as every HTTP input (lib/decompress), whose reasons
+		 * name the limit (a zstd window over it is not "invalid zstd"). */
 		buf_reset(&d->plain);
-		if (x->comp == COMP_GZIP)
-			rc = gz_inflate(o.ptr, o.len, &d->plain);
-#ifdef HAVE_ZSTD
-		else
-			rc = zstd_inflate(d, o.ptr, o.len, &d->plain);
-#endif
+		rc = dc_decode(x->comp == COMP_GZIP ? DC_GZIP : DC_ZSTD, o.ptr, o.len, d->max_bytes, &d->plain, why, sizeof(why));
 		if (rc == -ENOSPC) {
-			snprintf(x->err, x->errlen, "%s payload inflates past buffer_max_size (%zu bytes)",
-				 x->comp == COMP_GZIP ? "gzip" : "zstd", d->max_bytes);
+			snprintf(x->err, x->errlen, "%s payload inflates past buffer_max_size (%zu bytes): %s",
+				 x->comp == COMP_GZIP ? "gzip" : "zstd", d->max_bytes, why);
 			return -EMSGSIZE;
 		}
 		if (rc == -ENOMEM)
 			return rc;
 		if (rc < 0)
-			return fwd_bad(x, "payload is not valid %s", x->comp == COMP_GZIP ? "gzip" : "zstd");
+			return fwd_bad(x, "payload: %s", why);
 		mp_cur_init(&e, d->plain.data, d->plain.len);
 	}
 	for (idx = 0; mp_cur_left(&e) > 0; idx++) {

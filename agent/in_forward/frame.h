@@ -5,10 +5,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#ifdef HAVE_ZSTD
-#include <zstd.h>
-#endif
-
 #include "buf.h"
 #include "decode.h"
 #include "loggroup.h"
@@ -28,9 +24,6 @@ struct fwd_decoder {
 	struct log_group group; /* the frame's OTLP group markers (loggroup.h) */
 	struct buf scratch; /* one metrics/traces context, rewritten */
 	struct buf line;    /* one metrics/traces context, rendered */
-#ifdef HAVE_ZSTD
-	ZSTD_DCtx *zstd;
-#endif
 };
 
 /* State of one frame being decoded. */
@@ -43,6 +36,7 @@ struct frame_ctx {
 	enum compression comp;
 	struct mp_cur meta;     /* options.metadata (Message mode) */
 	bool has_meta;
+	bool entries;           /* Forward or PackedForward: Fluent Bit's OTLP group markers may occur */
 };
 
 /* A bad frame: the reason (printf-style) into x->err; returns -EBADMSG. */

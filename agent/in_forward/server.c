@@ -19,7 +19,9 @@
 #include <openssl/ssl.h>
 
 #include "conn.h"
+#include "httpd.h"
 #include "log.h"
+#include "refuse.h"
 
 /* --- workers ---------------------------------------------------------------------- */
 
@@ -43,8 +45,7 @@ static void accept_all(struct worker *w)
 				if (fd >= 0)
 					close(fd);
 				srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-				atomic_fetch_add(&srv->in->stats.errors, 1);
-				log_warn("%s: out of file descriptors: refused a connection", srv->in->name);
+				refuse_note(srv->in->name, "?", REFUSE_CONNS, "out of file descriptors (RLIMIT_NOFILE)");
 				continue;
 			}
 			return;
@@ -65,11 +66,38 @@ static void take_handed(struct worker *w)
 	while ((r = read(w->pipe[0], fds, sizeof(fds))) > 0) {
 		for (i = 0; i < (size_t)r / sizeof(int); i++) {
 			if (fds[i] < 0)
-				w->running = false;
+				w->stopping = true;
+			else if (w->stopping)
+				close(fds[i]); /* accepted just before the stop */
 			else
 				fwd_conn_add(w, fds[i]);
 		}
 	}
+}
+
+/* Stopping: connections with nothing half received and nothing unsent end now; the others
+ * get until the grace deadline to finish their frame (it is stored and acknowledged). True
+ * when none is left or the deadline passed. */
+static bool drained(struct worker *w)
+{
+	struct conn *c, *next;
+
+	if (w->srv->lfd >= 0 && w == &w->srv->w[0]) {
+		close(w->srv->lfd); /* new connections are refused from now on (worker 0 owns it) */
+		w->srv->lfd = -1;
+	}
+	for (c = w->conns; c; c = next) {
+		next = c->next;
+		if (fwd_conn_idle(c))
+			fwd_conn_close(w, c);
+	}
+	if (w->conns && httpd_now_ms() >= w->srv->deadline_ms) {
+		for (c = w->conns; c; c = c->next)
+			log_warn("%s: closing %s at the end of the grace period with a frame half received (%zu bytes)",
+				 w->srv->in->name, c->peer, c->in.len);
+		return true;
+	}
+	return w->conns == NULL;
 }
 
 static void *worker_main(void *arg)
@@ -79,9 +107,11 @@ static void *worker_main(void *arg)
 	struct epoll_event ev[64];
 
 	while (w->running) {
-		int n = epoll_wait(w->ep, ev, 64, -1), i;
+		int n = epoll_wait(w->ep, ev, 64, w->stopping ? 50 : -1), i;
 
 		if (n < 0 && errno != EINTR)
+			break;
+		if (w->stopping && drained(w))
 			break;
 		for (i = 0; i < n; i++) {
 			if (ev[i].data.ptr == &srv->lfd)
@@ -91,6 +121,8 @@ static void *worker_main(void *arg)
 			else
 				fwd_conn_event(w, ev[i].data.ptr, ev[i].events);
 		}
+		if (w->stopping && drained(w))
+			break;
 	}
 	while (w->conns)
 		fwd_conn_close(w, w->conns);
@@ -289,13 +321,16 @@ static void server_free(struct fwd_server *srv)
 	free(srv);
 }
 
-static void forward_stop(struct input_instance *in)
+/* Ask the workers to stop: no new connections, half-sent frames finish (until the grace
+ * deadline), then they end. */
+static void forward_drain(struct input_instance *in)
 {
 	struct fwd_server *srv = in->priv;
 	int i, stop = -1;
 
-	if (!srv)
+	if (!srv || srv->deadline_ms)
 		return;
+	srv->deadline_ms = httpd_stop_deadline();
 	for (i = 0; i < srv->nworkers; i++) {
 		if (!srv->w[i].started)
 			continue;
@@ -303,6 +338,16 @@ static void forward_stop(struct input_instance *in)
 		if (write(srv->w[i].pipe[1], &stop, sizeof(stop)) != (ssize_t)sizeof(stop))
 			log_warn("%s: cannot signal worker %d", in->name, i);
 	}
+}
+
+static void forward_stop(struct input_instance *in)
+{
+	struct fwd_server *srv = in->priv;
+	int i;
+
+	if (!srv)
+		return;
+	forward_drain(in);
 	for (i = 0; i < srv->nworkers; i++)
 		if (srv->w[i].started)
 			pthread_join(srv->w[i].thread, NULL);
@@ -409,4 +454,5 @@ const struct input_plugin input_forward = {
 	.listener = "forward",
 	.start = forward_start,
 	.stop = forward_stop,
+	.drain = forward_drain,
 };

@@ -11,6 +11,7 @@
 #include "httpd.h"
 #include "input.h"
 #include "log.h"
+#include "refuse.h"
 
 struct http_input {
 	struct httpd *srv;
@@ -81,8 +82,13 @@ static enum MHD_Result h_post(struct httpd_req *r, void *ctx)
 
 	buf_init(&plain, in->conf.buffer_max_size);
 	atomic_fetch_add(&in->stats.bytes, n);
+	if (httpd_header(r, "X-Prometheus-Remote-Write-Version")) {
+		refuse_note(in->name, r->peer, REFUSE_PROTOCOL, "a Prometheus remote-write request on the http input");
+		return httpd_reply_error(r, MHD_HTTP_BAD_REQUEST, "this is the http input; send Prometheus remote write to a "
+					 "prometheus_remote_write input's port");
+	}
 	if (dc_codec_parse(enc, &codec) < 0) {
-		atomic_fetch_add(&in->stats.errors, 1);
+		refuse_note(in->name, r->peer, REFUSE_ENCODING, "unsupported Content-Encoding '%.40s'", enc);
 		return httpd_reply_error(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
 					 "unsupported Content-Encoding '%.40s': use %s", enc, dc_supported());
 	}
@@ -90,8 +96,8 @@ static enum MHD_Result h_post(struct httpd_req *r, void *ctx)
 		rc = dc_decode(codec, body, n, in->conf.buffer_max_size, &plain, err, sizeof(err));
 		if (rc < 0) {
 			buf_free(&plain);
-			atomic_fetch_add(&in->stats.errors, 1);
-			log_warn("%s: %s body from %s refused: %s", in->name, dc_codec_name(codec), r->peer, err);
+			refuse_note(in->name, r->peer, rc == -ENOSPC ? REFUSE_TOO_LARGE : REFUSE_BAD_REQUEST, "%s body: %s",
+				    dc_codec_name(codec), err);
 			return httpd_reply_error(r, rc == -ENOSPC ? MHD_HTTP_CONTENT_TOO_LARGE
 					       : rc == -ENOMEM ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_BAD_REQUEST,
 						 "%s", rc == -ENOMEM ? "out of memory" : err);
@@ -118,14 +124,14 @@ static enum MHD_Result h_post(struct httpd_req *r, void *ctx)
 		}
 		snprintf(err, sizeof(err), "cannot store the records");
 	}
-	atomic_fetch_add(&in->stats.errors, 1);
 	if (rc == -ENOSPC) {
-		log_warn("%s: records from %s are over the chunk limit", in->name, r->peer);
+		refuse_note(in->name, r->peer, REFUSE_TOO_LARGE, "records are over the chunk limit");
 		ret = httpd_reply_error(r, MHD_HTTP_CONTENT_TOO_LARGE, "records are over the limit");
 	} else if (rc == -ENOMEM) {
+		atomic_fetch_add(&in->stats.errors, 1);
 		ret = httpd_reply_error(r, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
 	} else {
-		log_warn("%s: rejected request from %s: %s", in->name, r->peer, err);
+		refuse_note(in->name, r->peer, rc == -EPROTO ? REFUSE_CTYPE : REFUSE_BAD_REQUEST, "%s", err);
 		ret = httpd_reply_error(r, MHD_HTTP_BAD_REQUEST, "%s", err);
 	}
 out:
@@ -170,6 +176,14 @@ static int http_start(struct input_instance *in, char *err, size_t errlen)
 	return 0;
 }
 
+static void http_drain(struct input_instance *in)
+{
+	struct http_input *h = in->priv;
+
+	if (h)
+		httpd_drain(h->srv);
+}
+
 static void http_stop(struct input_instance *in)
 {
 	struct http_input *h = in->priv;
@@ -206,4 +220,5 @@ const struct input_plugin input_http = {
 	.listener = "http",
 	.start = http_start,
 	.stop = http_stop,
+	.drain = http_drain,
 };

@@ -8,6 +8,7 @@
 #include "grpc.h"
 #include "ingest.h"
 #include "log.h"
+#include "refuse.h"
 
 /* "application/grpc" or "application/grpc+proto" (parameters ignored): protobuf messages. */
 static bool proto_subtype(const char *ct)
@@ -22,8 +23,8 @@ static bool proto_subtype(const char *ct)
 static enum MHD_Result refuse(struct input_instance *in, struct httpd_req *r, enum otlp_signal sig, int code,
 			      const char *msg)
 {
-	atomic_fetch_add(&in->stats.errors, 1);
-	log_warn("%s: rejected OTLP/gRPC %s export from %s: %s", in->name, otlp_signal_names[sig], r->peer, msg);
+	refuse_note(in->name, r->peer, code == GRPC_RESOURCE_EXHAUSTED ? REFUSE_TOO_LARGE : REFUSE_BAD_REQUEST,
+		    "OTLP/gRPC %s export: %s", otlp_signal_names[sig], msg);
 	return grpc_reply_status(r, code, msg);
 }
 

@@ -12,6 +12,7 @@
 #include "httpd.h"
 #include "input.h"
 #include "log.h"
+#include "refuse.h"
 #include "mpjson.h"
 #include "decode.h"
 #include "ingest.h"
@@ -115,9 +116,10 @@ static int plain_body(struct httpd_req *r, struct input_instance *in, enum otlp_
 	int rc;
 
 	if (dc_codec_parse(httpd_header(r, "Content-Encoding"), &codec) < 0) {
+		refuse_note(in->name, r->peer, REFUSE_ENCODING, "unsupported Content-Encoding '%.40s'",
+			    httpd_header(r, "Content-Encoding"));
 		snprintf(msg, sizeof(msg), "unsupported Content-Encoding: use %s", dc_supported());
 		*ret = reply_status(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, RPC_INVALID_ARGUMENT, fmt, msg);
-		atomic_fetch_add(&in->stats.errors, 1);
 		return -1;
 	}
 	if (codec == DC_IDENTITY)
@@ -128,8 +130,11 @@ static int plain_body(struct httpd_req *r, struct input_instance *in, enum otlp_
 		*n = plain->len;
 		return 0;
 	}
-	atomic_fetch_add(&in->stats.errors, 1);
-	log_warn("%s: %s body from %s refused: %s", in->name, dc_codec_name(codec), r->peer, msg);
+	if (rc != -ENOMEM)
+		refuse_note(in->name, r->peer, rc == -ENOSPC ? REFUSE_TOO_LARGE : REFUSE_BAD_REQUEST, "%s body: %s",
+			    dc_codec_name(codec), msg);
+	else
+		atomic_fetch_add(&in->stats.errors, 1);
 	if (rc == -ENOSPC)
 		*ret = reply_status(r, MHD_HTTP_CONTENT_TOO_LARGE, RPC_RESOURCE_EXHAUSTED, fmt, msg);
 	else if (rc == -ENOMEM)
@@ -145,15 +150,16 @@ static enum MHD_Result reply_refused(struct httpd_req *r, struct input_instance 
 {
 	char msg[400];
 
-	atomic_fetch_add(&in->stats.errors, 1);
 	if (rc == -ENOSPC) {
-		log_warn("%s: %s from %s are over the chunk limit", in->name, signal_names[sig], r->peer);
+		refuse_note(in->name, r->peer, REFUSE_TOO_LARGE, "%s are over the chunk limit", signal_names[sig]);
 		return reply_status(r, MHD_HTTP_CONTENT_TOO_LARGE, RPC_RESOURCE_EXHAUSTED, fmt,
 				    "the decoded request is over the limit");
 	}
-	if (rc == -ENOMEM)
+	if (rc == -ENOMEM) {
+		atomic_fetch_add(&in->stats.errors, 1);
 		return reply_status(r, MHD_HTTP_SERVICE_UNAVAILABLE, RPC_INTERNAL, fmt, "out of memory");
-	log_warn("%s: rejected %s request from %s: %s", in->name, signal_names[sig], r->peer, err);
+	}
+	refuse_note(in->name, r->peer, REFUSE_BAD_REQUEST, "%s request: %s", signal_names[sig], err);
 	snprintf(msg, sizeof(msg), "invalid %s request: %s", fmt == OTLP_JSON ? "JSON" : "protobuf", err);
 	return reply_status(r, MHD_HTTP_BAD_REQUEST, RPC_INVALID_ARGUMENT, fmt, msg);
 }
@@ -200,9 +206,8 @@ static enum MHD_Result handle(struct httpd_req *r, struct input_instance *in, en
 
 	atomic_fetch_add(&in->stats.bytes, n);
 	if (parse_ctype(ctype, &fmt) < 0) {
-		atomic_fetch_add(&in->stats.errors, 1);
-		log_warn("%s: %s request from %s with unsupported Content-Type '%.60s'", in->name,
-			 signal_names[sig], r->peer, ctype ? ctype : "");
+		refuse_note(in->name, r->peer, REFUSE_CTYPE, "%s request with unsupported Content-Type '%.60s'",
+			    signal_names[sig], ctype ? ctype : "");
 		return reply_status(r, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, RPC_INVALID_ARGUMENT, OTLP_JSON,
 				    "unsupported Content-Type: use application/x-protobuf or application/json");
 	}
@@ -285,6 +290,16 @@ static int otlp_start(struct input_instance *in, char *err, size_t errlen)
 	return 0;
 }
 
+static void otlp_drain(struct input_instance *in)
+{
+	struct otlp_input *o = in->priv;
+
+	if (o) {
+		httpd_drain(o->grpc_srv);
+		httpd_drain(o->srv);
+	}
+}
+
 static void otlp_stop(struct input_instance *in)
 {
 	struct otlp_input *o = in->priv;
@@ -332,4 +347,5 @@ const struct input_plugin input_opentelemetry = {
 	.listener2 = "otlp_grpc",
 	.start = otlp_start,
 	.stop = otlp_stop,
+	.drain = otlp_drain,
 };

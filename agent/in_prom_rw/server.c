@@ -10,6 +10,7 @@
 #include "httpd.h"
 #include "input.h"
 #include "log.h"
+#include "refuse.h"
 #include "meta.h"
 
 /* Metric families whose metadata is remembered across requests. */
@@ -61,8 +62,11 @@ static enum MHD_Result refuse(struct input_instance *in, struct httpd_req *r, in
 			  : rc == -ENOTSUP ? MHD_HTTP_UNSUPPORTED_MEDIA_TYPE
 			  : MHD_HTTP_BAD_REQUEST;
 
-	atomic_fetch_add(&in->stats.errors, 1);
-	log_warn("%s: rejected remote write request from %s: %s", in->name, r->peer, err);
+	if (rc == -ENOMEM)
+		atomic_fetch_add(&in->stats.errors, 1);
+	else
+		refuse_note(in->name, r->peer, rc == -ENOSPC ? REFUSE_TOO_LARGE : rc == -ENOTSUP ? REFUSE_ENCODING : REFUSE_BAD_REQUEST,
+			    "remote write request: %s", err);
 	return httpd_reply_error(r, status, "%s", rc == -ENOMEM ? "out of memory" : err);
 }
 
@@ -82,7 +86,8 @@ static enum MHD_Result h_push(struct httpd_req *r, void *ctx)
 
 	atomic_fetch_add(&in->stats.bytes, n);
 	if (in->conf.uri && *in->conf.uri && strcmp(r->path, in->conf.uri) != 0) {
-		atomic_fetch_add(&in->stats.errors, 1);
+		refuse_note(in->name, r->peer, REFUSE_NOT_FOUND, "POST %.100s: the remote write endpoint is %.100s", r->path,
+			    in->conf.uri);
 		return httpd_reply_error(r, MHD_HTTP_NOT_FOUND, "no remote write endpoint here: POST to %.100s",
 					 in->conf.uri);
 	}

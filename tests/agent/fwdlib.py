@@ -50,13 +50,17 @@ def wait_for(fn, timeout=10.0, interval=0.02):
 
 
 def metric(agent, name, inst="forward.0"):
+    """vivo_input_<name> of one input; errors_total, which has a reason label too, summed over its reasons."""
     body = get(agent, "/api/v1/metrics/prometheus", listener="ops")[2].decode()
-    m = re.search(r'^vivo_input_%s\{name="%s"\} (\S+)$' % (name, re.escape(inst)), body, re.M)
-    return float(m.group(1)) if m else None
+    got = [float(v) for v in re.findall(r'^vivo_input_%s\{name="%s"(?:,reason="[a-z_]+")?\} (\S+)$' % (name, re.escape(inst)), body, re.M)]
+    return sum(got) if got else None
 
 
-def connect(agent, timeout=10):
-    s = socket.create_connection(("127.0.0.1", agent.ports["forward"]), timeout=timeout)
+def connect(agent, timeout=10, src=None):
+    """A connection to the Forward port, from the loopback address `src` when given (the
+    agent logs a refusal once per address and reason a minute)."""
+    s = socket.create_connection(("127.0.0.1", agent.ports["forward"]), timeout=timeout,
+                                 source_address=(src, 0) if src else None)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
 

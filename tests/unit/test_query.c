@@ -38,5 +38,18 @@ int main(void)
 	ok(parse("origin=local&origin=local", &q, err) < 0 && strstr(err, "repeated"), "origin repeated: %s", err);
 	ok(parse("envelope=2", &q, err) < 0 && strstr(err, "'envelope'"), "envelope other than 0/1: %s", err);
 	ok(parse("origin=%6cocal", &q, err) == 0 && q.local_only, "percent-encoded origin value");
+	ok(parse("from=1%00junk", &q, err) < 0 && strstr(err, "'from' holds a NUL"), "NUL in a value: %s", err);
+	ok(parse("fr%00om=1", &q, err) < 0 && strstr(err, "NUL"), "NUL in a key: %s", err);
+	ok(parse("other=a%00b&from=2", &q, err) == 0 && q.from == 2, "NUL in an unknown key's value is ignored with it");
+	{
+		char big[20000];
+		size_t n = 0;
+		int i;
+
+		for (i = 0; i < 2000 && n + 16 < sizeof(big); i++)
+			n += (size_t)snprintf(big + n, sizeof(big) - n, "a%d=1&", i);
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "from=7");
+		ok(query_parse(big, n, &q, err, sizeof(err)) == 0 && q.from == 7, "2,000 parameters parse (the server bounds the length)");
+	}
 	return tap_done();
 }
