@@ -120,6 +120,30 @@ class Agent:
             raise RuntimeError("vivo-agent exited with status %s:\n%s" % (rc, self.log()[-3000:]))
 
 
+def npm_ci(folder, timeout=600):
+    """node_modules of `folder` from its package-lock.json (npm ci), once: None, or why not.
+    Suites run in parallel (make -j) and several share a folder: the first takes an exclusive
+    lock on the package-lock.json, installs, and the others find the install done."""
+    import fcntl
+    if not shutil.which("node") or not shutil.which("npm"):
+        return "node and npm are not installed"
+    lock = os.path.join(folder, "package-lock.json")
+    stamp = os.path.join(folder, "node_modules", ".package-lock.json")
+    with open(lock) as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        if os.path.exists(stamp) and os.path.getmtime(stamp) >= os.path.getmtime(lock):
+            return None
+        try:
+            p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=folder,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=timeout)
+        except (subprocess.SubprocessError, OSError) as e:
+            return "npm ci in %s failed: %s" % (folder, e)
+        if p.returncode != 0:
+            return "npm ci in %s failed: %s" % (folder, p.stdout.decode(errors="replace")[-500:])
+    return None
+
+
 def self_signed_cert(folder):
     """A throwaway EC certificate for localhost and 127.0.0.1 in `folder`: (crt, key) paths."""
     crt, key = os.path.join(folder, "crt.pem"), os.path.join(folder, "key.pem")

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import tempfile
 
-from agentlib import Agent, run, self_signed_cert
+from agentlib import Agent, npm_ci, run, self_signed_cert
 from fwdlib import connect, event_time, get, lines, metric, next_id, pack, recv_obj, wait_for
 
 FWD = ("forward", "exporter", "ops")
@@ -67,17 +67,8 @@ def test_python_fluent_logger(t):
 
 def node_ready():
     """(True, "") when npm fluent-logger can run; installs it from package-lock.json if needed."""
-    if not shutil.which("node"):
-        return False, "node is not installed"
-    if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "fluent-logger")):
-        if not shutil.which("npm"):
-            return False, "npm is not installed to fetch fluent-logger"
-        try:
-            subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR, timeout=300,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
-        except (subprocess.SubprocessError, OSError) as e:
-            return False, "npm ci in tests/agent/node failed: %s" % e
-    return True, ""
+    why = npm_ci(NODE_DIR, timeout=300)
+    return why is None, why or ""
 
 
 def node_send(job, timeout=90):

@@ -2,10 +2,9 @@
 # test_otlp_interop.py: the official OpenTelemetry JS SDK's OTLP/HTTP exporters (protobuf, then JSON) send a trace, metrics and logs (tests/agent/otel/app.js); every field must arrive in /traces, /metrics, /logs and /api/v1/logs as spec'd.
 import json
 import os
-import shutil
 import subprocess
 
-from agentlib import Agent, curl, run
+from agentlib import Agent, curl, npm_ci, run
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 APP_DIR = os.path.join(HERE, "otel")
@@ -13,18 +12,7 @@ APP_DIR = os.path.join(HERE, "otel")
 
 def ensure_sdk():
     """node_modules from package-lock.json (npm ci), like the UI build. None, or why not."""
-    if not shutil.which("node") or not shutil.which("npm"):
-        return "node and npm are not installed"
-    mods = os.path.join(APP_DIR, "node_modules")
-    lock = os.path.join(APP_DIR, "package-lock.json")
-    stamp = os.path.join(mods, ".package-lock.json")
-    if os.path.exists(stamp) and os.path.getmtime(stamp) >= os.path.getmtime(lock):
-        return None
-    p = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=APP_DIR,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
-    if p.returncode != 0:
-        return "npm ci failed: " + p.stdout.decode()[-500:]
-    return None
+    return npm_ci(APP_DIR)
 
 
 def chunk(a, path, n):
