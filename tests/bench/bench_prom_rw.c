@@ -12,33 +12,17 @@
 #include "httpd.h"
 #include "in_prom_rw/decode.h"
 #include "log.h"
+#include "../unit/pbw.h"
 #include <snappy-c.h>
-
-static void varint(struct buf *b, uint64_t v)
-{
-	while (v >= 0x80) {
-		buf_putc(b, (char)(v | 0x80));
-		v >>= 7;
-	}
-	buf_putc(b, (char)v);
-}
-
-static void ld(struct buf *b, unsigned num, const void *p, size_t n)
-{
-	varint(b, (uint64_t)num << 3 | 2);
-	varint(b, n);
-	buf_append(b, p, n);
-}
 
 static void label(struct buf *ts, const char *k, const char *v)
 {
 	struct buf l;
 
 	buf_init(&l, SIZE_MAX);
-	ld(&l, 1, k, strlen(k));
-	ld(&l, 2, v, strlen(v));
-	ld(ts, 1, l.data, l.len);
-	buf_free(&l);
+	pbw_bytes(&l, 1, k, strlen(k));
+	pbw_bytes(&l, 2, v, strlen(v));
+	pbw_msg(ts, 1, &l);
 }
 
 /* `n` series of one sample each, as a node exporter scrape relayed by Prometheus looks:
@@ -63,14 +47,10 @@ static void build_request(struct buf *wr, int n)
 		label(&ts, "job", "node");
 		label(&ts, "mode", modes[i % 8]);
 		v = 12345.678 + i * 0.25;
-		varint(&s, 1 << 3 | 1);
-		buf_append(&s, &v, 8);
-		varint(&s, 2 << 3);
-		varint(&s, 1700000000000ULL + (uint64_t)i);
-		ld(&ts, 2, s.data, s.len);
-		buf_reset(&s);
-		ld(wr, 1, ts.data, ts.len);
-		buf_reset(&ts);
+		pbw_double(&s, 1, v);
+		pbw_uint(&s, 2, 1700000000000ULL + (uint64_t)i);
+		pbw_msg(&ts, 2, &s);
+		pbw_msg(wr, 1, &ts);
 	}
 	buf_free(&ts);
 	buf_free(&s);
