@@ -23,6 +23,7 @@
 #include "httpd.h"
 #include "log.h"
 #include "../unit/pbw.h"
+#include "benchlib.h"
 
 static void kv_str(struct buf *b, unsigned num, const char *k, const char *v)
 {
@@ -139,40 +140,12 @@ struct client {
 	int failures;
 };
 
-static size_t sink(char *p, size_t size, size_t n, void *arg)
-{
-	(void)p;
-	(void)arg;
-	return size * n;
-}
-
 /* OTLP/HTTP: libcurl, HTTP/1.1 keep-alive. */
 static void *http1_main(struct client *c)
 {
-	CURL *h = curl_easy_init();
-	struct curl_slist *hdr = NULL;
-	long code = 0;
-	int i;
+	static const char *const hdrs[] = { "Content-Type: application/x-protobuf", "Expect:", NULL };
 
-	hdr = curl_slist_append(hdr, "Content-Type: application/x-protobuf");
-	hdr = curl_slist_append(hdr, "Expect:");
-	curl_easy_setopt(h, CURLOPT_URL, c->url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body->data);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body->len);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-	for (i = 0; i < c->requests; i++) {
-		CURLcode rc = curl_easy_perform(h);
-
-		code = 0;
-		if (rc == CURLE_OK)
-			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-		if ((rc != CURLE_OK || code != 200) && !c->failures++)
-			fprintf(stderr, "bench_otlp: %s: %s, HTTP %ld\n", c->url, curl_easy_strerror(rc), code);
-	}
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(h);
+	c->failures = bench_curl_post("bench_otlp", c->url, hdrs, c->body, c->requests, 200);
 	return NULL;
 }
 
@@ -315,14 +288,6 @@ static void *client_main(void *arg)
 	return c->grpc ? grpc_main(c) : http1_main(c);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Post `total` requests from `nclients` keep-alive clients; returns seconds, or -1. */
 static double run(const char *url, const struct buf *body, int total, int nclients)
 {
@@ -337,14 +302,14 @@ static double run(const char *url, const struct buf *body, int total, int nclien
 			c[i].port = atoi(url + 5);
 		}
 	}
-	t0 = now_s();
+	t0 = bench_mono_s();
 	for (i = 0; i < nclients; i++)
 		pthread_create(&c[i].thread, NULL, client_main, &c[i]);
 	for (i = 0; i < nclients; i++) {
 		pthread_join(c[i].thread, NULL);
 		fail += c[i].failures;
 	}
-	t1 = now_s();
+	t1 = bench_mono_s();
 	if (fail) {
 		fprintf(stderr, "bench_otlp: %d of %d requests to %s failed\n", fail, total, url);
 		return -1;
