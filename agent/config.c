@@ -620,6 +620,21 @@ int config_reference_table(struct buf *out, const char *title, const char *intro
 	return rc;
 }
 
+/* The sections of the reference before the inputs' own, in order. */
+static const struct {
+	const char *title, *intro;
+	const struct opt_def *opts;
+} ref_sections[] = {
+	{ "service", "`service:` (YAML) or `[SERVICE]` (classic).", service_opts },
+	{ "output vivo_exporter", "The exporter API (one `vivo_exporter` output; without one the defaults apply).",
+	  exporter_opts },
+	{ "every input", "Keys every input takes besides its own.", config_input_common_opts },
+	{ "listening inputs (forward, http, opentelemetry)",
+	  "Keys the listening inputs take besides their own (forward's own `tls` keys come first).", config_input_net_opts },
+	{ "HTTP inputs (http, opentelemetry)", "Fluent Bit 5's shared HTTP listener and OAuth 2.0 keys.",
+	  config_input_http_opts },
+};
+
 int config_reference(struct buf *out)
 {
 	char title[96];
@@ -638,21 +653,8 @@ int config_reference(struct buf *out)
 	for (i = 0; rc == 0 && i < NFLAGS; i++)
 		rc = buf_printf(out, "| `%s%s%s` | %s |\n", flags[i].flag, flags[i].arg ? " " : "",
 				flags[i].arg ? flags[i].arg : "", flags[i].help);
-	if (rc == 0)
-		rc = config_reference_table(out, "service", "`service:` (YAML) or `[SERVICE]` (classic).", service_opts);
-	if (rc == 0)
-		rc = config_reference_table(out, "output vivo_exporter",
-				     "The exporter API (one `vivo_exporter` output; without one the defaults apply).",
-				     exporter_opts);
-	if (rc == 0)
-		rc = config_reference_table(out, "every input", "Keys every input takes besides its own.", config_input_common_opts);
-	if (rc == 0)
-		rc = config_reference_table(out, "listening inputs (forward, http, opentelemetry)",
-				     "Keys the listening inputs take besides their own (forward's own `tls` keys come first).",
-				     config_input_net_opts);
-	if (rc == 0)
-		rc = config_reference_table(out, "HTTP inputs (http, opentelemetry)",
-				     "Fluent Bit 5's shared HTTP listener and OAuth 2.0 keys.", config_input_http_opts);
+	for (i = 0; rc == 0 && i < sizeof(ref_sections) / sizeof(ref_sections[0]); i++)
+		rc = config_reference_table(out, ref_sections[i].title, ref_sections[i].intro, ref_sections[i].opts);
 	for (i = 0; rc == 0 && input_plugins[i]; i++) {
 		snprintf(title, sizeof(title), "input %s%s%s", input_plugins[i]->name,
 			 input_plugins[i]->alias ? " (also: " : "", input_plugins[i]->alias ? input_plugins[i]->alias : "");

@@ -38,45 +38,14 @@ bool log_group_is_marker(int64_t ts_ns)
 	return ts_ns == GROUP_START || ts_ns == GROUP_END;
 }
 
-static bool key_is(const struct mp_obj *k, const char *s)
-{
-	return k->type == MP_STR && mp_str_eq(k, s);
-}
-
-/* Span of the value of `key` in the map at c (a cursor over one map). */
-static bool map_value(struct mp_cur c, const char *key, const char **p, size_t *n)
-{
-	struct mp_obj o, k;
-	uint32_t i;
-
-	if (mp_read(&c, &o) < 0 || o.type != MP_MAP)
-		return false;
-	for (i = 0; i < o.len; i++) {
-		struct mp_cur kc = c;
-		const char *v;
-
-		if (mp_read(&kc, &k) < 0 || mp_skip(&c) < 0)
-			return false;
-		v = c.p;
-		if (mp_skip(&c) < 0)
-			return false;
-		if (key_is(&k, key)) {
-			*p = v;
-			*n = (size_t)(c.p - v);
-			return true;
-		}
-	}
-	return false;
-}
-
 int log_group_take(struct log_group *g, int64_t ts_ns, struct mp_cur body)
 {
 	if (ts_ns == GROUP_START) {
 		/* Records up to the end marker belong to this group. */
 		g->open = true;
 		g->res = g->scope = NULL;
-		map_value(body, "resource", &g->res, &g->res_len);
-		map_value(body, "scope", &g->scope, &g->scope_len);
+		mp_map_find(body, "resource", &g->res, &g->res_len);
+		mp_map_find(body, "scope", &g->scope, &g->scope_len);
 		g->markers++;
 		return 1;
 	}
@@ -92,7 +61,7 @@ int log_group_take(struct log_group *g, int64_t ts_ns, struct mp_cur body)
 /* True for the keys of an "otlp" map that the group replaces. */
 static bool replaced(const struct log_group *g, const struct mp_obj *k)
 {
-	return (g->res && key_is(k, "resource")) || (g->scope && key_is(k, "scope"));
+	return (g->res && mp_key_is(k, "resource")) || (g->scope && mp_key_is(k, "scope"));
 }
 
 static int put_group(msgpack_packer *pk, const struct log_group *g)
@@ -174,7 +143,7 @@ static int merge(msgpack_packer *pk, const struct log_group *g, struct mp_cur c)
 		vc = scan;
 		if (mp_skip(&scan) < 0)
 			return MP_EBAD;
-		if (key_is(&k, "otlp") && mp_read(&vc, &v) == 0 && v.type == MP_MAP)
+		if (mp_key_is(&k, "otlp") && mp_read(&vc, &v) == 0 && v.type == MP_MAP)
 			has_otlp = true;
 	}
 	if ((rc = msgpack_pack_map(pk, o.len + !has_otlp)) < 0)
@@ -187,7 +156,7 @@ static int merge(msgpack_packer *pk, const struct log_group *g, struct mp_cur c)
 		if ((rc = copy_obj(pk, &c)) < 0)
 			return rc;
 		vc = c;
-		if (key_is(&k, "otlp") && mp_read(&vc, &v) == 0 && v.type == MP_MAP) {
+		if (mp_key_is(&k, "otlp") && mp_read(&vc, &v) == 0 && v.type == MP_MAP) {
 			c = vc;
 			if ((rc = put_otlp(pk, g, &c, v.len)) < 0)
 				return rc;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "ctlutil.h"
 #include "kobj.h"
 #include "zdict.h"
 
@@ -69,16 +70,6 @@ struct draft {
 	unsigned char *z;
 	struct zdict *dict;       /* borrowed */
 };
-
-static uint32_t key_hash(const char *k, size_t n)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)k[i]) * 16777619u;
-	return h;
-}
 
 static const char *rec_rv(const struct cache_obj *o)
 {
@@ -146,7 +137,7 @@ static int draft_text(struct draft *dr, const char *key, const char *text, size_
 	dr->ownerlen = dr->owner ? strlen(dr->owner) : 0;
 	if (dr->keylen > UINT16_MAX || dr->rvlen > UINT16_MAX || dr->ownerlen > UINT16_MAX || len > UINT32_MAX)
 		return -E2BIG;
-	dr->hash = key_hash(key, dr->keylen);
+	dr->hash = cu_fnv1a32(key, dr->keylen);
 	dr->len = len;
 	dr->dict = d;
 	if ((rc = zdict_deflate(text, len, d, &dr->z, &dr->zlen)) < 0)
@@ -319,7 +310,7 @@ static size_t find(const struct cache *c, const char *key)
 
 	if (!c->n)
 		return SIZE_MAX;
-	i = probe(c, key, keylen, key_hash(key, keylen), &found);
+	i = probe(c, key, keylen, cu_fnv1a32(key, keylen), &found);
 	return found ? i : SIZE_MAX;
 }
 

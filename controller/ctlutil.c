@@ -130,6 +130,16 @@ int cu_parse_rfc3339(const char *s, int64_t *unix_us)
 static pthread_mutex_t rand_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t rand_state;
 
+uint32_t cu_fnv1a32(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h;
+}
+
 double cu_rand01(void)
 {
 	uint64_t x;

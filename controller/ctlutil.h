@@ -21,6 +21,9 @@ int64_t cu_wall_us(void);
 /* Parse an RFC 3339 UTC or offset time ("...Z", "...+02:00", optional fraction). 0 or -EINVAL. */
 int cu_parse_rfc3339(const char *s, int64_t *unix_us);
 
+/* The 32-bit FNV-1a hash of s[0..n) (the cache's and the string set's index). */
+uint32_t cu_fnv1a32(const char *s, size_t n);
+
 /* A uniform double in [0, 1) from a per-process generator seeded from the clock and pid. */
 double cu_rand01(void);
 

@@ -5,18 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctlutil.h"
+
 #define SLOT_TOMB UINT32_MAX
 #define POOL_MIN 1024u
-
-static uint32_t str_hash(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h;
-}
 
 void sset_init(struct strset *s)
 {
@@ -33,7 +25,7 @@ void sset_free(struct strset *s)
 /* The slot of str, or of the first free place on its probe sequence (*found false). */
 static size_t probe(const struct strset *s, const char *str, size_t len, bool *found)
 {
-	size_t mask = s->nslots - 1, i = str_hash(str, len) & mask, avail = SIZE_MAX;
+	size_t mask = s->nslots - 1, i = cu_fnv1a32(str, len) & mask, avail = SIZE_MAX;
 
 	*found = false;
 	for (;; i = (i + 1) & mask) {
@@ -63,7 +55,7 @@ static int reindex(struct strset *s, char *pool, size_t used, size_t nslots)
 		size_t len = strlen(pool + off), i;
 
 		if (len) {
-			for (i = str_hash(pool + off, len) & (nslots - 1); slots[i]; i = (i + 1) & (nslots - 1))
+			for (i = cu_fnv1a32(pool + off, len) & (nslots - 1); slots[i]; i = (i + 1) & (nslots - 1))
 				;
 			slots[i] = (uint32_t)(off + 1);
 		}

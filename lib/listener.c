@@ -423,22 +423,6 @@ static void dispatch(struct loop *lp, int fd, const struct sockaddr_storage *ss,
 		close(fd);
 }
 
-/* Out of descriptors: take the oldest pending connection with the spare one and close it,
- * so the backlog does not keep the loop awake (and the client is told at once). */
-static void refuse_emfile(struct lsn *l)
-{
-	int fd;
-
-	if (l->spare_fd < 0)
-		return;
-	close(l->spare_fd);
-	fd = accept(l->fd, NULL, NULL);
-	if (fd >= 0)
-		close(fd);
-	l->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	refuse_note(l->h->name, "?", REFUSE_CONNS, "out of file descriptors (RLIMIT_NOFILE)");
-}
-
 static void do_accept(struct loop *lp)
 {
 	struct lsn *l = lp->l;
@@ -453,7 +437,7 @@ static void do_accept(struct loop *lp)
 		fd = accept4(l->fd, (struct sockaddr *)&ss, &alen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
-				refuse_emfile(l);
+				refuse_emfile(l->fd, &l->spare_fd, l->h->name);
 				continue;
 			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)

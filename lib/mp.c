@@ -200,6 +200,38 @@ bool mp_str_eq(const struct mp_obj *o, const char *s)
 	return (o->type == MP_STR || o->type == MP_BIN) && o->len == n && memcmp(o->ptr, s, n) == 0;
 }
 
+bool mp_key_is(const struct mp_obj *k, const char *s)
+{
+	return k->type == MP_STR && mp_str_eq(k, s);
+}
+
+bool mp_map_find(struct mp_cur c, const char *key, const char **p, size_t *n)
+{
+	struct mp_obj o, k;
+	uint32_t i;
+
+	if (mp_read(&c, &o) < 0 || o.type != MP_MAP)
+		return false;
+	for (i = 0; i < o.len; i++) {
+		struct mp_cur kc = c;
+		const char *v;
+
+		/* Read the key's header from a copy, step over the whole key (it may be a
+		 * container) on the cursor. */
+		if (mp_read(&kc, &k) < 0 || mp_skip(&c) < 0)
+			return false;
+		v = c.p;
+		if (mp_skip(&c) < 0)
+			return false;
+		if (mp_key_is(&k, key)) {
+			*p = v;
+			*n = (size_t)(c.p - v);
+			return true;
+		}
+	}
+	return false;
+}
+
 int mp_time_ns(const struct mp_obj *o, int64_t *ns)
 {
 	const unsigned char *p;

@@ -52,6 +52,12 @@ int mp_read(struct mp_cur *c, struct mp_obj *o);
 int mp_skip(struct mp_cur *c);
 /* True when `o` is a STR (or BIN) equal to the NUL-terminated `s`. */
 bool mp_str_eq(const struct mp_obj *o, const char *s);
+/* True when `k` is a STR (not a BIN) equal to the NUL-terminated `s`: a map key by name. */
+bool mp_key_is(const struct mp_obj *k, const char *s);
+/* The span (*p, *n) of the value of the first STR key `key` in the map that `c` holds
+ * (`c` is a copy: the caller's cursor does not move); false when `c` is not a map, is
+ * cut short before the key, or has no such key. Keys may be any object (skipped whole). */
+bool mp_map_find(struct mp_cur c, const char *key, const char **p, size_t *n);
 /* The time of a Forward entry as nanoseconds since the epoch: EventTime ext (type 0, 8
  * bytes), integer seconds or float seconds. 0 or MP_EBAD for any other type. */
 int mp_time_ns(const struct mp_obj *o, int64_t *ns);

@@ -2,11 +2,14 @@
  * (address, where, reason) was last logged, both under one mutex. */
 #include "refuse.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <pthread.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "addrmap.h"
 #include "log.h"
@@ -152,4 +155,19 @@ uint64_t refuse_total(const char *where)
 			sum += counters[i].count;
 	pthread_mutex_unlock(&mu);
 	return sum;
+}
+
+bool refuse_emfile(int lfd, int *spare_fd, const char *where)
+{
+	int fd;
+
+	if (*spare_fd < 0)
+		return false;
+	close(*spare_fd);
+	fd = accept(lfd, NULL, NULL);
+	if (fd >= 0)
+		close(fd);
+	*spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	refuse_note(where, "?", REFUSE_CONNS, "out of file descriptors (RLIMIT_NOFILE)");
+	return true;
 }

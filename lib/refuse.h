@@ -37,5 +37,11 @@ typedef int (*refuse_each_fn)(const char *where, const char *reason, uint64_t co
 int refuse_each(refuse_each_fn fn, void *arg);
 /* Refusals counted for `where` (all reasons), for the "other" part of errors_total. */
 uint64_t refuse_total(const char *where);
+/* Out of descriptors (accept said EMFILE or ENFILE) on the listening socket `lfd`: close the
+ * spare descriptor `*spare_fd` (kept open on /dev/null for this), accept the oldest pending
+ * connection with it and close that at once, so the client learns now and the backlog does
+ * not keep the loop awake; reopen the spare and note the refusal (REFUSE_CONNS) for `where`.
+ * False, doing nothing, when there is no spare (*spare_fd < 0). */
+bool refuse_emfile(int lfd, int *spare_fd, const char *where);
 
 #endif

@@ -99,38 +99,6 @@ static int builder_reset(struct fwd_decoder *d, enum stream_kind kind)
 }
 
 
-bool fwd_key_is(const struct mp_obj *k, const char *s)
-{
-	return k->type == MP_STR && mp_str_eq(k, s);
-}
-
-bool fwd_map_find(struct mp_cur c, const char *key, const char **p, size_t *n)
-{
-	struct mp_obj o, k;
-	uint32_t i;
-
-	if (mp_read(&c, &o) < 0 || o.type != MP_MAP)
-		return false;
-	for (i = 0; i < o.len; i++) {
-		struct mp_cur kc = c;
-		const char *v;
-
-		/* Read the key's header from a copy, step over the whole key (it may be a
-		 * container) on the cursor. */
-		if (mp_read(&kc, &k) < 0 || mp_skip(&c) < 0)
-			return false;
-		v = c.p;
-		if (mp_skip(&c) < 0)
-			return false;
-		if (fwd_key_is(&k, key)) {
-			*p = v;
-			*n = (size_t)(c.p - v);
-			return true;
-		}
-	}
-	return false;
-}
-
 int fwd_take_obj(struct mp_cur *c, struct mp_cur *obj)
 {
 	const char *s = c->p;
@@ -149,7 +117,7 @@ static bool otlp_schema(const struct mp_cur *meta)
 	const char *p;
 	size_t n;
 
-	if (!meta || !fwd_map_find(*meta, "schema", &p, &n))
+	if (!meta || !mp_map_find(*meta, "schema", &p, &n))
 		return false;
 	mp_cur_init(&v, p, n);
 	return mp_read(&v, &o) == 0 && o.type == MP_STR && mp_str_eq(&o, "otlp");
@@ -215,20 +183,20 @@ static int option_compressed(struct frame_ctx *x, const struct mp_obj *v)
  * keys are ignored. */
 static int option(struct frame_ctx *x, const struct mp_obj *k, const struct mp_obj *v, struct mp_cur vc)
 {
-	if (fwd_key_is(k, "chunk")) {
+	if (mp_key_is(k, "chunk")) {
 		if (v->type != MP_STR && v->type != MP_BIN)
 			return fwd_bad(x, "option chunk is not a string");
 		if (v->len > ACK_MAX)
 			return fwd_bad(x, "option chunk is %u bytes (at most %d)", v->len, ACK_MAX);
 		x->f->ack = v->ptr;
 		x->f->ack_len = v->len;
-	} else if (fwd_key_is(k, "compressed")) {
+	} else if (mp_key_is(k, "compressed")) {
 		return option_compressed(x, v);
-	} else if (fwd_key_is(k, "fluent_signal")) {
+	} else if (mp_key_is(k, "fluent_signal")) {
 		if (v->type != MP_UINT || v->v.u > 2)
 			return fwd_bad(x, "fluent_signal must be 0 (logs), 1 (metrics) or 2 (traces)");
 		x->signal = (int)v->v.u;
-	} else if (fwd_key_is(k, "metadata")) {
+	} else if (mp_key_is(k, "metadata")) {
 		if (v->type == MP_MAP) {
 			/* Bound the metadata cursor to its own object. */
 			if (fwd_take_obj(&vc, &x->meta) < 0)

@@ -41,11 +41,6 @@ struct frame_ctx {
 
 /* A bad frame: the reason (printf-style) into x->err; returns -EBADMSG. */
 int fwd_bad(struct frame_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* True when `k` is a str equal to the NUL-terminated `s`. */
-bool fwd_key_is(const struct mp_obj *k, const char *s);
-/* The span (*p, *n) of the value of `key` in the map that `c` holds; false when `c` is
- * not a map or has no such str key. */
-bool fwd_map_find(struct mp_cur c, const char *key, const char **p, size_t *n);
 /* A cursor over exactly the next object at `c`, which advances past it. 0 or -1. */
 int fwd_take_obj(struct mp_cur *c, struct mp_cur *obj);
 

@@ -37,17 +37,8 @@ static void accept_all(struct worker *w)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if ((errno == EMFILE || errno == ENFILE) && srv->spare_fd >= 0) {
-				/* Out of descriptors: accept with the spare one and close at once,
-				 * so the backlog does not spin the loop. */
-				close(srv->spare_fd);
-				fd = accept(srv->lfd, NULL, NULL);
-				if (fd >= 0)
-					close(fd);
-				srv->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-				refuse_note(srv->in->name, "?", REFUSE_CONNS, "out of file descriptors (RLIMIT_NOFILE)");
+			if ((errno == EMFILE || errno == ENFILE) && refuse_emfile(srv->lfd, &srv->spare_fd, srv->in->name))
 				continue;
-			}
 			return;
 		}
 		k = atomic_fetch_add(&srv->rr, 1) % (unsigned)srv->nworkers;

@@ -10,12 +10,9 @@
 #include "decompress.h"
 #include "httpd.h"
 #include "input.h"
+#include "input_httpd.h"
 #include "log.h"
 #include "refuse.h"
-
-struct http_input {
-	struct httpd *srv;
-};
 
 static int64_t now_ns(void)
 {
@@ -23,48 +20,6 @@ static int64_t now_ns(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Tag from the path: without the leading '/', every byte outside [A-Za-z0-9_.] -> '_'. */
-static void tag_from_path(const char *path, const char *def, char *out, size_t n)
-{
-	size_t i, o = 0;
-
-	while (*path == '/')
-		path++;
-	if (!*path) {
-		snprintf(out, n, "%s", def);
-		return;
-	}
-	for (i = 0; path[i] && o + 1 < n; i++) {
-		char c = path[i];
-
-		out[o++] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			    c == '_' || c == '.') ? c : '_';
-	}
-	out[o] = '\0';
-}
-
-static enum MHD_Result reply_ok(struct input_instance *in, struct httpd_req *r)
-{
-	struct httpd_resp *resp = httpd_resp_buffer("", 0, false);
-	size_t i;
-
-	if (!resp)
-		return MHD_NO;
-	for (i = 0; i < in->conf.success_header.n; i++) {
-		char name[128];
-		const char *h = in->conf.success_header.v[i], *sp = strchr(h, ' ');
-
-		if (!sp || (size_t)(sp - h) >= sizeof(name))
-			continue;
-		memcpy(name, h, (size_t)(sp - h));
-		name[sp - h] = '\0';
-		while (*sp == ' ')
-			sp++;
-		httpd_resp_header(resp, name, sp);
-	}
-	return httpd_queue(r, (unsigned)in->conf.successful_response_code, resp);
 }
 
 static enum MHD_Result h_post(struct httpd_req *r, void *ctx)
@@ -105,7 +60,7 @@ static enum MHD_Result h_post(struct httpd_req *r, void *ctx)
 		body = plain.data ? plain.data : "";
 		n = plain.len;
 	}
-	tag_from_path(r->path, in->conf.tag && *in->conf.tag ? in->conf.tag : in->name, tag, sizeof(tag));
+	input_httpd_tag_from_path(r->path, in->conf.tag && *in->conf.tag ? in->conf.tag : in->name, tag, sizeof(tag));
 	/* Rendered JSON can be larger than its msgpack or form source: allow for it. */
 	if (chunk_builder_init(&cb, STREAM_LOGS, tag, in->plugin->name, in->name,
 			       4 * (size_t)in->conf.buffer_max_size + 65536) < 0) {
@@ -119,7 +74,7 @@ static enum MHD_Result h_post(struct httpd_req *r, void *ctx)
 
 		if ((rc = input_emit(in, &cb)) == 0) {
 			atomic_fetch_add(&in->stats.records, records);
-			ret = reply_ok(in, r);
+			ret = input_httpd_reply_ok(in, r);
 			goto out;
 		}
 		snprintf(err, sizeof(err), "cannot store the records");
@@ -146,53 +101,12 @@ static const struct httpd_route http_routes[] = {
 
 static int http_start(struct input_instance *in, char *err, size_t errlen)
 {
-	struct http_input *h = calloc(1, sizeof(*h));
-	struct httpd_opts o = {
-		.name = in->name,
-		.addr = in->conf.listen,
-		.port = (uint16_t)in->conf.port,
-		.body_max = in->conf.buffer_max_size,
-		.threads = 2,
-		.routes = http_routes,
-		.nroutes = 1,
-		.ctx = in,
-	};
-	long long code = in->conf.successful_response_code;
+	struct httpd_opts o = input_httpd_opts(in, http_routes, sizeof(http_routes) / sizeof(http_routes[0]));
 	int rc;
 
-	if (!h)
-		return -ENOMEM;
-	if (code != 200 && code != 201 && code != 204) {
-		snprintf(err, errlen, "%s: successful_response_code must be 200, 201 or 204", in->name);
-		free(h);
-		return -EINVAL;
-	}
-	if ((rc = httpd_start(&o, &h->srv, err, errlen)) < 0) {
-		free(h);
+	if ((rc = input_httpd_check_code(in, err, errlen)) < 0)
 		return rc;
-	}
-	in->bound_port = httpd_port(h->srv);
-	in->priv = h;
-	return 0;
-}
-
-static void http_drain(struct input_instance *in)
-{
-	struct http_input *h = in->priv;
-
-	if (h)
-		httpd_drain(h->srv);
-}
-
-static void http_stop(struct input_instance *in)
-{
-	struct http_input *h = in->priv;
-
-	if (!h)
-		return;
-	httpd_stop(h->srv);
-	free(h);
-	in->priv = NULL;
+	return input_httpd_start(in, &o, NULL, NULL, err, errlen);
 }
 
 #define OFF(f) offsetof(struct input_conf, f)
@@ -219,6 +133,6 @@ const struct input_plugin input_http = {
 	.listens = true,
 	.listener = "http",
 	.start = http_start,
-	.stop = http_stop,
-	.drain = http_drain,
+	.stop = input_httpd_stop,
+	.drain = input_httpd_drain,
 };

@@ -11,6 +11,7 @@
 #include "decompress.h"
 #include "httpd.h"
 #include "input.h"
+#include "input_httpd.h"
 #include "log.h"
 #include "refuse.h"
 #include "mpjson.h"
@@ -19,11 +20,6 @@
 
 /* google.rpc.Code values used in error replies. */
 enum { RPC_INVALID_ARGUMENT = 3, RPC_RESOURCE_EXHAUSTED = 8, RPC_INTERNAL = 13 };
-
-struct otlp_input {
-	struct httpd *srv;
-	struct httpd *grpc_srv; /* grpc_port's listener, when it has one of its own */
-};
 
 const char *const otlp_signal_names[] = { "logs", "metrics", "traces" };
 #define signal_names otlp_signal_names
@@ -250,66 +246,25 @@ static const struct httpd_route otlp_routes[] = {
 
 static int otlp_start(struct input_instance *in, char *err, size_t errlen)
 {
-	struct otlp_input *o = calloc(1, sizeof(*o));
-	struct httpd_opts ho = {
-		.name = in->name,
-		.addr = in->conf.listen,
-		.port = (uint16_t)in->conf.port,
-		.body_max = in->conf.buffer_max_size,
-		.threads = 2,
-		.routes = otlp_routes,
-		.nroutes = sizeof(otlp_routes) / sizeof(otlp_routes[0]),
-		.ctx = in,
-	};
+	struct httpd_opts ho = input_httpd_opts(in, otlp_routes, sizeof(otlp_routes) / sizeof(otlp_routes[0]));
 	int rc;
 
-	if (!o)
-		return -ENOMEM;
 	if (in->conf.tls) {
 		ho.tls_crt_file = in->conf.tls_crt_file ? in->conf.tls_crt_file : "";
 		ho.tls_key_file = in->conf.tls_key_file ? in->conf.tls_key_file : "";
 	}
-	if ((rc = httpd_start(&ho, &o->srv, err, errlen)) < 0) {
-		free(o);
+	if ((rc = input_httpd_start(in, &ho, NULL, NULL, err, errlen)) < 0)
 		return rc;
-	}
-	in->bound_port = httpd_port(o->srv);
-	in->bound_port2 = 0;
 	/* The gRPC port is the same server again on its own port (OTLP/gRPC clients use 4317);
 	 * the same number as `port` means the one listener serves both. */
 	if (in->conf.grpc_port >= 0 && (in->conf.grpc_port != in->conf.port || in->conf.port == 0)) {
 		ho.port = (uint16_t)in->conf.grpc_port;
-		if ((rc = httpd_start(&ho, &o->grpc_srv, err, errlen)) < 0) {
-			httpd_stop(o->srv);
-			free(o);
+		if ((rc = input_httpd_start2(in, &ho, err, errlen)) < 0) {
+			input_httpd_stop(in);
 			return rc;
 		}
-		in->bound_port2 = httpd_port(o->grpc_srv);
 	}
-	in->priv = o;
 	return 0;
-}
-
-static void otlp_drain(struct input_instance *in)
-{
-	struct otlp_input *o = in->priv;
-
-	if (o) {
-		httpd_drain(o->grpc_srv);
-		httpd_drain(o->srv);
-	}
-}
-
-static void otlp_stop(struct input_instance *in)
-{
-	struct otlp_input *o = in->priv;
-
-	if (!o)
-		return;
-	httpd_stop(o->grpc_srv);
-	httpd_stop(o->srv);
-	free(o);
-	in->priv = NULL;
 }
 
 #define OFF(f) offsetof(struct input_conf, f)
@@ -346,6 +301,6 @@ const struct input_plugin input_opentelemetry = {
 	.listener = "otlp",
 	.listener2 = "otlp_grpc",
 	.start = otlp_start,
-	.stop = otlp_stop,
-	.drain = otlp_drain,
+	.stop = input_httpd_stop,
+	.drain = input_httpd_drain,
 };

@@ -9,6 +9,7 @@
 #include "decompress.h"
 #include "httpd.h"
 #include "input.h"
+#include "input_httpd.h"
 #include "log.h"
 #include "refuse.h"
 #include "meta.h"
@@ -16,43 +17,10 @@
 /* Metric families whose metadata is remembered across requests. */
 #define PRW_META_CACHE_MAX 10000
 
-struct prw_input {
-	struct httpd *srv;
-	struct prw_meta_cache *meta;
-};
-
-/* Tag from the path: without the leading '/', every byte outside [A-Za-z0-9_.] -> '_'
- * (Fluent Bit's tag_from_uri: /api/prom/push -> api_prom_push). */
-static void tag_from_path(const char *path, const char *def, char *out, size_t n)
-{
-	size_t i, o = 0;
-
-	while (*path == '/')
-		path++;
-	for (i = 0; path[i] && o + 1 < n; i++) {
-		char c = path[i];
-
-		out[o++] = ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			    c == '_' || c == '.') ? c : '_';
-	}
-	out[o] = '\0';
-	if (o == 0)
-		snprintf(out, n, "%s", def);
-}
-
 /* Remote write 2.0 names its message in the Content-Type (proto=io.prometheus.write.v2.Request). */
 static bool is_v2(const char *ctype)
 {
 	return ctype && strstr(ctype, "io.prometheus.write.v2") != NULL;
-}
-
-static enum MHD_Result reply_ok(struct input_instance *in, struct httpd_req *r)
-{
-	struct httpd_resp *resp = httpd_resp_buffer("", 0, false);
-
-	if (!resp)
-		return MHD_NO;
-	return httpd_queue(r, (unsigned)in->conf.successful_response_code, resp);
 }
 
 static enum MHD_Result refuse(struct input_instance *in, struct httpd_req *r, int rc, const char *err)
@@ -73,7 +41,7 @@ static enum MHD_Result refuse(struct input_instance *in, struct httpd_req *r, in
 static enum MHD_Result h_push(struct httpd_req *r, void *ctx)
 {
 	struct input_instance *in = ctx;
-	struct prw_input *pi = in->priv;
+	struct prw_meta_cache *meta = input_httpd_state(in);
 	const char *body = r->body.data ? r->body.data : "";
 	size_t n = r->body.len;
 	struct chunk_builder cb;
@@ -110,7 +78,7 @@ static enum MHD_Result h_push(struct httpd_req *r, void *ctx)
 		n = plain.len;
 	}
 	if (in->conf.tag_from_uri)
-		tag_from_path(r->path, in->name, tag, sizeof(tag));
+		input_httpd_tag_from_path(r->path, in->name, tag, sizeof(tag));
 	else
 		snprintf(tag, sizeof(tag), "%s", in->conf.tag && *in->conf.tag ? in->conf.tag : in->name);
 	/* Rendered JSON repeats label values per sample: allow for it. */
@@ -119,12 +87,12 @@ static enum MHD_Result h_push(struct httpd_req *r, void *ctx)
 		buf_free(&plain);
 		return refuse(in, r, -ENOMEM, "out of memory");
 	}
-	rc = prw_decode(body, n, pi->meta, &cb, &samples, err, sizeof(err));
+	rc = prw_decode(body, n, meta, &cb, &samples, err, sizeof(err));
 	if (rc == 0 && cb.records > 0 && (rc = input_emit(in, &cb)) < 0)
 		snprintf(err, sizeof(err), "cannot store the metrics");
 	if (rc == 0) {
 		atomic_fetch_add(&in->stats.records, samples);
-		ret = reply_ok(in, r);
+		ret = input_httpd_reply_ok(in, r);
 	} else {
 		ret = refuse(in, r, rc, err);
 	}
@@ -137,60 +105,26 @@ static const struct httpd_route prw_routes[] = {
 	{ "POST", "*", h_push },
 };
 
-static int prw_start(struct input_instance *in, char *err, size_t errlen)
+static void meta_free(void *meta)
 {
-	struct prw_input *p = calloc(1, sizeof(*p));
-	struct httpd_opts o = {
-		.name = in->name,
-		.addr = in->conf.listen,
-		.port = (uint16_t)in->conf.port,
-		.body_max = in->conf.buffer_max_size,
-		.threads = 2,
-		.routes = prw_routes,
-		.nroutes = 1,
-		.ctx = in,
-	};
-	long long code = in->conf.successful_response_code;
-	int rc;
-
-	if (!p || !(p->meta = prw_meta_cache_new(PRW_META_CACHE_MAX))) {
-		free(p);
-		return -ENOMEM;
-	}
-	if (code != 200 && code != 201 && code != 204) {
-		snprintf(err, errlen, "%s: successful_response_code must be 200, 201 or 204", in->name);
-		prw_meta_cache_free(p->meta);
-		free(p);
-		return -EINVAL;
-	}
-	if (in->conf.uri && *in->conf.uri && in->conf.uri[0] != '/') {
-		snprintf(err, errlen, "%s: uri must start with '/' (got '%s')", in->name, in->conf.uri);
-		prw_meta_cache_free(p->meta);
-		free(p);
-		return -EINVAL;
-	}
-	/* The handler reads in->priv: set before the first request can come in. */
-	in->priv = p;
-	if ((rc = httpd_start(&o, &p->srv, err, errlen)) < 0) {
-		in->priv = NULL;
-		prw_meta_cache_free(p->meta);
-		free(p);
-		return rc;
-	}
-	in->bound_port = httpd_port(p->srv);
-	return 0;
+	prw_meta_cache_free(meta);
 }
 
-static void prw_stop(struct input_instance *in)
+static int prw_start(struct input_instance *in, char *err, size_t errlen)
 {
-	struct prw_input *p = in->priv;
+	struct httpd_opts o = input_httpd_opts(in, prw_routes, sizeof(prw_routes) / sizeof(prw_routes[0]));
+	struct prw_meta_cache *meta;
+	int rc;
 
-	if (!p)
-		return;
-	httpd_stop(p->srv);
-	prw_meta_cache_free(p->meta);
-	free(p);
-	in->priv = NULL;
+	if ((rc = input_httpd_check_code(in, err, errlen)) < 0)
+		return rc;
+	if (in->conf.uri && *in->conf.uri && in->conf.uri[0] != '/') {
+		snprintf(err, errlen, "%s: uri must start with '/' (got '%s')", in->name, in->conf.uri);
+		return -EINVAL;
+	}
+	if (!(meta = prw_meta_cache_new(PRW_META_CACHE_MAX)))
+		return -ENOMEM;
+	return input_httpd_start(in, &o, meta, meta_free, err, errlen);
 }
 
 #define OFF(f) offsetof(struct input_conf, f)
@@ -219,5 +153,6 @@ const struct input_plugin input_prometheus_remote_write = {
 	.listener = "prom_rw",
 	.opt_in = true,
 	.start = prw_start,
-	.stop = prw_stop,
+	.stop = input_httpd_stop,
+	.drain = input_httpd_drain,
 };

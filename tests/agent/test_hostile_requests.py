@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# test_hostile_requests.py: hostile requests (issue 15, items 4-7, 9, 10): stalled uploads that must not take the body budget (408 after the minimum rate, good posts keep getting 201), queries of any number of parameters up to the target limit (414 past it), NUL bytes (400), malformed and duplicated Content-Length (one clean 400), refusals logged once per address and reason and counted by reason (415, remote write and HTTP/2 on the wrong port, Content-Type), and SIGTERM finishing uploads and Forward frames half sent; a good client on the same agent is answered within 1 s throughout.
+# test_hostile_requests.py: hostile requests (issue 15, items 4-7, 9, 10): stalled uploads that must not take the body budget (408 after the minimum rate, good posts keep getting 201), queries of any number of parameters up to the target limit (414 past it), NUL bytes (400), malformed and duplicated Content-Length (one clean 400), refusals logged once per address and reason and counted by reason (415, remote write and HTTP/2 on the wrong port, Content-Type), and SIGTERM finishing uploads (HTTP, remote write) and Forward frames half sent, every HTTP input refusing new connections at once; a good client on the same agent is answered within 1 s throughout.
 import json
 import signal
 import socket
@@ -7,6 +7,7 @@ import time
 
 import fwdlib
 import h2lib
+import promrw
 from agentlib import Agent, curl, run
 from hostilelib import GoodClient, agent_env, check_good, connect, errors, raise_nofile, raw, refusal_lines, status_lines
 
@@ -179,5 +180,54 @@ def test_sigterm(t):
         a.stop()
 
 
+SIGTERM_PRW_CONF = """pipeline:
+  inputs:
+    - name: http
+      listen: 127.0.0.1
+      port: 0
+    - name: prometheus_remote_write
+      listen: 127.0.0.1
+      port: 0
+"""
+
+
+def test_sigterm_remote_write(t):
+    """SIGTERM with prometheus_remote_write after an input that is still finishing an upload:
+    remote write stops accepting at once too, and its own upload half sent is answered."""
+    a = Agent(config=SIGTERM_PRW_CONF, env=agent_env(), expect=("http", "prom_rw", "exporter"))
+    try:
+        body = json.dumps({"half": "x" * 2000}).encode()
+        h1 = connect(a.ports["http"])  # http is stopped first and waits for this upload
+        h1.sendall(POST_HEAD % len(body) + body[:1000])
+        pb = promrw.compress(promrw.write_request([{"labels": [("__name__", "up")], "samples": [(1, 1700000000000)]}]))
+        hdrs = b"".join(promrw.HEADERS[i + 1].encode() + b"\r\n" for i in range(0, len(promrw.HEADERS), 2)
+                        if promrw.HEADERS[i + 1] != "Expect:")
+        rw = connect(a.ports["prom_rw"])
+        rw.sendall(b"POST /api/v1/write HTTP/1.1\r\nHost: x\r\n" + hdrs + b"Content-Length: %d\r\n\r\n" % len(pb) + pb[:5])
+        time.sleep(0.3)
+        t0 = time.time()
+        a.signal(signal.SIGTERM)
+        time.sleep(1)
+        try:
+            socket.create_connection(("127.0.0.1", a.ports["prom_rw"]), timeout=1).close()
+            refused = False
+        except OSError:
+            refused = True
+        t.ok(refused, "after SIGTERM the remote write port refuses new connections while http finishes an upload")
+        rw.sendall(pb[5:])
+        rw.settimeout(5)
+        t.ok(rw.recv(100).startswith(b"HTTP/1.1 201"), "the remote write request half sent at SIGTERM: 201")
+        h1.sendall(body[1000:])
+        h1.settimeout(5)
+        t.ok(h1.recv(100).startswith(b"HTTP/1.1 201"), "the HTTP/1.1 upload half sent at SIGTERM: 201")
+        rc = a.proc.wait(10)
+        t.ok(rc == 0 and time.time() - t0 < 6, "exit 0 within the 5 s grace (%.1f s)" % (time.time() - t0))
+        for s in (h1, rw):
+            s.close()
+    finally:
+        a.stop()
+
+
 if __name__ == "__main__":
-    run([test_stalled_uploads, test_query_and_target, test_content_length, test_refusals_logged, test_sigterm])
+    run([test_stalled_uploads, test_query_and_target, test_content_length, test_refusals_logged, test_sigterm,
+         test_sigterm_remote_write])

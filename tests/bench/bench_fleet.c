@@ -7,6 +7,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "benchlib.h"
 #include "opts.h"
 
 #define MAX_SAMPLES (20 * 1000 * 1000)
@@ -31,23 +32,9 @@ static int64_t now_ns(void)
 	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-static double mono(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static uint64_t num(const char *s, uint64_t max)
 {
-	uint64_t v;
-
-	if (opts_parse_u64(s, max, &v) < 0) {
-		fprintf(stderr, "bench_fleet: bad number '%s'\n", s);
-		exit(2);
-	}
-	return v;
+	return bench_num("bench_fleet", s, max);
 }
 
 /* A legacy line starts with [[<ts_ns>, : the record's time, set when its agent took it in. */
@@ -158,7 +145,7 @@ static int latency(int argc, char **argv)
 		fprintf(stderr, "bench_fleet: cannot read 127.0.0.1:%llu\n", (unsigned long long)port);
 		return 1;
 	}
-	for (end = mono() + (double)secs; mono() < end;) {
+	for (end = bench_mono_s() + (double)secs; bench_mono_s() < end;) {
 		snprintf(url, sizeof(url), "http://127.0.0.1:%llu/logs?from=%llu&wait=2", (unsigned long long)port,
 			 (unsigned long long)r->next);
 		curl_easy_setopt(h, CURLOPT_URL, url);
@@ -181,13 +168,6 @@ static int latency(int argc, char **argv)
 	return 0;
 }
 
-static size_t discard(char *data, size_t size, size_t nmemb, void *arg)
-{
-	(void)data;
-	(void)arg;
-	return size * nmemb;
-}
-
 /* load RATE BATCH SECONDS PORT...: each agent gets RATE records/s as POSTs of BATCH records
  * ({"message","upstream":k,"seq":n}), paced every 10 ms; keep-alive, one request at a time. */
 static int load(int argc, char **argv)
@@ -196,7 +176,7 @@ static int load(int argc, char **argv)
 	size_t n = (size_t)argc - 5, k, i, sent = 0, failed = 0;
 	static CURL *h[MAX_UPSTREAMS];
 	static uint64_t seq[MAX_UPSTREAMS];
-	double start = mono(), t;
+	double start = bench_mono_s(), t;
 	struct curl_slist *hd;
 	char url[128], *body;
 	size_t cap = batch * 128 + 16;
@@ -207,11 +187,11 @@ static int load(int argc, char **argv)
 		snprintf(url, sizeof(url), "http://127.0.0.1:%llu/bench", (unsigned long long)num(argv[5 + k], 65535));
 		h[k] = curl_easy_init();
 		curl_easy_setopt(h[k], CURLOPT_URL, url);
-		curl_easy_setopt(h[k], CURLOPT_WRITEFUNCTION, discard);
+		curl_easy_setopt(h[k], CURLOPT_WRITEFUNCTION, bench_curl_sink);
 		curl_easy_setopt(h[k], CURLOPT_TIMEOUT, 10L);
 	}
 	hd = curl_slist_append(NULL, "Content-Type: application/json");
-	while ((t = mono() - start) < (double)secs) {
+	while ((t = bench_mono_s() - start) < (double)secs) {
 		/* Requests due by now, per agent: rate/batch per second since the start. */
 		uint64_t due = (uint64_t)(t * (double)rate / (double)batch) + 1;
 
@@ -243,7 +223,7 @@ static int load(int argc, char **argv)
 	for (k = 0; k < n; k++)
 		curl_easy_cleanup(h[k]);
 	free(body);
-	printf("records=%zu failed_requests=%zu seconds=%.1f\n", sent, failed, mono() - start);
+	printf("records=%zu failed_requests=%zu seconds=%.1f\n", sent, failed, bench_mono_s() - start);
 	return 0;
 }
 

@@ -13,25 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchlib.h"
 #include "opts.h"
-
-static double now(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 static int num(const char *s, uint64_t max)
 {
-	uint64_t v;
-
-	if (opts_parse_u64(s, max, &v) < 0) {
-		fprintf(stderr, "bench_http: bad number '%s'\n", s);
-		exit(2);
-	}
-	return (int)v;
+	return (int)bench_num("bench_http", s, max);
 }
 
 static int dial(int port)
@@ -142,12 +129,12 @@ static int cmd_post(int port, int conns, double seconds, const char *path, const
 		cs[i].fd = dial(port);
 		epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &e);
 	}
-	t0 = now();
+	t0 = bench_mono_s();
 	end = t0 + seconds;
 	for (i = 0; i < conns; i++)
 		if (write(cs[i].fd, req, (size_t)n) != n)
 			return 1;
-	while (now() < end) {
+	while (bench_mono_s() < end) {
 		int k = epoll_wait(ep, ev, 64, 100), j;
 
 		for (j = 0; j < k; j++) {
@@ -171,7 +158,7 @@ static int cmd_post(int port, int conns, double seconds, const char *path, const
 			}
 		}
 	}
-	printf("%.0f\n", (double)done / (now() - t0));
+	printf("%.0f\n", (double)done / (bench_mono_s() - t0));
 	fprintf(stderr, "post: %ld requests, %ld non-2xx\n", done, errors);
 	for (i = 0; i < conns; i++)
 		close(cs[i].fd);
@@ -186,7 +173,7 @@ static int cmd_get(int port, const char *path, int repeat)
 	char req[1024];
 	int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: bench\r\n\r\n", path);
 	struct conn *c = calloc(1, sizeof(*c));
-	double t0 = now(), bytes = 0;
+	double t0 = bench_mono_s(), bytes = 0;
 	int i;
 
 	c->fd = dial(port);
@@ -197,7 +184,7 @@ static int cmd_get(int port, const char *path, int repeat)
 			return 1;
 		bytes += (double)b;
 	}
-	printf("%.1f %.0f\n", bytes / (now() - t0) / 1e6, bytes / repeat);
+	printf("%.1f %.0f\n", bytes / (bench_mono_s() - t0) / 1e6, bytes / repeat);
 	close(c->fd);
 	free(c);
 	return 0;
@@ -216,26 +203,26 @@ static int cmd_poll(int port, double seconds)
 {
 	struct conn *c = calloc(1, sizeof(*c));
 	size_t cap = 1 << 20, np = 0, nb = 0;
-	double *lp = malloc(cap * sizeof(double)), *lb = malloc(cap * sizeof(double)), end = now() + seconds;
+	double *lp = malloc(cap * sizeof(double)), *lb = malloc(cap * sizeof(double)), end = bench_mono_s() + seconds;
 	unsigned long long next = 0;
 	char hdr[1024], req[256];
 
 	c->fd = dial(port);
-	while (now() < end && np < cap) {
-		double t = now();
+	while (bench_mono_s() < end && np < cap) {
+		double t = bench_mono_s();
 		char *h;
 		int n = snprintf(req, sizeof(req), "GET /logs?from=%llu HTTP/1.1\r\nHost: bench\r\n\r\n", next);
 
 		if (write(c->fd, req, (size_t)n) != n || read_response(c, hdr, sizeof(hdr)) < 0)
 			return 1;
-		lp[np++] = (now() - t) * 1e6;
+		lp[np++] = (bench_mono_s() - t) * 1e6;
 		if ((h = strcasestr(hdr, "Vivo-Stream-Next-ID: ")))
 			next = strtoull(h + 21, NULL, 10);
-		t = now();
+		t = bench_mono_s();
 		n = snprintf(req, sizeof(req), "GET / HTTP/1.1\r\nHost: bench\r\n\r\n");
 		if (write(c->fd, req, (size_t)n) != n || read_response(c, NULL, 0) < 0)
 			return 1;
-		lb[nb++] = (now() - t) * 1e6;
+		lb[nb++] = (bench_mono_s() - t) * 1e6;
 	}
 	qsort(lp, np, sizeof(double), cmp_double);
 	qsort(lb, nb, sizeof(double), cmp_double);

@@ -22,57 +22,8 @@
 #include "buf.h"
 #include "httpd.h"
 #include "log.h"
-
-/* ---- a tiny protobuf writer ---------------------------------------------------------- */
-
-static void pb_varint(struct buf *b, uint64_t v)
-{
-	while (v >= 0x80) {
-		buf_putc(b, (char)(v | 0x80));
-		v >>= 7;
-	}
-	buf_putc(b, (char)v);
-}
-
-static void pb_tag(struct buf *b, unsigned num, unsigned wt)
-{
-	pb_varint(b, (uint64_t)num << 3 | wt);
-}
-
-static void pb_bytes(struct buf *b, unsigned num, const void *p, size_t n)
-{
-	pb_tag(b, num, 2);
-	pb_varint(b, n);
-	buf_append(b, p, n);
-}
-
-static void pb_str(struct buf *b, unsigned num, const char *s)
-{
-	pb_bytes(b, num, s, strlen(s));
-}
-
-static void pb_fixed64(struct buf *b, unsigned num, uint64_t v)
-{
-	char t[8];
-	int i;
-
-	pb_tag(b, num, 1);
-	for (i = 0; i < 8; i++)
-		t[i] = (char)(v >> (8 * i));
-	buf_append(b, t, 8);
-}
-
-static void pb_uint(struct buf *b, unsigned num, uint64_t v)
-{
-	pb_tag(b, num, 0);
-	pb_varint(b, v);
-}
-
-static void pb_msg(struct buf *b, unsigned num, struct buf *sub)
-{
-	pb_bytes(b, num, sub->data ? sub->data : "", sub->len);
-	buf_reset(sub);
-}
+#include "../unit/pbw.h"
+#include "benchlib.h"
 
 static void kv_str(struct buf *b, unsigned num, const char *k, const char *v)
 {
@@ -80,10 +31,10 @@ static void kv_str(struct buf *b, unsigned num, const char *k, const char *v)
 
 	buf_init(&kv, SIZE_MAX);
 	buf_init(&av, SIZE_MAX);
-	pb_str(&kv, 1, k);
-	pb_str(&av, 1, v);
-	pb_msg(&kv, 2, &av);
-	pb_msg(b, num, &kv);
+	pbw_str(&kv, 1, k);
+	pbw_str(&av, 1, v);
+	pbw_msg(&kv, 2, &av);
+	pbw_msg(b, num, &kv);
 	buf_free(&kv);
 	buf_free(&av);
 }
@@ -94,10 +45,10 @@ static void kv_int(struct buf *b, unsigned num, const char *k, int64_t v)
 
 	buf_init(&kv, SIZE_MAX);
 	buf_init(&av, SIZE_MAX);
-	pb_str(&kv, 1, k);
-	pb_uint(&av, 3, (uint64_t)v);
-	pb_msg(&kv, 2, &av);
-	pb_msg(b, num, &kv);
+	pbw_str(&kv, 1, k);
+	pbw_uint(&av, 3, (uint64_t)v);
+	pbw_msg(&kv, 2, &av);
+	pbw_msg(b, num, &kv);
 	buf_free(&kv);
 	buf_free(&av);
 }
@@ -120,10 +71,10 @@ static void build_request(struct buf *req, int nspans)
 	kv_str(&sub, 1, "service.version", "1.8.3");
 	kv_str(&sub, 1, "host.name", "cart-7d9f8b6c5-x2x4k");
 	kv_str(&sub, 1, "telemetry.sdk.language", "go");
-	pb_msg(&rs, 1, &sub);
-	pb_str(&sub, 1, "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp");
-	pb_str(&sub, 2, "0.49.0");
-	pb_msg(&ss, 1, &sub);
+	pbw_msg(&rs, 1, &sub);
+	pbw_str(&sub, 1, "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp");
+	pbw_str(&sub, 2, "0.49.0");
+	pbw_msg(&ss, 1, &sub);
 	for (i = 0; i < nspans; i++) {
 		for (j = 0; j < 16; j++)
 			tid[j] = (unsigned char)(i / 8 * 31 + j * 7 + 1);
@@ -131,14 +82,14 @@ static void build_request(struct buf *req, int nspans)
 			sid[j] = (unsigned char)(i * 13 + j * 5 + 3);
 			pid[j] = (unsigned char)((i - 1) * 13 + j * 5 + 3);
 		}
-		pb_bytes(&sp, 1, tid, 16);
-		pb_bytes(&sp, 2, sid, 8);
+		pbw_bytes(&sp, 1, tid, 16);
+		pbw_bytes(&sp, 2, sid, 8);
 		if (i % 8)
-			pb_bytes(&sp, 4, pid, 8);
-		pb_str(&sp, 5, names[i % 8]);
-		pb_uint(&sp, 6, i % 8 ? 3 : 2);
-		pb_fixed64(&sp, 7, t0 + (uint64_t)i * 1000000);
-		pb_fixed64(&sp, 8, t0 + (uint64_t)i * 1000000 + 734000);
+			pbw_bytes(&sp, 4, pid, 8);
+		pbw_str(&sp, 5, names[i % 8]);
+		pbw_uint(&sp, 6, i % 8 ? 3 : 2);
+		pbw_fixed64(&sp, 7, t0 + (uint64_t)i * 1000000);
+		pbw_fixed64(&sp, 8, t0 + (uint64_t)i * 1000000 + 734000);
 		kv_str(&sp, 9, "http.request.method", "GET");
 		kv_str(&sp, 9, "url.path", "/api/cart/items");
 		kv_int(&sp, 9, "http.response.status_code", 200);
@@ -146,21 +97,21 @@ static void build_request(struct buf *req, int nspans)
 		kv_int(&sp, 9, "db.rows", i % 17);
 		kv_str(&sp, 9, "user_agent.original", "Mozilla/5.0 (X11; Linux x86_64)");
 		if (i % 8 == 3) {
-			pb_fixed64(&sub, 1, t0 + (uint64_t)i * 1000000 + 500000);
-			pb_str(&sub, 2, "exception");
+			pbw_fixed64(&sub, 1, t0 + (uint64_t)i * 1000000 + 500000);
+			pbw_str(&sub, 2, "exception");
 			kv_str(&sub, 3, "exception.type", "TimeoutError");
 			kv_str(&sub, 3, "exception.message", "upstream timed out after 500ms");
-			pb_msg(&sp, 11, &sub);
-			pb_str(&sub, 2, "upstream timed out");
-			pb_uint(&sub, 3, 2);
+			pbw_msg(&sp, 11, &sub);
+			pbw_str(&sub, 2, "upstream timed out");
+			pbw_uint(&sub, 3, 2);
 		} else {
-			pb_uint(&sub, 3, 1);
+			pbw_uint(&sub, 3, 1);
 		}
-		pb_msg(&sp, 15, &sub);
-		pb_msg(&ss, 2, &sp);
+		pbw_msg(&sp, 15, &sub);
+		pbw_msg(&ss, 2, &sp);
 	}
-	pb_msg(&rs, 2, &ss);
-	pb_msg(req, 1, &rs);
+	pbw_msg(&rs, 2, &ss);
+	pbw_msg(req, 1, &rs);
 	buf_free(&rs);
 	buf_free(&ss);
 	buf_free(&sp);
@@ -189,40 +140,12 @@ struct client {
 	int failures;
 };
 
-static size_t sink(char *p, size_t size, size_t n, void *arg)
-{
-	(void)p;
-	(void)arg;
-	return size * n;
-}
-
 /* OTLP/HTTP: libcurl, HTTP/1.1 keep-alive. */
 static void *http1_main(struct client *c)
 {
-	CURL *h = curl_easy_init();
-	struct curl_slist *hdr = NULL;
-	long code = 0;
-	int i;
+	static const char *const hdrs[] = { "Content-Type: application/x-protobuf", "Expect:", NULL };
 
-	hdr = curl_slist_append(hdr, "Content-Type: application/x-protobuf");
-	hdr = curl_slist_append(hdr, "Expect:");
-	curl_easy_setopt(h, CURLOPT_URL, c->url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body->data);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body->len);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-	for (i = 0; i < c->requests; i++) {
-		CURLcode rc = curl_easy_perform(h);
-
-		code = 0;
-		if (rc == CURLE_OK)
-			curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-		if ((rc != CURLE_OK || code != 200) && !c->failures++)
-			fprintf(stderr, "bench_otlp: %s: %s, HTTP %ld\n", c->url, curl_easy_strerror(rc), code);
-	}
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(h);
+	c->failures = bench_curl_post("bench_otlp", c->url, hdrs, c->body, c->requests, 200);
 	return NULL;
 }
 
@@ -365,14 +288,6 @@ static void *client_main(void *arg)
 	return c->grpc ? grpc_main(c) : http1_main(c);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Post `total` requests from `nclients` keep-alive clients; returns seconds, or -1. */
 static double run(const char *url, const struct buf *body, int total, int nclients)
 {
@@ -387,14 +302,14 @@ static double run(const char *url, const struct buf *body, int total, int nclien
 			c[i].port = atoi(url + 5);
 		}
 	}
-	t0 = now_s();
+	t0 = bench_mono_s();
 	for (i = 0; i < nclients; i++)
 		pthread_create(&c[i].thread, NULL, client_main, &c[i]);
 	for (i = 0; i < nclients; i++) {
 		pthread_join(c[i].thread, NULL);
 		fail += c[i].failures;
 	}
-	t1 = now_s();
+	t1 = bench_mono_s();
 	if (fail) {
 		fprintf(stderr, "bench_otlp: %d of %d requests to %s failed\n", fail, total, url);
 		return -1;

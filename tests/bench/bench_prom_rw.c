@@ -12,33 +12,18 @@
 #include "httpd.h"
 #include "in_prom_rw/decode.h"
 #include "log.h"
+#include "../unit/pbw.h"
+#include "benchlib.h"
 #include <snappy-c.h>
-
-static void varint(struct buf *b, uint64_t v)
-{
-	while (v >= 0x80) {
-		buf_putc(b, (char)(v | 0x80));
-		v >>= 7;
-	}
-	buf_putc(b, (char)v);
-}
-
-static void ld(struct buf *b, unsigned num, const void *p, size_t n)
-{
-	varint(b, (uint64_t)num << 3 | 2);
-	varint(b, n);
-	buf_append(b, p, n);
-}
 
 static void label(struct buf *ts, const char *k, const char *v)
 {
 	struct buf l;
 
 	buf_init(&l, SIZE_MAX);
-	ld(&l, 1, k, strlen(k));
-	ld(&l, 2, v, strlen(v));
-	ld(ts, 1, l.data, l.len);
-	buf_free(&l);
+	pbw_bytes(&l, 1, k, strlen(k));
+	pbw_bytes(&l, 2, v, strlen(v));
+	pbw_msg(ts, 1, &l);
 }
 
 /* `n` series of one sample each, as a node exporter scrape relayed by Prometheus looks:
@@ -63,14 +48,10 @@ static void build_request(struct buf *wr, int n)
 		label(&ts, "job", "node");
 		label(&ts, "mode", modes[i % 8]);
 		v = 12345.678 + i * 0.25;
-		varint(&s, 1 << 3 | 1);
-		buf_append(&s, &v, 8);
-		varint(&s, 2 << 3);
-		varint(&s, 1700000000000ULL + (uint64_t)i);
-		ld(&ts, 2, s.data, s.len);
-		buf_reset(&s);
-		ld(wr, 1, ts.data, ts.len);
-		buf_reset(&ts);
+		pbw_double(&s, 1, v);
+		pbw_uint(&s, 2, 1700000000000ULL + (uint64_t)i);
+		pbw_msg(&ts, 2, &s);
+		pbw_msg(wr, 1, &ts);
 	}
 	buf_free(&ts);
 	buf_free(&s);
@@ -91,52 +72,23 @@ struct client {
 	int requests, failures;
 };
 
-static size_t sink(char *p, size_t size, size_t n, void *arg)
-{
-	(void)p;
-	(void)arg;
-	return size * n;
-}
+static const char *const rw_headers[] = {
+	"Content-Type: application/x-protobuf", "Content-Encoding: snappy", "X-Prometheus-Remote-Write-Version: 0.1.0",
+	"Expect:", NULL,
+};
 
 static void *client_main(void *arg)
 {
 	struct client *c = arg;
-	CURL *h = curl_easy_init();
-	struct curl_slist *hdr = NULL;
-	long code = 0;
-	int i;
 
-	hdr = curl_slist_append(hdr, "Content-Type: application/x-protobuf");
-	hdr = curl_slist_append(hdr, "Content-Encoding: snappy");
-	hdr = curl_slist_append(hdr, "X-Prometheus-Remote-Write-Version: 0.1.0");
-	hdr = curl_slist_append(hdr, "Expect:");
-	curl_easy_setopt(h, CURLOPT_URL, c->url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, c->body->data);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body->len);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-	for (i = 0; i < c->requests; i++)
-		if (curl_easy_perform(h) != CURLE_OK || curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK ||
-		    code / 100 != 2)
-			c->failures++;
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(h);
+	c->failures = bench_curl_post("bench_prom_rw", c->url, rw_headers, c->body, c->requests, 0);
 	return NULL;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static double post_all(const char *url, const struct buf *body, int total, int nclients)
 {
 	struct client c[16];
-	double t0 = now_s();
+	double t0 = bench_mono_s();
 	int i, fail = 0;
 
 	for (i = 0; i < nclients; i++) {
@@ -151,7 +103,7 @@ static double post_all(const char *url, const struct buf *body, int total, int n
 		fprintf(stderr, "bench_prom_rw: %d of %d requests to %s failed\n", fail, total, url);
 		return -1;
 	}
-	return now_s() - t0;
+	return bench_mono_s() - t0;
 }
 
 static double cpu_s(void)

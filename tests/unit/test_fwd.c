@@ -895,6 +895,42 @@ static void test_auth(void)
 	buf_free(&msg);
 }
 
+/* mp_map_find: the value's span by STR key, container keys stepped over, BIN keys not taken. */
+static void test_map_find(void)
+{
+	msgpack_packer pk;
+	struct mp_cur c;
+	struct buf b;
+	const char *p = NULL;
+	size_t n = 0;
+
+	buf_init(&b, 4096);
+	mpk_init(&pk, &b);
+	msgpack_pack_map(&pk, 4);
+	msgpack_pack_array(&pk, 1); /* a container key */
+	mpk_cstr(&pk, "schema");
+	mpk_cstr(&pk, "not this");
+	msgpack_pack_bin(&pk, 6); /* a BIN key is no name */
+	msgpack_pack_bin_body(&pk, "schema", 6);
+	mpk_cstr(&pk, "nor this");
+	mpk_cstr(&pk, "schema");
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_int(&pk, 1);
+	msgpack_pack_int(&pk, 2);
+	mpk_cstr(&pk, "schema");
+	mpk_cstr(&pk, "second");
+	mp_cur_init(&c, b.data, b.len);
+	ok(mp_map_find(c, "schema", &p, &n) && n == 3 && (unsigned char)p[0] == 0x92,
+	   "mp_map_find: the first STR key's value, whole (a 2-array of 3 bytes)");
+	ok(c.p == b.data, "mp_map_find leaves the caller's cursor where it was");
+	ok(!mp_map_find(c, "missing", &p, &n), "mp_map_find: no such key");
+	mp_cur_init(&c, b.data, b.len - 15); /* ends inside the value of the key sought */
+	ok(!mp_map_find(c, "schema", &p, &n), "mp_map_find: a map cut short inside the value");
+	mp_cur_init(&c, b.data + 1, b.len - 1);
+	ok(!mp_map_find(c, "schema", &p, &n), "mp_map_find: not a map");
+	buf_free(&b);
+}
+
 int main(void)
 {
 	dec = new_decoder(MAX, NULL, NULL);
@@ -910,6 +946,7 @@ int main(void)
 	test_traces();
 	test_fixtures();
 	test_auth();
+	test_map_find();
 	fwd_decoder_free(dec);
 	return tap_done();
 }

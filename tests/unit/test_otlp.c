@@ -8,46 +8,8 @@
 #include "buf.h"
 #include "in_otlp/decode.h"
 #include "in_otlp/wire.h"
+#include "pbw.h"
 #include "tap.h"
-
-/* ---- a protobuf writer for the cases ---- */
-
-static void varint(struct buf *b, uint64_t v)
-{
-	while (v >= 0x80) {
-		buf_putc(b, (char)(v | 0x80));
-		v >>= 7;
-	}
-	buf_putc(b, (char)v);
-}
-
-static void fbytes(struct buf *b, unsigned num, const void *p, size_t n)
-{
-	varint(b, (uint64_t)num << 3 | 2);
-	varint(b, n);
-	buf_append(b, p, n);
-}
-
-static void fmsg(struct buf *b, unsigned num, struct buf *sub)
-{
-	fbytes(b, num, sub->data ? sub->data : "", sub->len);
-	buf_reset(sub);
-}
-
-static void fvarint(struct buf *b, unsigned num, uint64_t v)
-{
-	varint(b, (uint64_t)num << 3);
-	varint(b, v);
-}
-
-static void ffixed64(struct buf *b, unsigned num, uint64_t v)
-{
-	int i;
-
-	varint(b, (uint64_t)num << 3 | 1);
-	for (i = 0; i < 8; i++)
-		buf_putc(b, (char)(v >> (8 * i)));
-}
 
 struct out {
 	int rc;
@@ -87,11 +49,11 @@ static void logs_req(struct buf *req, struct buf *body)
 	buf_init(&lr, SIZE_MAX);
 	buf_init(&sl, SIZE_MAX);
 	buf_init(&rl, SIZE_MAX);
-	ffixed64(&lr, 1, 7);
-	fmsg(&lr, 5, body);
-	fmsg(&sl, 2, &lr);
-	fmsg(&rl, 2, &sl);
-	fmsg(req, 1, &rl);
+	pbw_fixed64(&lr, 1, 7);
+	pbw_msg(&lr, 5, body);
+	pbw_msg(&sl, 2, &lr);
+	pbw_msg(&rl, 2, &sl);
+	pbw_msg(req, 1, &rl);
 	buf_free(&lr);
 	buf_free(&sl);
 	buf_free(&rl);
@@ -112,8 +74,8 @@ static void test_unknown_fields_and_packing(void)
 	buf_init(&t, SIZE_MAX);
 	/* bucket_counts packed (one run) vs unpacked (a field each): the same data point. */
 	for (i = 0; i < 2; i++) {
-		ffixed64(&hdp, 3, 9);
-		ffixed64(&hdp, 4, 6);
+		pbw_fixed64(&hdp, 3, 9);
+		pbw_fixed64(&hdp, 4, 6);
 		if (i == 0) {
 			uint64_t c[3] = { 1, 2, 3 };
 			int k, j;
@@ -121,31 +83,31 @@ static void test_unknown_fields_and_packing(void)
 			for (k = 0; k < 3; k++)
 				for (j = 0; j < 8; j++)
 					buf_putc(&t, (char)(c[k] >> (8 * j)));
-			fbytes(&hdp, 6, t.data, t.len);
+			pbw_bytes(&hdp, 6, t.data, t.len);
 			buf_reset(&t);
 		} else {
-			ffixed64(&hdp, 6, 1);
-			ffixed64(&hdp, 6, 2);
-			ffixed64(&hdp, 6, 3);
+			pbw_fixed64(&hdp, 6, 1);
+			pbw_fixed64(&hdp, 6, 2);
+			pbw_fixed64(&hdp, 6, 3);
 			/* unknown fields of every wire type, and numbers above the tables */
-			fvarint(&hdp, 15, 99);
-			ffixed64(&hdp, 16, 1);
-			varint(&hdp, 17 << 3 | 5);
+			pbw_uint(&hdp, 15, 99);
+			pbw_fixed64(&hdp, 16, 1);
+			pbw_varint(&hdp, 17 << 3 | 5);
 			buf_append(&hdp, "abcd", 4);
-			fbytes(&hdp, 1000, "zz", 2);
+			pbw_bytes(&hdp, 1000, "zz", 2);
 		}
 		{
 			double bounds[2] = { 1.0, 2.0 };
 
-			fbytes(&hdp, 7, bounds, sizeof(bounds));
+			pbw_bytes(&hdp, 7, bounds, sizeof(bounds));
 		}
-		fmsg(&h, 1, &hdp);
-		fvarint(&h, 2, 2);
-		fbytes(&m, 1, "h", 1);
-		fmsg(&m, 9, &h);
-		fmsg(&sm, 2, &m);
-		fmsg(&rm, 2, &sm);
-		fmsg(&req, 1, &rm);
+		pbw_msg(&h, 1, &hdp);
+		pbw_uint(&h, 2, 2);
+		pbw_bytes(&m, 1, "h", 1);
+		pbw_msg(&m, 9, &h);
+		pbw_msg(&sm, 2, &m);
+		pbw_msg(&rm, 2, &sm);
+		pbw_msg(&req, 1, &rm);
 		if (i == 0)
 			a = decode(OTLP_METRICS, OTLP_PROTOBUF, req.data, req.len, 1 << 20);
 		else
@@ -175,16 +137,16 @@ static void nested_value(struct buf *v, int levels, bool kvlist)
 	buf_init(&w, SIZE_MAX);
 	buf_init(&kv, SIZE_MAX);
 	buf_reset(v);
-	fbytes(v, 1, "leaf", 4);
+	pbw_bytes(v, 1, "leaf", 4);
 	for (i = 0; i < levels; i++) {
 		if (kvlist) {
-			fbytes(&kv, 1, "k", 1);
-			fmsg(&kv, 2, v);
-			fmsg(&w, 1, &kv);
-			fmsg(v, 6, &w);
+			pbw_bytes(&kv, 1, "k", 1);
+			pbw_msg(&kv, 2, v);
+			pbw_msg(&w, 1, &kv);
+			pbw_msg(v, 6, &w);
 		} else {
-			fmsg(&w, 1, v);
-			fmsg(v, 5, &w);
+			pbw_msg(&w, 1, v);
+			pbw_msg(v, 5, &w);
 		}
 	}
 	buf_free(&w);
@@ -195,8 +157,8 @@ static void nested_value(struct buf *v, int levels, bool kvlist)
 static void key_value(struct buf *kv, struct buf *v)
 {
 	buf_reset(kv);
-	fbytes(kv, 1, "a", 1);
-	fmsg(kv, 2, v);
+	pbw_bytes(kv, 1, "a", 1);
+	pbw_msg(kv, 2, v);
 }
 
 /* Requests that carry v (consumed) where the schema nests it: a log body, a log attribute, a
@@ -219,23 +181,23 @@ static enum otlp_signal request_with(struct buf *req, struct buf *v, enum where 
 		logs_req(req, v);
 	} else if (w == IN_LOG_ATTR || w == IN_SPAN_ATTR) {
 		key_value(&a, v);
-		ffixed64(&b, w == IN_LOG_ATTR ? 1 : 7, 7);
-		fmsg(&b, w == IN_LOG_ATTR ? 6 : 9, &a);  /* LogRecord.attributes / Span.attributes */
-		fmsg(&c, 2, &b);                          /* ScopeX.items */
-		fmsg(&d, 2, &c);                          /* ResourceX.scopes */
-		fmsg(req, 1, &d);
+		pbw_fixed64(&b, w == IN_LOG_ATTR ? 1 : 7, 7);
+		pbw_msg(&b, w == IN_LOG_ATTR ? 6 : 9, &a);  /* LogRecord.attributes / Span.attributes */
+		pbw_msg(&c, 2, &b);                          /* ScopeX.items */
+		pbw_msg(&d, 2, &c);                          /* ResourceX.scopes */
+		pbw_msg(req, 1, &d);
 	} else {
 		key_value(&a, v);
-		ffixed64(&b, 2, 5);
-		fmsg(&b, 7, &a);     /* Exemplar.filtered_attributes */
-		ffixed64(&a, 3, 9);
-		fmsg(&a, 8, &b);     /* HistogramDataPoint.exemplars */
-		fmsg(&b, 1, &a);     /* Histogram.data_points */
-		fbytes(&c, 1, "h", 1);
-		fmsg(&c, 9, &b);     /* Metric.histogram */
-		fmsg(&d, 2, &c);     /* ScopeMetrics.metrics */
-		fmsg(&e, 2, &d);     /* ResourceMetrics.scope_metrics */
-		fmsg(req, 1, &e);
+		pbw_fixed64(&b, 2, 5);
+		pbw_msg(&b, 7, &a);     /* Exemplar.filtered_attributes */
+		pbw_fixed64(&a, 3, 9);
+		pbw_msg(&a, 8, &b);     /* HistogramDataPoint.exemplars */
+		pbw_msg(&b, 1, &a);     /* Histogram.data_points */
+		pbw_bytes(&c, 1, "h", 1);
+		pbw_msg(&c, 9, &b);     /* Metric.histogram */
+		pbw_msg(&d, 2, &c);     /* ScopeMetrics.metrics */
+		pbw_msg(&e, 2, &d);     /* ResourceMetrics.scope_metrics */
+		pbw_msg(req, 1, &e);
 	}
 	buf_free(&a);
 	buf_free(&b);
@@ -340,7 +302,7 @@ static void test_truncation_everywhere(void)
 
 	buf_init(&req, SIZE_MAX);
 	buf_init(&body, SIZE_MAX);
-	fbytes(&body, 1, "a log line", 10);
+	pbw_bytes(&body, 1, "a log line", 10);
 	logs_req(&req, &body);
 	full = decode(OTLP_LOGS, OTLP_PROTOBUF, req.data, req.len, 1 << 20);
 	ok(full.rc == 0 && full.lines == 1, "the full request decodes");

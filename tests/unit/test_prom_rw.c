@@ -5,57 +5,20 @@
 
 #include "in_prom_rw/decode.h"
 #include "in_prom_rw/meta.h"
+#include "pbw.h"
 #include "tap.h"
 
 static char text[65536], err[320];
 static struct prw_meta_cache *cache;
-
-/* ---- a small protobuf writer for building requests ---- */
-
-static void varint(struct buf *b, uint64_t v)
-{
-	while (v >= 0x80) {
-		buf_putc(b, (char)(v | 0x80));
-		v >>= 7;
-	}
-	buf_putc(b, (char)v);
-}
-
-static void tag(struct buf *b, unsigned num, unsigned wt)
-{
-	varint(b, (uint64_t)num << 3 | wt);
-}
-
-static void bytes(struct buf *b, unsigned num, const void *p, size_t n)
-{
-	tag(b, num, 2);
-	varint(b, n);
-	buf_append(b, p, n);
-}
-
-static void msg(struct buf *b, unsigned num, struct buf *sub)
-{
-	bytes(b, num, sub->data ? sub->data : "", sub->len);
-	buf_free(sub);
-}
-
-static void dbl(struct buf *b, unsigned num, double d)
-{
-	char raw[8];
-
-	tag(b, num, 1);
-	memcpy(raw, &d, 8);
-	buf_append(b, raw, 8);
-}
 
 static void label(struct buf *ts, const char *k, const char *v)
 {
 	struct buf l;
 
 	buf_init(&l, SIZE_MAX);
-	bytes(&l, 1, k, strlen(k));
-	bytes(&l, 2, v, strlen(v));
-	msg(ts, 1, &l);
+	pbw_bytes(&l, 1, k, strlen(k));
+	pbw_bytes(&l, 2, v, strlen(v));
+	pbw_msg(ts, 1, &l);
 }
 
 static void sample(struct buf *ts, double v, int64_t ms)
@@ -63,10 +26,10 @@ static void sample(struct buf *ts, double v, int64_t ms)
 	struct buf s;
 
 	buf_init(&s, SIZE_MAX);
-	dbl(&s, 1, v);
-	tag(&s, 2, 0);
-	varint(&s, (uint64_t)ms);
-	msg(ts, 2, &s);
+	pbw_double(&s, 1, v);
+	pbw_tag(&s, 2, 0);
+	pbw_varint(&s, (uint64_t)ms);
+	pbw_msg(ts, 2, &s);
 }
 
 static void metadata(struct buf *wr, int type, const char *family, const char *help)
@@ -74,11 +37,11 @@ static void metadata(struct buf *wr, int type, const char *family, const char *h
 	struct buf m;
 
 	buf_init(&m, SIZE_MAX);
-	tag(&m, 1, 0);
-	varint(&m, (uint64_t)type);
-	bytes(&m, 2, family, strlen(family));
-	bytes(&m, 4, help, strlen(help));
-	msg(wr, 3, &m);
+	pbw_tag(&m, 1, 0);
+	pbw_varint(&m, (uint64_t)type);
+	pbw_bytes(&m, 2, family, strlen(family));
+	pbw_bytes(&m, 4, help, strlen(help));
+	pbw_msg(wr, 3, &m);
 }
 
 static uint64_t zz(int64_t v)
@@ -109,16 +72,16 @@ static void test_samples(void)
 	label(&ts, "method", "GET");
 	sample(&ts, 3, 1700000000000);
 	sample(&ts, 5, 1700000001000);
-	msg(&wr, 1, &ts);
+	pbw_msg(&wr, 1, &ts);
 	buf_init(&ts, SIZE_MAX);
 	label(&ts, "__name__", "http_requests_total");
 	label(&ts, "code", "500");
 	sample(&ts, 1, 1700000000000);
-	msg(&wr, 1, &ts);
+	pbw_msg(&wr, 1, &ts);
 	buf_init(&ts, SIZE_MAX);
 	label(&ts, "__name__", "temperature");
 	sample(&ts, 21.5, 1700000000000);
-	msg(&wr, 1, &ts);
+	pbw_msg(&wr, 1, &ts);
 	metadata(&wr, 1, "http_requests", "Requests served");
 	/* Hashes: cmetrics' XXH3-64 over the name and the values ("" adds no bytes), e.g.
 	 * XXH3("http_requests_totalGET") = 3090542388019004943 (python3-xxhash's xxh3_64). */
@@ -146,32 +109,32 @@ static void test_exemplars_and_histograms(void)
 	buf_init(&ts, SIZE_MAX);
 	label(&ts, "__name__", "latency_seconds");
 	buf_init(&h, SIZE_MAX);
-	tag(&h, 1, 0); varint(&h, 6);          /* count_int */
-	dbl(&h, 3, 1.25);                       /* sum */
-	tag(&h, 4, 0); varint(&h, zz(1));      /* schema 1 */
-	dbl(&h, 5, 0.001);                      /* zero_threshold */
-	tag(&h, 6, 0); varint(&h, 1);          /* zero_count_int */
+	pbw_tag(&h, 1, 0); pbw_varint(&h, 6);          /* count_int */
+	pbw_double(&h, 3, 1.25);                       /* sum */
+	pbw_tag(&h, 4, 0); pbw_varint(&h, zz(1));      /* schema 1 */
+	pbw_double(&h, 5, 0.001);                      /* zero_threshold */
+	pbw_tag(&h, 6, 0); pbw_varint(&h, 1);          /* zero_count_int */
 	buf_init(&sp, SIZE_MAX);
-	tag(&sp, 1, 0); varint(&sp, zz(-2)); tag(&sp, 2, 0); varint(&sp, 2);
-	msg(&h, 11, &sp);
+	pbw_tag(&sp, 1, 0); pbw_varint(&sp, zz(-2)); pbw_tag(&sp, 2, 0); pbw_varint(&sp, 2);
+	pbw_msg(&h, 11, &sp);
 	buf_init(&sp, SIZE_MAX);
-	tag(&sp, 1, 0); varint(&sp, zz(1)); tag(&sp, 2, 0); varint(&sp, 1);
-	msg(&h, 11, &sp);
+	pbw_tag(&sp, 1, 0); pbw_varint(&sp, zz(1)); pbw_tag(&sp, 2, 0); pbw_varint(&sp, 1);
+	pbw_msg(&h, 11, &sp);
 	{ /* packed deltas 2, -1, +1: counts 2, 1, 2 */
 		struct buf d;
 
 		buf_init(&d, SIZE_MAX);
-		varint(&d, zz(2)); varint(&d, zz(-1)); varint(&d, zz(1));
-		msg(&h, 12, &d);
+		pbw_varint(&d, zz(2)); pbw_varint(&d, zz(-1)); pbw_varint(&d, zz(1));
+		pbw_msg(&h, 12, &d);
 	}
-	tag(&h, 15, 0); varint(&h, 1700000000000);
-	msg(&ts, 4, &h);
+	pbw_tag(&h, 15, 0); pbw_varint(&h, 1700000000000);
+	pbw_msg(&ts, 4, &h);
 	buf_init(&ex, SIZE_MAX);
 	label(&ex, "trace_id", "abc");
-	dbl(&ex, 2, 0.2);
-	tag(&ex, 3, 0); varint(&ex, 1700000000500);
-	msg(&ts, 3, &ex);
-	msg(&wr, 1, &ts);
+	pbw_double(&ex, 2, 0.2);
+	pbw_tag(&ex, 3, 0); pbw_varint(&ex, 1700000000500);
+	pbw_msg(&ts, 3, &ex);
+	pbw_msg(&wr, 1, &ts);
 	ok(decode(&wr, &n) == 0 && n == 1, "one native histogram point: %s", err);
 	ok(strstr(text, "\"type\":5") != NULL, "native histogram family is type 5");
 	ok(strstr(text, "\"exp_histogram\":{\"scale\":1,\"zero_count\":1,\"zero_threshold\":0.001,"
@@ -195,7 +158,7 @@ static void test_errors(void)
 	buf_init(&ts, SIZE_MAX);
 	label(&ts, "job", "x");
 	sample(&ts, 1, 1);
-	msg(&wr, 1, &ts);
+	pbw_msg(&wr, 1, &ts);
 	ok(decode(&wr, &n) == -EINVAL && strstr(err, "no __name__"), "series without __name__: %s", err);
 	buf_reset(&wr);
 	buf_append(&wr, "\x0a\x05\x0a\x03", 4);
@@ -213,13 +176,13 @@ static void test_errors(void)
 		label(&ts, k, "v");
 	}
 	sample(&ts, 1, 1);
-	msg(&wr, 1, &ts);
+	pbw_msg(&wr, 1, &ts);
 	ok(decode(&wr, &n) == -EINVAL && strstr(err, "label names"), "too many label names: %s", err);
 	buf_reset(&wr);
 	buf_init(&ts, SIZE_MAX);
 	label(&ts, "__name__", "m");
 	sample(&ts, 1, INT64_MAX / 1000);
-	msg(&wr, 1, &ts);
+	pbw_msg(&wr, 1, &ts);
 	ok(decode(&wr, &n) == -EINVAL && strstr(err, "out of range"), "timestamp overflow: %s", err);
 	buf_free(&wr);
 }
@@ -237,7 +200,7 @@ static void test_metadata_cache(void)
 	buf_init(&ts, SIZE_MAX);
 	label(&ts, "__name__", "queue_depth");
 	sample(&ts, 7, 1700000000000);
-	msg(&wr, 1, &ts);
+	pbw_msg(&wr, 1, &ts);
 	ok(decode(&wr, &n) == 0 && strstr(text, "\"type\":1,") && strstr(text, "\"desc\":\"Items waiting\""),
 	   "a later request without metadata is typed from it: %s", text);
 	buf_free(&wr);
