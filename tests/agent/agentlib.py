@@ -1,9 +1,10 @@
-# agentlib.py: black-box test helpers: start vivo-agent on ephemeral ports, TAP output, curl.
+# agentlib.py: black-box test helpers: start vivo-agent on ephemeral ports, TAP output, curl, free ports.
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -93,13 +94,8 @@ class Agent:
     def stop(self, timeout=10):
         """SIGTERM, wait; returns the exit code. Removes the agent's folder (KEEP=1 keeps it);
         log() still answers with what the agent wrote."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout * (5 if WRAPPER else 1))
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            terminate(self.proc, timeout * (5 if WRAPPER else 1))
         if self.errf is not None and not self.errf.closed:
             self.log_cache = self.log()
             self.errf.close()
@@ -118,6 +114,43 @@ class Agent:
         # memory error or a leak shows up here as a non-zero status.
         if exc_type is None and rc != 0:
             raise RuntimeError("vivo-agent exited with status %s:\n%s" % (rc, self.log()[-3000:]))
+
+
+def terminate(proc, timeout):
+    """SIGTERM a process still running and wait up to `timeout` s for it, then SIGKILL and wait;
+    returns its exit code (negative for a signal)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def free_port():
+    """An ephemeral port on 127.0.0.1 that was free a moment ago (for a peer or an agent that
+    must listen on a port known in advance)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, proc, timeout=30):
+    """True once 127.0.0.1:port accepts a connection; False if proc exits or `timeout` s pass."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
 
 
 def self_signed_cert(folder):
