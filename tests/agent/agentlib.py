@@ -1,4 +1,5 @@
-# agentlib.py: black-box test helpers: start vivo-agent on ephemeral ports, TAP output, curl, free ports.
+# agentlib.py: black-box test helpers: start vivo-agent on ephemeral ports, TAP output, curl, free ports, TLS inputs.
+import contextlib
 import json
 import os
 import re
@@ -161,6 +162,20 @@ def self_signed_cert(folder):
                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
     return crt, key
+
+
+@contextlib.contextmanager
+def tls_input(name, keys=""):
+    """A throwaway certificate (self_signed_cert) in a folder of its own, removed after the block;
+    yields (crt, key, config): a pipeline whose input `name` serves TLS with it, `keys` (YAML
+    lines indented six spaces) before its tls keys."""
+    d = tempfile.mkdtemp(prefix="vivo-tls-")
+    try:
+        crt, key = self_signed_cert(d)
+        yield crt, key, ("pipeline:\n  inputs:\n    - name: %s\n%s      tls: on\n      tls.crt_file: %s\n"
+                         "      tls.key_file: %s\n" % (name, keys, crt, key))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def curl(*args, data=None, timeout=30):
