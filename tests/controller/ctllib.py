@@ -422,7 +422,8 @@ def describe(evs):
 
 # ---- benchmarks ----------------------------------------------------------------------------
 
-def _proc_kb(pid, file, name):
+def proc_kb(pid, file, name):
+    """The kB figure of the line that starts with `name` in /proc/<pid>/<file> (0 when absent or gone)."""
     try:
         with open("/proc/%d/%s" % (pid, file)) as f:
             for line in f:
@@ -435,8 +436,8 @@ def _proc_kb(pid, file, name):
 
 def proc_memory(pid):
     """RSS, its peak, private (clean + dirty), PSS and anonymous memory of a process, in KB."""
-    sm = lambda name: _proc_kb(pid, "smaps_rollup", name)  # noqa: E731
-    return {"rss_kb": _proc_kb(pid, "status", "VmRSS:"), "hwm_kb": _proc_kb(pid, "status", "VmHWM:"),
+    sm = lambda name: proc_kb(pid, "smaps_rollup", name)  # noqa: E731
+    return {"rss_kb": proc_kb(pid, "status", "VmRSS:"), "hwm_kb": proc_kb(pid, "status", "VmHWM:"),
             "private_kb": sm("Private_Clean:") + sm("Private_Dirty:"), "pss_kb": sm("Pss:"),
             "anon_kb": sm("Anonymous:")}
 
