@@ -115,6 +115,16 @@ class Cluster:
             raise RuntimeError("kubectl %s: %s" % (" ".join(args), r.stderr))
         return r
 
+    def install(self, namespaces):
+        """Create `namespaces` (those there already are left), apply manifests/crd.yaml and
+        rbac.yaml (an ok line each) and wait up to 30 s for the Vivo CRD to be Established."""
+        for ns in namespaces:
+            self.kubectl("create", "namespace", ns, check=False)
+        for f in ("crd.yaml", "rbac.yaml"):
+            r = self.kubectl("apply", "-f", os.path.join(TOP, "manifests", f), check=False)
+            ok(r.returncode == 0, "manifests/%s applies" % f, r.stderr)
+        self.kubectl("wait", "--for", "condition=Established", "crd/vivos.vivo.dev", "--timeout=30s", check=False)
+
     def apply(self, manifest):
         """kubectl apply -f - with a dict or YAML/JSON text."""
         if not isinstance(manifest, str):
@@ -462,6 +472,19 @@ def start_cluster(prefix):
 
 def stop_cluster(d):
     subprocess.run([os.path.join(TOP, "tests", "k8s", "cluster.sh"), "stop", d], capture_output=True)
+
+
+def terminate(proc, timeout=15):
+    """SIGTERM a process still running and wait up to `timeout` s for it, then SIGKILL and wait;
+    its exit code."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
 
 
 def free_port():
