@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -16,6 +15,8 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "agent"))
+from agentlib import free_port, terminate  # noqa: E402,F401  (the agent suites' helpers, re-exported for these tests)
 
 # ---- TAP ---------------------------------------------------------------------------------
 
@@ -472,24 +473,3 @@ def start_cluster(prefix):
 
 def stop_cluster(d):
     subprocess.run([os.path.join(TOP, "tests", "k8s", "cluster.sh"), "stop", d], capture_output=True)
-
-
-def terminate(proc, timeout=15):
-    """SIGTERM a process still running and wait up to `timeout` s for it, then SIGKILL and wait;
-    its exit code."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p

@@ -174,7 +174,7 @@ class PodAgent:
             return json.loads(r.read())
 
     def stop(self):
-        rc = terminate(self.proc)
+        rc = terminate(self.proc, 15)
         self.logf.close()
         return rc
 

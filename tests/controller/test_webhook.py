@@ -429,7 +429,7 @@ def test_agent_runs(c, tmp):
            "vivo-agent runs the sidecar's args (%s) with the mounted config and reports POD_NAME/POD_NAMESPACE/"
            "NODE_NAME in /api/v1/info" % " ".join(side["args"]), lambda: json.dumps(info) + "\n" + open(log.name).read())
     finally:
-        terminate(proc)
+        terminate(proc, 15)
     ok(proc.returncode == 0, "the agent exits 0 on SIGTERM (%s)" % proc.returncode)
 
 
