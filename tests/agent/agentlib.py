@@ -1,9 +1,12 @@
-# agentlib.py: black-box test helpers: start vivo-agent on ephemeral ports, TAP output, curl.
+# agentlib.py: black-box test helpers: start vivo-agent on ephemeral ports, TAP output, curl, free ports, TLS inputs.
+import contextlib
+import fcntl
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -93,13 +96,8 @@ class Agent:
     def stop(self, timeout=10):
         """SIGTERM, wait; returns the exit code. Removes the agent's folder (KEEP=1 keeps it);
         log() still answers with what the agent wrote."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout * (5 if WRAPPER else 1))
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            terminate(self.proc, timeout * (5 if WRAPPER else 1))
         if self.errf is not None and not self.errf.closed:
             self.log_cache = self.log()
             self.errf.close()
@@ -124,7 +122,6 @@ def npm_ci(folder, timeout=600):
     """node_modules of `folder` from its package-lock.json (npm ci), once: None, or why not.
     Suites run in parallel (make -j) and several share a folder: the first takes an exclusive
     lock on the package-lock.json, installs, and the others find the install done."""
-    import fcntl
     if not shutil.which("node") or not shutil.which("npm"):
         return "node and npm are not installed"
     lock = os.path.join(folder, "package-lock.json")
@@ -144,6 +141,43 @@ def npm_ci(folder, timeout=600):
     return None
 
 
+def terminate(proc, timeout):
+    """SIGTERM a process still running and wait up to `timeout` s for it, then SIGKILL and wait;
+    returns its exit code (negative for a signal)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def free_port():
+    """An ephemeral port on 127.0.0.1 that was free a moment ago (for a peer or an agent that
+    must listen on a port known in advance)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, proc, timeout=30):
+    """True once 127.0.0.1:port accepts a connection; False if proc exits or `timeout` s pass."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
 def self_signed_cert(folder):
     """A throwaway EC certificate for localhost and 127.0.0.1 in `folder`: (crt, key) paths."""
     crt, key = os.path.join(folder, "crt.pem"), os.path.join(folder, "key.pem")
@@ -152,6 +186,20 @@ def self_signed_cert(folder):
                     "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
     return crt, key
+
+
+@contextlib.contextmanager
+def tls_input(name, keys=""):
+    """A throwaway certificate (self_signed_cert) in a folder of its own, removed after the block;
+    yields (crt, key, config): a pipeline whose input `name` serves TLS with it, `keys` (YAML
+    lines indented six spaces) before its tls keys."""
+    d = tempfile.mkdtemp(prefix="vivo-tls-")
+    try:
+        crt, key = self_signed_cert(d)
+        yield crt, key, ("pipeline:\n  inputs:\n    - name: %s\n%s      tls: on\n      tls.crt_file: %s\n"
+                         "      tls.key_file: %s\n" % (name, keys, crt, key))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def curl(*args, data=None, timeout=30):

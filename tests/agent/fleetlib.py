@@ -1,11 +1,10 @@
 # fleetlib.py: helpers for the fleet tests: agents that follow agents, reading streams and self-metrics, waiting with a bound.
 import json
 import re
-import socket
 import time
 import urllib.request
 
-from agentlib import Agent, curl, post_json  # noqa: F401  (re-exported for the tests)
+from agentlib import Agent, curl, free_port, post_json  # noqa: F401  (re-exported for the tests)
 
 
 def get(url, timeout=30):
@@ -76,15 +75,6 @@ def instance(a):
 
 def exporter_url(a):
     return "http://127.0.0.1:%d" % a.ports["exporter"]
-
-
-def free_port():
-    """An ephemeral port on 127.0.0.1 that was free a moment ago (for an agent that must restart on it)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def followed_records(a, upstream_instance):

@@ -1,4 +1,5 @@
-# hostilelib.py: helpers for the hostile-client suites: client source addresses spread over 127.0.0.0/8, the descriptor limit, a good client that keeps being served (and times each answer), raw HTTP/1.1 exchanges, refusal lines and counters.
+# hostilelib.py: helpers for the hostile-client suites: client source addresses spread over 127.0.0.0/8, the descriptor limit, a good client that keeps being served (and times each answer), raw HTTP/1.1 exchanges, what many held connections were answered, refusal lines and counters.
+import contextlib
 import os
 import re
 import resource
@@ -60,6 +61,33 @@ def raw(port, data, timeout=3, src=None):
     finally:
         s.close()
     return out
+
+
+def count_answers(socks, prefix, timeout):
+    """How many of socks answer, within `timeout` s each, with bytes that start with `prefix`
+    (no answer in time, or a reset, counts as not)."""
+    n = 0
+    for s in socks:
+        s.settimeout(timeout)
+        try:
+            n += s.recv(65536).startswith(prefix)
+        except (socket.timeout, BlockingIOError, ConnectionResetError):
+            pass
+    return n
+
+
+def count_closed(socks, timeout):
+    """How many of socks the agent has closed (end of stream or reset within `timeout` s each)."""
+    n = 0
+    for s in socks:
+        s.settimeout(timeout)
+        try:
+            n += s.recv(1) == b""
+        except (socket.timeout, BlockingIOError):
+            pass
+        except ConnectionResetError:
+            n += 1
+    return n
 
 
 def status_lines(resp):
@@ -129,3 +157,16 @@ def check_good(t, g, what):
     t.ok(g.count > 0 and not g.failures and g.worst < 1.0,
          "%s: a good client was answered %d times, the slowest in %.3f s (< 1 s), never refused" % (what, g.count, g.worst),
          g.failures[:3])
+
+
+@contextlib.contextmanager
+def good_client(t, agent, what, post=True):
+    """A GoodClient on `agent` through the block; after it, the client stops and check_good gives
+    the case's verdict on it (an exception out of the block stops the client and goes on)."""
+    g = GoodClient(agent, post=post)
+    g.start()
+    try:
+        yield g
+    finally:
+        g.finish()
+    check_good(t, g, what)

@@ -2,11 +2,9 @@
 # test_forward_interop.py: the Forward input against real Fluentd clients: Debian's python3-fluent-logger and npm fluent-logger (Message, PackedForward, CompressedPackedForward, acks, secure forward, TLS), read back byte-exact.
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 
-from agentlib import Agent, npm_ci, run, self_signed_cert
+from agentlib import Agent, npm_ci, run, tls_input
 from fwdlib import connect, event_time, get, lines, metric, next_id, pack, recv_obj, wait_for
 
 FWD = ("forward", "exporter", "ops")
@@ -125,12 +123,8 @@ def test_node_secure_forward_and_tls(t):
     if not ready:
         t.skip("npm fluent-logger secure forward", why)
         return
-    d = tempfile.mkdtemp(prefix="vivo-fwd-tls-")
-    crt, key = self_signed_cert(d)
-    conf = ("pipeline:\n  inputs:\n    - name: forward\n      shared_key: s3cr3t\n      self_hostname: vivo-test\n"
-            "      security.users:\n        - alice wonderland\n        - bob builder\n"
-            "      tls: on\n      tls.crt_file: %s\n      tls.key_file: %s\n" % (crt, key))
-    try:
+    with tls_input("forward", "      shared_key: s3cr3t\n      self_hostname: vivo-test\n"
+                   "      security.users:\n        - alice wonderland\n        - bob builder\n") as (crt, key, conf):
         with Agent(config=conf, expect=FWD) as a:
             port = a.ports["forward"]
             sec = {"clientHostname": "node-client", "sharedKey": "s3cr3t", "username": "bob", "password": "builder"}
@@ -152,8 +146,6 @@ def test_node_secure_forward_and_tls(t):
             t.ok("username/password mismatch" in a.log() and "refused 127.0.0.1:" in a.log() and "(reason auth_failed;" in a.log(),
                  "the first failed handshake logged with the peer address and its reason")
             t.eq([r[1] for r in lines(a, "/logs")], [{"ok": 0}, {"ok": 1}, {"ok": 2}], "nothing stored from refused clients")
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

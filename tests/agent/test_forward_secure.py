@@ -2,14 +2,12 @@
 # test_forward_secure.py: secure forward (HELO/PING/PONG, SHA-512) replaying Fluent Bit 5.1.1's shared-key frames, refusals, and TLS.
 import hashlib
 import os
-import shutil
 import socket
 import ssl
-import tempfile
 
 import msgpack
 
-from agentlib import FIXTURES, Agent, run, self_signed_cert
+from agentlib import FIXTURES, Agent, run, tls_input
 from fwdlib import closed_by_peer, connect, expected_logs, lines, metric, next_id, pack, recv_obj, wait_for
 
 FWD = ("forward", "exporter", "ops")
@@ -122,10 +120,7 @@ def test_users(t):
 
 
 def test_tls(t):
-    d = tempfile.mkdtemp(prefix="vivo-fwd-tls-")
-    crt, key = self_signed_cert(d)
-    conf = ("pipeline:\n  inputs:\n    - name: forward\n      tls: on\n      tls.crt_file: %s\n      tls.key_file: %s\n" % (crt, key))
-    try:
+    with tls_input("forward") as (crt, key, conf):
         with Agent(config=conf, expect=FWD) as a:
             ctx = ssl.create_default_context(cafile=crt)
 
@@ -152,8 +147,6 @@ def test_tls(t):
             t.eq(recv_obj(s), {"ack": "after"}, "the TLS client was not affected")
             t.eq(next_id(a, "logs"), 52, "all TLS frames stored")
             s.close()
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

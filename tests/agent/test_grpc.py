@@ -3,9 +3,7 @@
 import re
 import gzip
 import os
-import shutil
 import signal
-import tempfile
 import time
 
 import snappy  # Debian python3-snappy
@@ -13,7 +11,7 @@ import zstandard  # Debian python3-zstandard
 
 import h2lib
 import otlp_ref
-from agentlib import FIXTURES, Agent, curl, run, self_signed_cert
+from agentlib import FIXTURES, Agent, curl, run, tls_input
 from test_h2 import SIGNAL_PATH, h2c_fixtures, reuse_sidecars, same_as_http1
 from test_otlp_fixtures import Reader, check
 
@@ -166,19 +164,13 @@ def test_draining(t):
 
 
 def test_tls(t):
-    d = tempfile.mkdtemp(prefix="vivo-grpc-tls-")
-    crt, key = self_signed_cert(d)
-    conf = ("pipeline:\n  inputs:\n    - name: opentelemetry\n      tls: on\n      tls.crt_file: %s\n"
-            "      tls.key_file: %s\n" % (crt, key))
-    try:
+    with tls_input("opentelemetry") as (crt, key, conf):
         with Agent(config=conf, expect=("otlp", "otlp_grpc", "exporter")) as a:
             for port in ("otlp_grpc", "otlp"):
                 c = h2lib.Client(a.ports[port], tls=True)
                 t.eq(c.grpc("logs", log_request("tls")).grpc_status(), (0, None), "gRPC over TLS (ALPN h2) on %s: OK" % port)
                 c.close()
             t.eq(next_id(a), 2, "both stored")
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -3,13 +3,11 @@
 import glob
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 
 import h2lib
-from agentlib import FIXTURES, Agent, curl, run, self_signed_cert
+from agentlib import FIXTURES, Agent, curl, run, tls_input
 from test_otlp_fixtures import Reader, check
 
 SIGNAL_PATH = {"logs": "/v1/logs", "metrics": "/v1/metrics", "traces": "/v1/traces"}
@@ -243,13 +241,9 @@ def test_longpoll(t):
 
 
 def test_tls(t):
-    d = tempfile.mkdtemp(prefix="vivo-h2-tls-")
-    crt, key = self_signed_cert(d)
-    conf = ("pipeline:\n  inputs:\n    - name: opentelemetry\n      tls: on\n      tls.crt_file: %s\n"
-            "      tls.key_file: %s\n" % (crt, key))
     with open(os.path.join(FIXTURES, "otlp-logs-otlpjson-01.pb"), "rb") as f:
         pb = f.read()
-    try:
+    with tls_input("opentelemetry") as (crt, key, conf):
         with Agent(config=conf, expect=("otlp", "otlp_grpc", "exporter")) as a:
             c = h2lib.Client(a.ports["otlp"], tls=True)
             r = c.post("/v1/logs", pb, "application/x-protobuf")
@@ -269,8 +263,6 @@ def test_tls(t):
                  "logged as a TLS handshake failure with the peer")
             n = len(curl(a.url("exporter", "/logs"))[2].splitlines())
             t.eq(n, 6, "the three TLS requests stored (2 records each)")
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import msgpack
 
 from agentlib import Agent, run
 from fwdlib import closed_by_peer, connect, get, pack, recv_obj
-from hostilelib import GoodClient, agent_env, check_good, errors, refusal_lines
+from hostilelib import agent_env, errors, good_client, refusal_lines
 
 
 def send_acked(a, frame, ack):
@@ -23,9 +23,7 @@ def records(a):
 
 
 def test_marker_times(t):
-    with Agent(env=agent_env(), expect=("forward", "exporter", "ops")) as a:
-        g = GoodClient(a, post=False)
-        g.start()
+    with Agent(env=agent_env(), expect=("forward", "exporter", "ops")) as a, good_client(t, a, "marker times", post=False):
         t.ok(send_acked(a, ["m.neg1", -1, {"m": "message -1"}, {"chunk": "m1"}], "m1"), "Message mode, time -1: acknowledged")
         t.ok(send_acked(a, ["m.neg2", -2, {"m": "message -2"}, {"chunk": "m2"}], "m2"),
              "Message mode, time -2: acknowledged")
@@ -41,8 +39,6 @@ def test_marker_times(t):
         last = records(a)[-1]
         t.ok(len(records(a)) == 6 and last[1] == {"m": "in group"} and "resource" in json.dumps(last[0]),
              "its markers are not records; the record carries the group's resource", last)
-        g.finish()
-        check_good(t, g, "marker times")
 
 
 def test_deep_record(t):
@@ -69,9 +65,7 @@ def zstd_frame(window_exp, content):
 
 
 def test_zstd_window(t):
-    with Agent(env=agent_env(), expect=("forward", "exporter", "ops")) as a:
-        g = GoodClient(a, post=False)
-        g.start()
+    with Agent(env=agent_env(), expect=("forward", "exporter", "ops")) as a, good_client(t, a, "zstd window", post=False):
         entries = pack([1700000000, {"z": "big window"}])
         t.ok(send_acked(a, ["z", zstd_frame(18, entries), {"compressed": "zstd", "chunk": "z0"}], "z0"),
              "zstd with a 256 MB window: decoded into the buffer_max_size-bounded output and acknowledged")
@@ -86,8 +80,6 @@ def test_zstd_window(t):
         t.ok(len(lines) == 1 and "window of 2199023255552 bytes is over the limit of 2147483648 bytes" in lines[0],
              "logged once, naming the window and the limit (not 'invalid zstd')", lines or a.log()[-600:])
         t.eq(errors(a, "forward.0", "too_large"), 3.0, "each counted: errors_total{name=forward.0,reason=too_large}")
-        g.finish()
-        check_good(t, g, "zstd window")
 
 
 if __name__ == "__main__":

@@ -1,13 +1,13 @@
 #!/usr/bin/python3
 # test_hostile_load.py: crowds of followers and connections (issue 15, items 1-4): long-poll answers sized to what they carry and memory back after bursts, idle far waiters that an append must not wake (origin=local and HTTP/2 too), followers that leave while held, per-address caps on connections and held polls, idle connections evicted so a new client gets in; a good client on the same agent is answered within 1 s throughout and every refusal is logged. Counts are the smaller ones that show the mechanism (make bench runs 5,000); the test raises its RLIMIT_NOFILE soft limit for them.
-import json
 import re
 import socket
 import time
 
 import h2lib
 from agentlib import Agent, curl, post_json, run
-from hostilelib import GoodClient, agent_env, check_good, connect, errors, fds, raise_nofile, refusal_lines, source
+from hostilelib import (GoodClient, agent_env, check_good, connect, count_answers, count_closed, errors, fds, good_client,
+                        raise_nofile, refusal_lines, source)
 
 # Stated bounds: RSS after a case within 64 MB of before (ASan's quarantine included), plus,
 # while connections are open, 96 KB for each (libmicrohttpd's 32 KB pool, ASan's redzones).
@@ -54,9 +54,8 @@ def read_answer(s, timeout=10):
 def test_longpoll_cycles(t):
     """Item 1: cycles of followers answered by one small record; memory comes back."""
     raise_nofile()
-    with Agent(env=agent_env()) as a:
-        g = GoodClient(a, post=False)  # its records would answer the polls first
-        g.start()
+    # The good client does not post: its records would answer the polls first.
+    with Agent(env=agent_env()) as a, good_client(t, a, "long-poll cycles", post=False):
         before = a.rss_kb()
         answered, with_record = 0, 0
         for cycle in range(5):
@@ -71,19 +70,17 @@ def test_longpoll_cycles(t):
                 s.close()
         time.sleep(1.5)  # a quiet second after the burst: the agent trims the heap
         grown = a.rss_kb() - before
-        g.finish()
         t.eq((answered, with_record), (3000, 3000), "5 cycles of 600 held polls: each answered 200 with its record")
         t.ok(grown < RSS_SLACK_KB, "RSS after the cycles within 64 MB of before (%+d kB)" % grown)
-        check_good(t, g, "long-poll cycles")
 
 
 def test_far_waiters(t):
     """Item 3: idle waiters far ahead are not woken by appends; near ones are, and only by
     what satisfies them (origin=local by local chunks only); HTTP/2 held streams too."""
     raise_nofile()
-    with Agent(env=agent_env()) as up, Agent(args=["--follow", up.url("exporter", "").rstrip("/")], env=agent_env()) as a:
-        g = GoodClient(a, post=False)  # its records would answer the polls this case counts
-        g.start()
+    # The good client does not post: its records would answer the polls this case counts.
+    with Agent(env=agent_env()) as up, Agent(args=["--follow", up.url("exporter", "").rstrip("/")], env=agent_env()) as a, \
+            good_client(t, a, "far waiters", post=False):
         far = hold(a.ports["exporter"], 800, "/logs?from=999999999&wait=60")
         time.sleep(0.5)
         t.eq(metric(a, "vivo_exporter_held_polls"), 800.0, "800 far waiters held")
@@ -111,16 +108,12 @@ def test_far_waiters(t):
         t.eq(next_id(a), 201, "every record stored")
         for s in far + local:
             s.close()
-        g.finish()
-        check_good(t, g, "far waiters")
 
 
 def test_gone_followers(t):
     """Item 2: followers that close while held free their slots at once (HTTP/1.1 and HTTP/2)."""
     raise_nofile()
-    with Agent(env=agent_env()) as a:
-        g = GoodClient(a)
-        g.start()
+    with Agent(env=agent_env()) as a, good_client(t, a, "followers gone"):
         base_fds = fds(a)
         socks = hold(a.ports["exporter"], 1500, "/logs?from=999999999&wait=60")
         conns = [h2lib.Client(a.ports["exporter"]) for _ in range(3)]
@@ -147,16 +140,12 @@ def test_gone_followers(t):
         t0 = time.time()
         st, _, _ = curl(a.url("exporter", "/logs"))
         t.ok(st == 200 and time.time() - t0 < 1, "a plain GET /logs answers at once (%.3f s)" % (time.time() - t0))
-        g.finish()
-        check_good(t, g, "followers gone")
 
 
 def test_address_caps(t):
     """Per-address caps: 1,024 connections and 512 held polls; each refusal logged once."""
     raise_nofile()
-    with Agent(env=agent_env()) as a:
-        g = GoodClient(a)
-        g.start()
+    with Agent(env=agent_env()) as a, good_client(t, a, "address caps"):
         before = a.rss_kb()
         polls = []
         for i in range(520):
@@ -164,14 +153,7 @@ def test_address_caps(t):
             s.sendall(b"GET /logs?from=999999999&wait=60 HTTP/1.1\r\nHost: x\r\n\r\n")
             polls.append(s)
         time.sleep(1)
-        refused = 0
-        for s in polls:
-            s.settimeout(0.02)
-            try:
-                refused += s.recv(65536).startswith(b"HTTP/1.1 429")
-            except (socket.timeout, BlockingIOError):
-                pass
-        t.eq(refused, 8, "held polls past 512 from one address: 429")
+        t.eq(count_answers(polls, b"HTTP/1.1 429", 0.02), 8, "held polls past 512 from one address: 429")
         t.eq(metric(a, "vivo_exporter_held_polls"), 512.0, "512 held")
         lines = refusal_lines(a, "exporter", "too_many_polls")
         t.ok(len(lines) == 1 and "127.0.50.1" in lines[0], "the refusal is logged once for the address", lines[:3])
@@ -183,15 +165,7 @@ def test_address_caps(t):
             except OSError:
                 break
         time.sleep(0.5)
-        closed = 0
-        for s in more:
-            s.settimeout(0.05)
-            try:
-                closed += s.recv(1) == b""
-            except (socket.timeout, BlockingIOError):
-                pass
-            except ConnectionResetError:
-                closed += 1
+        closed = count_closed(more, 0.05)
         t.ok(closed >= 8, "connections past 1,024 from one address are closed at once (%d)" % closed)
         lines = refusal_lines(a, "exporter", "too_many_connections")
         t.ok(len(lines) == 1 and "127.0.50.1" in lines[0], "logged once for the address", lines[:3])
@@ -201,8 +175,6 @@ def test_address_caps(t):
             len(polls + more), bound, a.rss_kb() - before))
         for s in polls + more:
             s.close()
-        g.finish()
-        check_good(t, g, "address caps")
 
 
 def test_idle_eviction(t):
@@ -226,15 +198,7 @@ def test_idle_eviction(t):
         took = time.time() - t0
         t.ok(st == 200 and took < 1, "with 7,450 idle connections open a new client is answered in %.3f s" % took)
         time.sleep(1)
-        gone = 0
-        for s in kept:
-            s.settimeout(0.2)
-            try:
-                gone += s.recv(1) == b""
-            except socket.timeout:
-                pass
-            except ConnectionResetError:
-                gone += 1
+        gone = count_closed(kept, 0.2)
         t.ok(gone >= 40, "the oldest idle (keep-alive) connections were closed to make room (%d of 50)" % gone)
         g.finish()
         check_good(t, g, "idle eviction")

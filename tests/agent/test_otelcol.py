@@ -1,90 +1,15 @@
 #!/usr/bin/python3
 # test_otelcol.py: a real OpenTelemetry Collector (tests/otelcol, v0.165.0) relays logs, traces and metrics into vivo-agent over OTLP/HTTP with zstd (otlp_http exporter) and by Prometheus remote write (prometheus_remote_write exporter); every record arrives once.
-import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import tempfile
 import time
 
-from agentlib import Agent, curl, run
+from agentlib import Agent, run
+from otelcollib import (Collector, check_no_errors, collector_binary, collector_config, exporter_lines, free_port, kv,
+                        post_batches, settle, wait_port)
 
-TOP = os.environ.get("TOP_SRCDIR") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 BATCHES = 12
 PER_BATCH = 10
 T0 = 1735689600000000000
-
-
-def collector_binary():
-    """Build (once, cached outside the repo) or find the Collector; (path, None) or (None, reason)."""
-    build = os.path.join(TOP, "tests", "otelcol", "build.sh")
-    p = subprocess.run([build], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=1800)
-    if p.returncode != 0:
-        err = p.stderr.decode()
-        if "go not found" in err:
-            return None, "no Go toolchain to build the Collector (tests/otelcol/README.md)"
-        raise RuntimeError("tests/otelcol/build.sh failed:\n" + err[-2000:])
-    return p.stdout.decode().strip().splitlines()[-1], None
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, proc, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            return False
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.1)
-    return False
-
-
-class Collector:
-    def __init__(self, binary, config):
-        self.dir = tempfile.mkdtemp(prefix="vivo-otelcol-")
-        path = os.path.join(self.dir, "config.yaml")
-        with open(path, "w") as f:
-            f.write(config)
-        self.log_path = os.path.join(self.dir, "otelcol.log")
-        self.logf = open(self.log_path, "w")
-        self.proc = subprocess.Popen([binary, "--config", path], stdin=subprocess.DEVNULL, stdout=self.logf,
-                                     stderr=subprocess.STDOUT)
-
-    def log(self):
-        with open(self.log_path) as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.logf.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-def config(receiver, vivo_otlp, vivo_prw):
-    return """receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:%d
-exporters:
-  otlp_http:
+EXPORTERS = """  otlp_http:
     endpoint: http://127.0.0.1:%d
     compression: zstd
   prometheus_remote_write:
@@ -92,27 +17,12 @@ exporters:
     send_metadata: true
     target_info:
       enabled: false
-service:
-  telemetry:
-    metrics:
-      level: none
-    logs:
-      level: warn
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [otlp_http]
-    traces:
-      receivers: [otlp]
-      exporters: [otlp_http]
-    metrics:
-      receivers: [otlp]
-      exporters: [otlp_http, prometheus_remote_write]
-""" % (receiver, vivo_otlp, vivo_prw)
+"""
 
 
-def kv(k, v):
-    return {"key": k, "value": {"stringValue": v} if isinstance(v, str) else {"intValue": str(v)}}
+def config(receiver, vivo_otlp, vivo_prw):
+    return collector_config(receiver, EXPORTERS % (vivo_otlp, vivo_prw), logs=["otlp_http"], traces=["otlp_http"],
+                            metrics=["otlp_http", "prometheus_remote_write"])
 
 
 def logs_batch(b):
@@ -141,11 +51,6 @@ def metrics_batch(b, now_ns):
                  "attributes": [kv("batch", str(b))]}]}}]}]}]}
 
 
-def exporter_lines(a, stream):
-    _, _, body = curl(a.url("exporter", "/" + stream))
-    return [json.loads(l) for l in body.decode().splitlines()]
-
-
 def collect(a):
     """Everything the agent holds: log bodies, span names, OTLP metric points, remote-write samples."""
     logs = [r[1].get("log") for r in exporter_lines(a, "logs")]
@@ -171,26 +76,14 @@ def test_relay(t):
             "    - name: prometheus_remote_write\n      port: 0\n      uri: /api/prom/push\n")
     with Agent(config=conf, expect=("otlp", "prom_rw", "exporter")) as a:
         rport = free_port()
-        col = Collector(binary, config(rport, a.ports["otlp"], a.ports["prom_rw"]))
-        try:
+        with Collector(binary, config(rport, a.ports["otlp"], a.ports["prom_rw"])) as col:
             t.ok(wait_port(rport, col.proc), "the Collector's otlp receiver is up", col.log()[-2000:])
             now_ns = time.time_ns()
-            for b in range(BATCHES):
-                for path, doc in (("/v1/logs", logs_batch(b)), ("/v1/traces", traces_batch(b)),
-                                  ("/v1/metrics", metrics_batch(b, now_ns))):
-                    st, _, body = curl("-XPOST", "-H", "Content-Type: application/json",
-                                       "http://127.0.0.1:%d%s" % (rport, path), data=json.dumps(doc).encode())
-                    if st != 200:
-                        t.ok(False, "the Collector took %s batch %d" % (path, b), (st, body))
+            post_batches(t, rport, ((b, path, doc) for b in range(BATCHES) for path, doc in (
+                ("/v1/logs", logs_batch(b)), ("/v1/traces", traces_batch(b)), ("/v1/metrics", metrics_batch(b, now_ns)))))
             n = BATCHES * PER_BATCH
-            deadline = time.time() + 60
-            while time.time() < deadline:
-                logs, spans, otlp_pts, prw_pts = collect(a)
-                if len(logs) >= n and len(spans) >= n and len(otlp_pts) >= 2 * BATCHES and len(prw_pts) >= 2 * BATCHES:
-                    break
-                time.sleep(0.5)
-            time.sleep(2)  # anything sent twice would arrive by now
-            logs, spans, otlp_pts, prw_pts = collect(a)
+            logs, spans, otlp_pts, prw_pts = settle(lambda: collect(a), lambda logs, spans, otlp_pts, prw_pts: (
+                len(logs) >= n and len(spans) >= n and len(otlp_pts) >= 2 * BATCHES and len(prw_pts) >= 2 * BATCHES))
             want_logs = ["relay %d.%d" % (b, i) for b in range(BATCHES) for i in range(PER_BATCH)]
             t.eq(sorted(logs), sorted(want_logs), "otlp_http (zstd): all %d log records arrived once" % n)
             t.eq(sorted(spans), sorted("op-%d.%d" % (b, i) for b in range(BATCHES) for i in range(PER_BATCH)),
@@ -209,11 +102,8 @@ def test_relay(t):
                      if ctx["meta"]["cmetrics"].get("producer") == "prometheus_remote_write" for m in ctx["metrics"]}
             t.eq(types, {"relay_queue_depth": 1, "relay_requests_total": 0},
                  "remote write types from the exporter's metadata: gauge, and the monotonic sum as counter _total")
-            errs = [l for l in col.log().splitlines() if "error" in l.lower()]
-            t.ok(not errs, "the Collector logged no export error", "\n".join(errs[-10:]))
+            check_no_errors(t, col)
             t.ok("refused" not in a.log() and "rejected" not in a.log(), "the agent refused nothing", a.log()[-2000:])
-        finally:
-            col.stop()
 
 
 if __name__ == "__main__":

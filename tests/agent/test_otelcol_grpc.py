@@ -1,10 +1,8 @@
 #!/usr/bin/python3
 # test_otelcol_grpc.py: a real OpenTelemetry Collector (tests/otelcol, v0.165.0) relays logs, traces and metrics into vivo-agent over OTLP/gRPC with its otlp exporter: to 4317 as configured by default (gzip-compressed messages), and to 4318 with zstd; every record arrives once.
-import json
-import time
-
-from agentlib import Agent, curl, run
-from otelcollib import Collector, collector_binary, free_port, wait_port
+from agentlib import Agent, run
+from otelcollib import (Collector, check_no_errors, collector_binary, collector_config, exporter_lines, free_port, kv,
+                        post_batches, settle, wait_port)
 
 BATCHES = 12
 PER_BATCH = 10
@@ -12,38 +10,9 @@ T0 = 1735689600000000000
 
 
 def config(receiver, endpoint, compression):
-    return """receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:%d
-exporters:
-  otlp:
-    endpoint: 127.0.0.1:%d
-    tls:
-      insecure: true
-%s
-service:
-  telemetry:
-    metrics:
-      level: none
-    logs:
-      level: warn
-  pipelines:
-    logs:
-      receivers: [otlp]
-      exporters: [otlp]
-    traces:
-      receivers: [otlp]
-      exporters: [otlp]
-    metrics:
-      receivers: [otlp]
-      exporters: [otlp]
-""" % (receiver, endpoint, "    compression: %s" % compression if compression else "")
-
-
-def kv(k, v):
-    return {"key": k, "value": {"stringValue": v} if isinstance(v, str) else {"intValue": str(v)}}
+    exporters = "  otlp:\n    endpoint: 127.0.0.1:%d\n    tls:\n      insecure: true\n%s" % (
+        endpoint, "    compression: %s\n" % compression if compression else "")
+    return collector_config(receiver, exporters, logs=["otlp"], traces=["otlp"], metrics=["otlp"])
 
 
 def batches(b):
@@ -60,15 +29,11 @@ def batches(b):
                 {"name": "relay_depth", "gauge": {"dataPoints": points}}]}]}]}))
 
 
-def lines(a, stream):
-    return [json.loads(l) for l in curl(a.url("exporter", "/" + stream))[2].decode().splitlines()]
-
-
 def collect(a):
-    logs = [r[1].get("log") for r in lines(a, "logs")]
-    spans = [s["name"] for c in lines(a, "traces") for rs in c["resourceSpans"] for ss in rs["scope_spans"]
+    logs = [r[1].get("log") for r in exporter_lines(a, "logs")]
+    spans = [s["name"] for c in exporter_lines(a, "traces") for rs in c["resourceSpans"] for ss in rs["scope_spans"]
              for s in ss["spans"]]
-    points = [(m["meta"]["opts"]["name"], v["labels"][0], v["value"]) for c in lines(a, "metrics")
+    points = [(m["meta"]["opts"]["name"], v["labels"][0], v["value"]) for c in exporter_lines(a, "metrics")
               for m in c["metrics"] for v in m["values"]]
     return logs, spans, points
 
@@ -77,36 +42,21 @@ def relay(t, binary, port_name, compression):
     what = "otlp exporter to %s (%s)" % (port_name, compression or "its default, gzip")
     with Agent(expect=("otlp", "otlp_grpc", "exporter")) as a:
         rport = free_port()
-        col = Collector(binary, config(rport, a.ports[port_name], compression))
-        try:
+        with Collector(binary, config(rport, a.ports[port_name], compression)) as col:
             t.ok(wait_port(rport, col.proc), "%s: the Collector's receiver is up" % what, col.log()[-2000:])
-            for b in range(BATCHES):
-                for path, doc in batches(b):
-                    st, _, body = curl("-XPOST", "-H", "Content-Type: application/json",
-                                       "http://127.0.0.1:%d%s" % (rport, path), data=json.dumps(doc).encode())
-                    if st != 200:
-                        t.ok(False, "%s: the Collector took %s batch %d" % (what, path, b), (st, body))
+            post_batches(t, rport, ((b, path, doc) for b in range(BATCHES) for path, doc in batches(b)), what + ": ")
             n = BATCHES * PER_BATCH
-            deadline = time.time() + 60
-            while time.time() < deadline:
-                logs, spans, points = collect(a)
-                if len(logs) >= n and len(spans) >= n and len(points) >= BATCHES:
-                    break
-                time.sleep(0.5)
-            time.sleep(2)  # anything sent twice would have arrived by now
-            logs, spans, points = collect(a)
+            logs, spans, points = settle(lambda: collect(a), lambda logs, spans, points: (
+                len(logs) >= n and len(spans) >= n and len(points) >= BATCHES))
             t.eq(sorted(logs), sorted("grpc relay %d.%d" % (b, i) for b in range(BATCHES) for i in range(PER_BATCH)),
                  "%s: all %d log records arrived once" % (what, n))
             t.eq(sorted(spans), sorted("op-%d.%d" % (b, i) for b in range(BATCHES) for i in range(PER_BATCH)),
                  "%s: all %d spans arrived once" % (what, n))
             t.eq(sorted(points), sorted(("relay_depth", str(b), b * 1.5) for b in range(BATCHES)),
                  "%s: all %d metric points arrived once" % (what, BATCHES))
-            errs = [l for l in col.log().splitlines() if "error" in l.lower()]
-            t.ok(not errs, "%s: the Collector logged no export error" % what, "\n".join(errs[-10:]))
+            check_no_errors(t, col, what + ": ")
             t.ok("rejected" not in a.log() and "GOAWAY(" not in a.log(), "%s: the agent refused nothing" % what,
                  a.log()[-2000:])
-        finally:
-            col.stop()
 
 
 def test_relay(t):

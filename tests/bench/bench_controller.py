@@ -12,7 +12,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "controller"))
-from ctllib import Cluster, Controller, eventually  # noqa: E402
+from benchlib import cpu_seconds  # noqa: E402
+from ctllib import Cluster, Controller, eventually, proc_kb  # noqa: E402
 
 N = int(os.environ.get("BENCH_VIVOS", "100"))
 COLD = [int(x) for x in os.environ.get("BENCH_COLD", "100,1000").split(",") if x]
@@ -26,24 +27,13 @@ TARGET_OWN_MB = 3.0        # the controller's USS above the libcurl floor, with 
 LOG_TS = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z ")
 
 
-def kb(pid, file, name):
-    try:
-        with open("/proc/%d/%s" % (pid, file)) as f:
-            for line in f:
-                if line.startswith(name):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def memory(pid):
     """RSS and its peak from status; USS (Private_Clean + Private_Dirty), its dirty part, PSS
     and anonymous memory from smaps_rollup, in kB."""
-    dirty = kb(pid, "smaps_rollup", "Private_Dirty:")
-    return {"rss_kb": kb(pid, "status", "VmRSS:"), "hwm_kb": kb(pid, "status", "VmHWM:"),
-            "uss_kb": kb(pid, "smaps_rollup", "Private_Clean:") + dirty, "dirty_kb": dirty,
-            "pss_kb": kb(pid, "smaps_rollup", "Pss:"), "anon_kb": kb(pid, "smaps_rollup", "Anonymous:")}
+    dirty = proc_kb(pid, "smaps_rollup", "Private_Dirty:")
+    return {"rss_kb": proc_kb(pid, "status", "VmRSS:"), "hwm_kb": proc_kb(pid, "status", "VmHWM:"),
+            "uss_kb": proc_kb(pid, "smaps_rollup", "Private_Clean:") + dirty, "dirty_kb": dirty,
+            "pss_kb": proc_kb(pid, "smaps_rollup", "Pss:"), "anon_kb": proc_kb(pid, "smaps_rollup", "Anonymous:")}
 
 
 def sample(ctl, fl):
@@ -264,9 +254,7 @@ def cold_start(c, kc, n, fl):
 def cpu_s(pid):
     """User + system CPU seconds of a process so far."""
     try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(pid)
     except (OSError, IndexError, ValueError):
         return float("nan")
 

@@ -11,6 +11,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agent"))
 from agentlib import Agent  # noqa: E402
+from benchlib import cpu_seconds  # noqa: E402
 
 BIN = os.environ.get("BENCH_BIN", os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(BIN, "bench_fleet")
@@ -64,12 +65,6 @@ pipeline:
     - name: vivo_exporter
       port: 0
 """
-
-
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def status_kb(pid, key):

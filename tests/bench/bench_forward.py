@@ -7,6 +7,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agent"))
 import agentlib  # noqa: E402
+from benchlib import cpu_seconds  # noqa: E402
 
 BIN = os.environ.get("BENCH_BIN") or os.path.dirname(os.path.abspath(__file__))
 BLAST = os.path.join(BIN, "bench_fwd_blast")
@@ -24,13 +25,6 @@ SCENARIOS = [
     ("message", 1, 300000, 1, 150000),
     ("message", 4, 75000, 1, 150000),
 ]
-
-
-def cpu_seconds(pid):
-    """User + system CPU time of a process so far (the agent's own work, whatever the machine's load)."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def blast(mode, conns, records, batch, port, exporter):

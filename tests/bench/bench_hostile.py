@@ -10,6 +10,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agent"))
 from agentlib import Agent, curl, post_json  # noqa: E402
+from benchlib import cpu_seconds  # noqa: E402
 
 BIN = os.environ.get("BENCH_BIN") or os.path.dirname(os.path.abspath(__file__))
 BLAST = os.path.join(BIN, "bench_fwd_blast")
@@ -68,13 +69,6 @@ def rss_cycles(a):
               CYCLES, FOLLOWERS, before / 1024, peak / 1024, after / 1024, (after - before) / 1024,
               "met" if after - before < 20 * 1024 else "NOT met"))
     sys.stdout.flush()
-
-
-def cpu_seconds(pid):
-    """User + system CPU time of the agent so far (its own work, whatever else loads the machine)."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def blast(a, records=300000):

@@ -1,12 +1,11 @@
 #!/usr/bin/python3
 # bench_prom_rw.py: remote write ingest (make bench): samples/s for snappy WriteRequests of 2000 samples against a running vivo-agent, beside a discard endpoint and the decode alone, in the same run.
 import os
-import re
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agent"))
-from agentlib import Agent, curl  # noqa: E402
+from agentlib import Agent  # noqa: E402
+from benchlib import cpu_seconds, one_chunk_each, run_client  # noqa: E402
 
 BIN = os.path.join(os.environ.get("BENCH_BIN", os.path.dirname(os.path.abspath(__file__))), "bench_prom_rw")
 REQUESTS = int(os.environ.get("PROM_RW_BENCH_REQUESTS", "300"))
@@ -22,32 +21,18 @@ CONF = """pipeline:
 """
 
 
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def main():
     with Agent(config=CONF, expect=("prom_rw", "exporter")) as a:
         cpu0 = cpu_seconds(a.proc.pid)
-        p = subprocess.run([BIN, str(a.ports["prom_rw"]), str(REQUESTS), "2", "2000"], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=600)
-        sys.stdout.write(p.stdout.decode())
-        if p.returncode != 0:
-            sys.stdout.write(p.stderr.decode())
+        ok, n = run_client([BIN, str(a.ports["prom_rw"]), str(REQUESTS), "2", "2000"])
+        if not ok:
             return 1
         cpu = cpu_seconds(a.proc.pid) - cpu0
-        m = re.search(r"requests=(\d+)", p.stdout.decode())
-        if m:
-            n = int(m.group(1)) * 2000
+        if n is not None:
+            samples = n * 2000
             print("agent CPU: %.2f s for %d samples: %.2f us/sample, %.0f samples per CPU second (snappy, decode,"
-                  " render, store, HTTP)" % (cpu, n, cpu / n * 1e6, n / cpu))
-        _, h, _ = curl(a.url("exporter", "/metrics?from=999999999"))
-        stored = int(h["vivo-stream-next-id"])
-        print("stored: %d chunks for %s requests" % (stored, m.group(1) if m else "?"))
-        if not m or stored != int(m.group(1)):
-            print("FAIL: every request should be one chunk")
+                  " render, store, HTTP)" % (cpu, samples, cpu / samples * 1e6, samples / cpu))
+        if not one_chunk_each(a, "metrics", n):
             return 1
     return 0
 

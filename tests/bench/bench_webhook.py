@@ -10,6 +10,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "controller"))
 from ctllib import Api, Cluster, Controller, eventually, free_port, proc_memory, start_cluster, stop_cluster  # noqa: E402
+from benchlib import cpu_seconds  # noqa: E402
 
 N = int(os.environ.get("BENCH_PODS", "500"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
@@ -34,9 +35,7 @@ def pct(xs, p):
 
 def cpu_ms(pid):
     """User + system CPU time of a process so far, in ms."""
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+    return cpu_seconds(pid) * 1000.0
 
 
 def buckets(metrics, hist=HIST):

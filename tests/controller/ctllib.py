@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
@@ -16,6 +15,8 @@ import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(HERE, "..", "agent"))
+from agentlib import free_port, terminate  # noqa: E402,F401  (the agent suites' helpers, re-exported for these tests)
 
 # ---- TAP ---------------------------------------------------------------------------------
 
@@ -114,6 +115,16 @@ class Cluster:
         if check and r.returncode != 0:
             raise RuntimeError("kubectl %s: %s" % (" ".join(args), r.stderr))
         return r
+
+    def install(self, namespaces):
+        """Create `namespaces` (those there already are left), apply manifests/crd.yaml and
+        rbac.yaml (an ok line each) and wait up to 30 s for the Vivo CRD to be Established."""
+        for ns in namespaces:
+            self.kubectl("create", "namespace", ns, check=False)
+        for f in ("crd.yaml", "rbac.yaml"):
+            r = self.kubectl("apply", "-f", os.path.join(TOP, "manifests", f), check=False)
+            ok(r.returncode == 0, "manifests/%s applies" % f, r.stderr)
+        self.kubectl("wait", "--for", "condition=Established", "crd/vivos.vivo.dev", "--timeout=30s", check=False)
 
     def apply(self, manifest):
         """kubectl apply -f - with a dict or YAML/JSON text."""
@@ -422,7 +433,8 @@ def describe(evs):
 
 # ---- benchmarks ----------------------------------------------------------------------------
 
-def _proc_kb(pid, file, name):
+def proc_kb(pid, file, name):
+    """The kB figure of the line that starts with `name` in /proc/<pid>/<file> (0 when absent or gone)."""
     try:
         with open("/proc/%d/%s" % (pid, file)) as f:
             for line in f:
@@ -435,8 +447,8 @@ def _proc_kb(pid, file, name):
 
 def proc_memory(pid):
     """RSS, its peak, private (clean + dirty), PSS and anonymous memory of a process, in KB."""
-    sm = lambda name: _proc_kb(pid, "smaps_rollup", name)  # noqa: E731
-    return {"rss_kb": _proc_kb(pid, "status", "VmRSS:"), "hwm_kb": _proc_kb(pid, "status", "VmHWM:"),
+    sm = lambda name: proc_kb(pid, "smaps_rollup", name)  # noqa: E731
+    return {"rss_kb": proc_kb(pid, "status", "VmRSS:"), "hwm_kb": proc_kb(pid, "status", "VmHWM:"),
             "private_kb": sm("Private_Clean:") + sm("Private_Dirty:"), "pss_kb": sm("Pss:"),
             "anon_kb": sm("Anonymous:")}
 
@@ -461,11 +473,3 @@ def start_cluster(prefix):
 
 def stop_cluster(d):
     subprocess.run([os.path.join(TOP, "tests", "k8s", "cluster.sh"), "stop", d], capture_output=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -24,8 +23,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ctllib import (AGENT, MWC, SA_USER, TOP, Audit, Cluster, Controller, cm_path, condition, deploy_path, describe,
-                    done, eventually, free_port, make_available, note, ok, svc_path, vivo, vivo_path)
+from ctllib import (AGENT, MWC, SA_USER, Audit, Cluster, Controller, cm_path, condition, deploy_path, describe,
+                    done, eventually, free_port, make_available, note, ok, svc_path, terminate, vivo, vivo_path)
 
 NS = "fleet"
 NODE = "fleet-node"
@@ -175,15 +174,9 @@ class PodAgent:
             return json.loads(r.read())
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        rc = terminate(self.proc, 15)
         self.logf.close()
-        return self.proc.returncode
+        return rc
 
 
 def hosts_file(tmp, name, addrs):
@@ -559,12 +552,7 @@ def main():
     api = c.api
     audit = Audit(c.env["AUDIT_LOG"])
     audit.mark()
-    for ns in ("vivo-system", NS):
-        c.kubectl("create", "namespace", ns, check=False)
-    for f in ("crd.yaml", "rbac.yaml"):
-        r = c.kubectl("apply", "-f", os.path.join(TOP, "manifests", f), check=False)
-        ok(r.returncode == 0, "manifests/%s applies" % f, r.stderr)
-    c.kubectl("wait", "--for", "condition=Established", "crd/vivos.vivo.dev", "--timeout=30s", check=False)
+    c.install(("vivo-system", NS))
     api.req("POST", "/api/v1/nodes", {"apiVersion": "v1", "kind": "Node", "metadata": {"name": NODE}})
     kc = c.user(SA_USER)
     tmp = tempfile.mkdtemp(prefix="vivo-fleet-test-")

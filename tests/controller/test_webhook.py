@@ -18,7 +18,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ctllib import (AGENT, MWC, SA_USER, TOP, Audit, Cluster, Controller, condition, describe, done, eventually,
-                    free_port, note, ok, vivo, vivo_path)
+                    free_port, note, ok, terminate, vivo, vivo_path)
 
 NS = "wh-apps"
 SECRET = "/api/v1/namespaces/vivo-system/secrets/vivo-controller-webhook-tls"
@@ -168,12 +168,7 @@ class Double(http.server.BaseHTTPRequestHandler):
 # ---------------------------------------------------------------------------------------------
 
 def setup(c):
-    for ns in ("vivo-system", NS):
-        c.kubectl("create", "namespace", ns, check=False)
-    for f in ("crd.yaml", "rbac.yaml"):
-        r = c.kubectl("apply", "-f", os.path.join(TOP, "manifests", f), check=False)
-        ok(r.returncode == 0, "manifests/%s applies" % f, r.stderr)
-    c.kubectl("wait", "--for", "condition=Established", "crd/vivos.vivo.dev", "--timeout=30s", check=False)
+    c.install(("vivo-system", NS))
     c.api.delete(MWC)
     c.api.delete(SECRET)
     r = c.kubectl("apply", "-f", "-", check=False, input=json.dumps(
@@ -434,12 +429,7 @@ def test_agent_runs(c, tmp):
            "vivo-agent runs the sidecar's args (%s) with the mounted config and reports POD_NAME/POD_NAMESPACE/"
            "NODE_NAME in /api/v1/info" % " ".join(side["args"]), lambda: json.dumps(info) + "\n" + open(log.name).read())
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        terminate(proc, 15)
     ok(proc.returncode == 0, "the agent exits 0 on SIGTERM (%s)" % proc.returncode)
 
 

@@ -13,9 +13,8 @@ set -euo pipefail
 HELM_VERSION=v3.19.5
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-
-log() { printf 'build.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=tests/golib.sh
+. "$here/../golib.sh"
 
 # modver GOMOD MODULE: the version GOMOD requires of MODULE (single-line or block form).
 modver() {
@@ -61,8 +60,7 @@ fi
 
 mkdir -p "$bin"
 # One builder at a time per cache entry; a second caller waits, then finds the binaries.
-exec 9>"$dir/.lock"
-flock 9
+go_lock "$dir"
 
 # A Go new enough for the go.mod files (exit 3 from toolchain.sh: none there, none fetched).
 rc=0
@@ -70,26 +68,7 @@ GO=$("$here/toolchain.sh") || rc=$?
 ((rc == 0)) || { log "error: no usable Go (toolchain.sh above says what to do)"; exit "$rc"; }
 # A fetched toolchain finds its own GOROOT; a GOROOT left in the environment would mislead it.
 [[ $GO != "$cache"/* ]] || unset GOROOT
-export GOTOOLCHAIN=local CGO_ENABLED=0
-# readonly: the build must never rewrite the committed go.mod/go.sum; no VCS stamping (the
-# repo may have no commits and the binaries must not depend on it).
-export GOFLAGS="-mod=readonly -buildvcs=false"
-log "$("$GO" version); cache $dir"
-
-tmp=$(mktemp -d "$dir/tmp.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-
-# The build shares the machine with other work: lowest CPU priority for it and its children.
-renice -n 19 -p $$ >/dev/null 2>&1 || true
-
-# timed NAME CMD...: runs CMD (or a function) and logs how long it took.
-timed() {
-	local name=$1 t0=$SECONDS
-	shift
-	log "building $name ..."
-	"$@" >&2
-	log "built $name in $((SECONDS - t0)) s"
-}
+go_env "$dir"
 
 # build_k8s LDFLAGS CMD...: the k8s.io/kubernetes/cmd/CMD commands into $tmp.
 build_k8s() {

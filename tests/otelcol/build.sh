@@ -7,9 +7,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-
-log() { printf 'build.sh: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=tests/golib.sh
+. "$here/../golib.sh"
 
 VERSION=$(awk '$1 == "go.opentelemetry.io/collector/otelcol" && $2 ~ /^v[0-9]/ { print $2; exit }' "$here/go.mod")
 [[ -n $VERSION ]] || die "cannot read the collector version from go.mod"
@@ -32,8 +31,7 @@ fi
 
 mkdir -p "$dir/bin"
 # One builder at a time per cache entry; a second caller waits, then finds the binary.
-exec 9>"$dir/.lock"
-flock 9
+go_lock "$dir"
 if bin_ok; then
 	printf '%s\n' "$bin"
 	exit 0
@@ -41,21 +39,12 @@ fi
 
 GO=${GO:-go}
 command -v "$GO" >/dev/null || die "go not found (expected Go >= 1.26 at /usr/local/go/bin)"
-export GOTOOLCHAIN=local CGO_ENABLED=0
-# readonly: the build never rewrites the committed go.mod/go.sum; no VCS stamping.
-export GOFLAGS="-mod=readonly -buildvcs=false"
-log "$("$GO" version); cache $dir"
+go_env "$dir"
 
-tmp=$(mktemp -d "$dir/tmp.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-
-# The build shares the machine with other work: lowest CPU priority for it and its children.
-renice -n 19 -p $$ >/dev/null 2>&1 || true
-
-t0=$SECONDS
-log "building otelcol $VERSION ..."
-(cd "$here" && "$GO" build -trimpath -ldflags="-s -w" -o "$tmp/otelcol" .) </dev/null >&2
-log "built otelcol $VERSION in $((SECONDS - t0)) s"
+build_otelcol() {
+	(cd "$here" && "$GO" build -trimpath -ldflags="-s -w" -o "$tmp/otelcol" .) </dev/null
+}
+timed "otelcol $VERSION" build_otelcol
 mv -f "$tmp/otelcol" "$bin"
 
 bin_ok || die "$bin does not report version ${VERSION#v}"
