@@ -16,6 +16,8 @@ BIN = os.environ.get("BENCH_BIN", os.path.dirname(os.path.abspath(__file__)))
 HTTP = os.path.join(BIN, "bench_http")
 STORE = os.path.join(BIN, "bench_store")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+# Full reads of the 20 MB stream per figure: one read takes ~10 ms here, so a few would measure noise.
+READS = int(os.environ.get("BENCH_READS", "60"))
 
 
 def out(cmd, **kw):
@@ -72,7 +74,7 @@ def main():
     # 3. Full read of a 20M stream vs a TCP peer that just writes the same bytes.
     with Agent() as a:
         fill_logs(a, 19500000)
-        read_mbs, size = (float(x) for x in out([HTTP, "get", str(a.ports["exporter"]), "/logs", "10"]))
+        read_mbs, size = (float(x) for x in out([HTTP, "get", str(a.ports["exporter"]), "/logs", str(READS)]))
         with tempfile.NamedTemporaryFile(delete=False) as f:
             f.write(urllib.request.urlopen(a.url("exporter", "/logs"), timeout=60).read())
         # 4. Poll latency while ingesting (4 connections keep writing).
@@ -82,7 +84,7 @@ def main():
         p50, p99, b50, b99, n = (float(x) for x in out([HTTP, "poll", str(a.ports["exporter"]), str(SECONDS)]))
         load.wait(60)
     s, port = server([HTTP, "serve", f.name])
-    base_mbs, _ = (float(x) for x in out([HTTP, "get", str(port), "/", "10"]))
+    base_mbs, _ = (float(x) for x in out([HTTP, "get", str(port), "/", str(READS)]))
     s.kill()
     os.unlink(f.name)
     row("full read of a %.1f MB stream" % (size / 1e6), read_mbs, "MB/s", base_mbs, "(TCP peer writing the bytes)",
