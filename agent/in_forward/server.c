@@ -432,8 +432,6 @@ static const struct opt_def forward_opts[] = {
 	{ "tls.verify", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit client-side switch; this server asks no client certificate" },
 	{ "tls.debug", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit TLS log level; errors are logged with the peer" },
 	{ "workers", OPT_INT, "2", 1, MAX_WORKERS, OFF(workers), "event-loop threads sharing the connections (Vivo)" },
-	{ "threaded", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit threading switch; Vivo inputs always run on their own threads" },
-	{ "mem_buf_limit", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit memory buffer limit; Vivo bounds each stream instead" },
 	OPT_END,
 };
 

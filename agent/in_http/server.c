@@ -121,8 +121,6 @@ static const struct opt_def http_opts[] = {
 	{ "successful_response_code", OPT_INT, "201", 200, 204, OFF(successful_response_code), "status on success: 200, 201 or 204" },
 	{ "success_header", OPT_LIST, NULL, 0, 0, OFF(success_header), "'Name value' header added to successful responses (repeatable)" },
 	{ "time_key", OPT_STRING, NULL, 0, 0, OFF(time_key), "record field holding the time (seconds or RFC 3339)" },
-	{ "threaded", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit threading switch; Vivo inputs always run on their own threads" },
-	{ "mem_buf_limit", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit memory buffer limit; Vivo bounds each stream instead" },
 	OPT_END,
 };
 

@@ -153,7 +153,6 @@ static const struct opt_def dummy_opts[] = {
 	{ "start_time_nsec", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect" },
 	{ "fixed_timestamp", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect" },
 	{ "copies", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect" },
-	{ "threaded", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect" },
 	OPT_END,
 };
 
@@ -163,7 +162,6 @@ static const struct opt_def self_metrics_opts[] = {
 	{ "alias", OPT_STRING, NULL, 0, 0, OFF(alias), "instance name" },
 	{ "scrape_interval", OPT_DOUBLE, "2", 0, 86400, OFF(scrape_interval), "seconds between scrapes" },
 	{ "scrape_on_start", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect" },
-	{ "threaded", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect" },
 	OPT_END,
 };
 

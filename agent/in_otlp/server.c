@@ -288,8 +288,6 @@ static const struct opt_def otlp_opts[] = {
 	{ "tls.crt_file", OPT_STRING, NULL, 0, 0, OFF(tls_crt_file), "TLS certificate (chain), PEM" },
 	{ "tls.key_file", OPT_STRING, NULL, 0, 0, OFF(tls_key_file), "TLS private key, PEM" },
 	{ "tls.verify", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit client-side switch; this server asks no client certificate" },
-	{ "threaded", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit threading switch; Vivo inputs always run on their own threads" },
-	{ "mem_buf_limit", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit memory buffer limit; Vivo bounds each stream instead" },
 	OPT_END,
 };
 

@@ -140,8 +140,6 @@ static const struct opt_def prw_opts[] = {
 	{ "successful_response_code", OPT_INT, "201", 200, 204, OFF(successful_response_code), "status on success: 200, 201 or 204" },
 	{ "buffer_chunk_size", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit read size; Vivo sizes reads itself" },
 	{ "http2", OPT_COMPAT, NULL, 0, 0, 0, "accepted, no effect (HTTP/1.1)" },
-	{ "threaded", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit threading switch; Vivo inputs always run on their own threads" },
-	{ "mem_buf_limit", OPT_COMPAT, NULL, 0, 0, 0, "Fluent Bit memory buffer limit; Vivo bounds each stream instead" },
 	OPT_END,
 };
 
