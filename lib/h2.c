@@ -13,6 +13,7 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "codec.h"
 #include "h2_int.h"
 #include "httpd_int.h"
 #include "listener.h"
@@ -163,21 +164,14 @@ static int on_begin_frame(nghttp2_session *ng, const nghttp2_frame_hd *hd, void 
 	return 0;
 }
 
-static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
+/* A new stream `id` of `s`, as an httpd request; NULL when out of memory. */
+static struct h2_stream *stream_open(struct h2_session *s, int32_t id)
 {
-	struct h2_session *s = ud;
 	struct h2_stream *st;
-	int32_t id = frame->hd.stream_id;
 
-	if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST || s->kill)
-		return 0;
-	if (s->opened >= H2_MAX_STREAMS_PER_CONN || s->nstreams >= 2 * H2_MAX_CONCURRENT_STREAMS) {
-		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
-		return 0;
-	}
 	if (!(st = calloc(1, sizeof(*st))) || !(st->r = httpd_req_new(s->h, HTTPD_HTTP2, s->peer))) {
 		free(st);
-		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		return NULL;
 	}
 	st->s = s;
 	st->id = id;
@@ -189,13 +183,29 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, voi
 	s->streams = st;
 	if (s->nstreams++ == 0 && s->c)
 		lsn_conn_busy(s->c, true);
+	nghttp2_session_set_stream_user_data(s->ng, id, st);
+	return st;
+}
+
+static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
+{
+	struct h2_session *s = ud;
+	int32_t id = frame->hd.stream_id;
+
+	if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST || s->kill)
+		return 0;
+	if (s->opened >= H2_MAX_STREAMS_PER_CONN || s->nstreams >= 2 * H2_MAX_CONCURRENT_STREAMS) {
+		nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+		return 0;
+	}
+	if (!stream_open(s, id))
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 	if (++s->opened == H2_MAX_STREAMS_PER_CONN) {
 		/* Enough for one connection: this stream is the last; the client reconnects. */
 		log_debug("%s: %d streams from %s on one connection: GOAWAY", s->h->name, H2_MAX_STREAMS_PER_CONN, s->peer);
 		nghttp2_submit_goaway(ng, NGHTTP2_FLAG_NONE, id, NGHTTP2_NO_ERROR, NULL, 0);
 		s->final_sent = true;
 	}
-	nghttp2_session_set_stream_user_data(ng, id, st);
 	return 0;
 }
 
@@ -406,6 +416,83 @@ int h2_session_new(struct httpd *h, struct lsn_conn *c, const char *peer, struct
 		return -ENOMEM;
 	}
 	*out = s;
+	return 0;
+}
+
+/* Header fields of an HTTP/1.1 request that have no place in HTTP/2 (RFC 9113 8.2.2). */
+static bool connection_specific(const char *name, size_t n)
+{
+	static const char *const names[] = { "connection", "upgrade", "http2-settings", "keep-alive",
+					     "proxy-connection", "transfer-encoding", "te", "host" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == n && strncasecmp(names[i], name, n) == 0)
+			return true;
+	return false;
+}
+
+/* The HTTP/1.1 head's request line and fields as the stream's HTTP/2 header list. */
+static int upgrade_fields(struct h2_stream *st, const char *head, size_t n)
+{
+	const char *end = head + n, *eol = memmem(head, n, "\r\n", 2), *sp1, *sp2, *line;
+	char name[128];
+	size_t i;
+
+	if (!eol || !(sp1 = memchr(head, ' ', (size_t)(eol - head))) ||
+	    !(sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1))))
+		return -EINVAL;
+	if (httpd_fields_addn(&st->hdrs, ":method", 7, head, (size_t)(sp1 - head)) < 0 ||
+	    httpd_fields_addn(&st->hdrs, ":path", 5, sp1 + 1, (size_t)(sp2 - sp1 - 1)) < 0 ||
+	    httpd_fields_add(&st->hdrs, ":scheme", "http") < 0)
+		return -ENOMEM;
+	for (line = eol + 2; line < end && (eol = memmem(line, (size_t)(end - line), "\r\n", 2)) && eol > line;
+	     line = eol + 2) {
+		const char *colon = memchr(line, ':', (size_t)(eol - line)), *v;
+		size_t nl, vl;
+
+		if (!colon || (nl = (size_t)(colon - line)) == 0 || nl >= sizeof(name))
+			return -EINVAL;
+		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
+			;
+		for (vl = (size_t)(eol - v); vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'); vl--)
+			;
+		if (nl == 4 && strncasecmp(line, "host", 4) == 0) {
+			if (httpd_fields_addn(&st->hdrs, ":authority", 10, v, vl) < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (connection_specific(line, nl))
+			continue;
+		for (i = 0; i < nl; i++)
+			name[i] = (char)(line[i] >= 'A' && line[i] <= 'Z' ? line[i] + 32 : line[i]);
+		if (httpd_fields_addn(&st->hdrs, name, nl, v, vl) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+int h2_session_upgrade(struct h2_session *s, const char *head, size_t n, const char *settings, size_t sl)
+{
+	struct buf payload;
+	struct h2_stream *st;
+	int rc;
+
+	/* HTTP2-Settings is a SETTINGS payload in base64url (RFC 7540 3.2.1). */
+	buf_init(&payload, H2C_SETTINGS_MAX);
+	rc = codec_base64_decode(settings, sl, &payload) < 0 || payload.len % 6 != 0 ||
+	     nghttp2_session_upgrade2(s->ng, (const uint8_t *)payload.data, payload.len,
+				      n > 5 && memcmp(head, "HEAD ", 5) == 0, NULL) != 0;
+	buf_free(&payload);
+	if (rc)
+		return -EINVAL;
+	if (!(st = stream_open(s, 1)))
+		return -ENOMEM;
+	s->opened++;
+	if ((rc = upgrade_fields(st, head, n)) < 0)
+		return rc;
+	begin(st);
+	run(st);
 	return 0;
 }
 

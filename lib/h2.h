@@ -24,6 +24,15 @@ struct h2_session;
 /* A session for a connection from `peer` whose client preface is the next input; its
  * SETTINGS are queued at once. 0 or -ENOMEM. */
 int h2_session_new(struct httpd *h, struct lsn_conn *c, const char *peer, struct h2_session **out);
+/* Take up an HTTP/1.1 request that asked for h2c (RFC 7540 3.2), on a session just made and
+ * before any byte reached it: head[0..n) (request line and fields through the blank line, no
+ * body) becomes stream 1 and its handler runs; `settings` is the HTTP2-Settings value. The
+ * caller sends the 101 once this returns 0, then the session's output. -EINVAL (settings
+ * that do not decode, a head it cannot carry over) or -ENOMEM: nothing was run, free the
+ * session and serve the request over HTTP/1.1. */
+int h2_session_upgrade(struct h2_session *s, const char *head, size_t n, const char *settings, size_t sl);
+/* The most HTTP2-Settings bytes taken up (16 settings; RFC 9113 defines 6). */
+#define H2C_SETTINGS_MAX 96
 /* Bytes from the client. 0, or -1 when the connection must end (a GOAWAY is queued when
  * the protocol allows one: send what h2_session_send gives, then close). */
 int h2_session_recv(struct h2_session *s, const uint8_t *data, size_t n);

@@ -88,6 +88,13 @@ int http1_head_check(const char *p, size_t n, char *why, size_t whylen);
  * complete. */
 bool http1_line_plausible(const char *p, size_t n);
 
+/* The first head p[0..n) is an HTTP/1.1 request that asks for h2c (RFC 7540 3.2: Upgrade
+ * h2c, Connection naming Upgrade and HTTP2-Settings, one HTTP2-Settings) and has no body,
+ * so the listener may take it up: the head's length through its blank line, with the
+ * HTTP2-Settings value in *settings (into p) and *sl. 0 otherwise (served over HTTP/1.1,
+ * the upgrade ignored, as RFC 9110 7.8 allows). */
+size_t http1_h2c_request(const char *p, size_t n, const char **settings, size_t *sl);
+
 /* Hand an accepted HTTP/1.1 connection to libmicrohttpd (it closes `fd` in any case). */
 int httpd_add_http1(struct httpd *h, int fd, const struct sockaddr *addr, socklen_t alen);
 

@@ -423,3 +423,53 @@ int http1_head_check(const char *p, size_t n, char *why, size_t whylen)
 	}
 	return 0;
 }
+
+/* The comma-separated list v[0..vl) holds `token` (case-insensitive, blanks around items). */
+static bool list_has(const char *v, size_t vl, const char *token)
+{
+	size_t k = strlen(token), i = 0;
+
+	while (i < vl) {
+		size_t a, b;
+
+		while (i < vl && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		for (a = i; i < vl && v[i] != ','; i++)
+			;
+		for (b = i; b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'); b--)
+			;
+		if (b - a == k && strncasecmp(v + a, token, k) == 0)
+			return true;
+	}
+	return false;
+}
+
+size_t http1_h2c_request(const char *p, size_t n, const char **settings, size_t *sl)
+{
+	const char *end = memmem(p, n, "\r\n\r\n", 4), *eol, *line, *v;
+	size_t vl, nsettings = 0;
+	bool upgrade = false, conn = false, body = false;
+
+	if (!end || !(eol = memmem(p, (size_t)(end + 2 - p), "\r\n", 2)) || eol - p < 9 ||
+	    memcmp(eol - 9, " HTTP/1.1", 9) != 0)
+		return 0;
+	for (line = eol + 2; line < end + 2; line = eol + 2) {
+		size_t len;
+
+		if (!(eol = memmem(line, (size_t)(end + 2 - line), "\r\n", 2)))
+			break;
+		len = (size_t)(eol - line);
+		if (header_is(line, len, "Upgrade", &v, &vl))
+			upgrade = list_has(v, vl, "h2c");
+		else if (header_is(line, len, "Connection", &v, &vl))
+			conn = list_has(v, vl, "upgrade") && list_has(v, vl, "http2-settings");
+		else if (header_is(line, len, "HTTP2-Settings", &v, &vl)) {
+			for (*settings = v, *sl = vl; *sl && ((*settings)[*sl - 1] == ' ' || (*settings)[*sl - 1] == '\t');)
+				(*sl)--;
+			nsettings++;
+		} else if (header_is(line, len, "Transfer-Encoding", &v, &vl) ||
+			   (header_is(line, len, "Content-Length", &v, &vl) && !(vl == 1 && v[0] == '0')))
+			body = true;
+	}
+	return upgrade && conn && nsettings == 1 && !body ? (size_t)(end + 4 - p) : 0;
+}

@@ -227,15 +227,11 @@ dead:
 	lsn_conn_close(c);
 }
 
-void lsn_to_h2(struct lsn_conn *c)
+void lsn_h2_adopt(struct lsn_conn *c, struct h2_session *s)
 {
 	struct lsn *l = c->lp->l;
 
-	if (h2_session_new(l->h, c, c->peer, &c->h2) < 0) {
-		log_warn("%s: out of memory for an HTTP/2 session from %s", l->h->name, c->peer);
-		lsn_conn_close(c);
-		return;
-	}
+	c->h2 = s;
 	c->st = CS_H2;
 	atomic_fetch_add(&l->nh2, 1);
 	c->deadline = lsn_now() + H2_IDLE_TIMEOUT;
@@ -244,37 +240,20 @@ void lsn_to_h2(struct lsn_conn *c)
 	h2_io(c);
 }
 
-/* ---- new connections: TLS handshake, sniffing --------------------------------------------- */
-
-/* The first HTTP/1.1 request head, peeked whole (up to 8 KB) before libmicrohttpd reads it:
- * a malformed framing header is answered here with one clean 400 or 413 and the connection
- * closed. False when the connection is done with (answered) or its head is still arriving. */
-static bool http1_head_ok(struct lsn_conn *c)
+void lsn_to_h2(struct lsn_conn *c)
 {
-	static const char fmt[] = "HTTP/1.1 %d %s\r\nConnection: close\r\nContent-Type: application/json\r\n"
-				  "Content-Length: %zu\r\n\r\n%s";
-	char head[8192], why[160], body[256], out[512];
-	ssize_t n = recv(c->fd, head, sizeof(head), MSG_PEEK);
-	int status, k;
+	struct lsn *l = c->lp->l;
+	struct h2_session *s;
 
-	/* Wait for the rest of what starts like a head; anything else libmicrohttpd refuses. */
-	if (n > 0 && (size_t)n < sizeof(head) && !memmem(head, (size_t)n, "\r\n\r\n", 4) &&
-	    http1_line_plausible(head, (size_t)n))
-		return false;
-	if (n <= 0 || !(status = http1_head_check(head, (size_t)n, why, sizeof(why))))
-		return true;
-	refuse_note(c->lp->l->h->name, c->peer, status == 413 ? REFUSE_TOO_LARGE : REFUSE_BAD_REQUEST, "%s", why);
-	snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", why); /* `why` holds no quote or backslash */
-	k = snprintf(out, sizeof(out), fmt, status, status == 413 ? "Content Too Large" : "Bad Request", strlen(body), body);
-	/* Take what arrived (unread bytes would make the close a reset that loses the answer). */
-	for (n = 0; n < 16 && recv(c->fd, head, sizeof(head), MSG_DONTWAIT) > 0; n++)
-		;
-	if (k > 0 && send(c->fd, out, (size_t)k < sizeof(out) ? (size_t)k : sizeof(out) - 1, MSG_NOSIGNAL) < 0)
-		log_debug("%s: cannot answer %s: %s", c->lp->l->h->name, c->peer, strerror(errno));
-	shutdown(c->fd, SHUT_WR);
-	lsn_conn_close(c);
-	return false;
+	if (h2_session_new(l->h, c, c->peer, &s) < 0) {
+		log_warn("%s: out of memory for an HTTP/2 session from %s", l->h->name, c->peer);
+		lsn_conn_close(c);
+		return;
+	}
+	lsn_h2_adopt(c, s);
 }
+
+/* ---- new connections: TLS handshake, sniffing --------------------------------------------- */
 
 static void sniff(struct lsn_conn *c)
 {
@@ -297,7 +276,7 @@ static void sniff(struct lsn_conn *c)
 		lsn_to_h2(c);
 		return;
 	}
-	if (!http1_head_ok(c))
+	if (!lsn_http1_head_ok(c) || lsn_h2c_upgrade(c))
 		return;
 	fd = c->fd;
 	epoll_ctl(c->lp->ep, EPOLL_CTL_DEL, fd, NULL);

@@ -126,6 +126,17 @@ void lsn_set_events(struct lsn_conn *c, int fd, struct tag *t, uint32_t *cur, ui
 void lsn_conn_close(struct lsn_conn *c);
 /* The connection speaks HTTP/2 from here on: start its session. */
 void lsn_to_h2(struct lsn_conn *c);
+/* The connection is HTTP/2 from now on, served by session `s` (made for it). */
+void lsn_h2_adopt(struct lsn_conn *c, struct h2_session *s);
+/* lsn_head.c. The first HTTP/1.1 request head, peeked whole (up to 8 KB): a malformed
+ * framing header is answered with one clean 400 or 413 and the connection closed. False when
+ * the connection is done with (answered) or its head is still arriving. */
+bool lsn_http1_head_ok(struct lsn_conn *c);
+/* A first request that asks for h2c without a body is taken up: 101, and the request
+ * becomes stream 1 of an HTTP/2 session (RFC 7540 3.2). True when the connection is HTTP/2
+ * now (or was closed); false to serve it over HTTP/1.1, the upgrade ignored (a body,
+ * settings that do not decode). */
+bool lsn_h2c_upgrade(struct lsn_conn *c);
 
 /* lsn_table.c */
 int lsn_table_init(struct lsn *l);

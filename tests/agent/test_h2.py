@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# test_h2.py: HTTP/2 (h2c with prior knowledge, and h2 over TLS) on every HTTP port: Fluent Bit's opentelemetry output with `http2 on` replayed byte for byte (its connection reuse too) stores what the HTTP/1.1 equivalents store; the exporter, UI and http input answer over h2 as over HTTP/1.1; long-polls hold one stream; curl is a second real client.
+# test_h2.py: HTTP/2 (h2c with prior knowledge or by Upgrade, and h2 over TLS) on every HTTP port: Fluent Bit's opentelemetry output with `http2 on` replayed byte for byte (its connection reuse too) stores what the HTTP/1.1 equivalents store; the exporter, UI and http input answer over h2 as over HTTP/1.1; long-polls hold one stream; curl is a second real client.
 import glob
 import json
 import os
@@ -7,6 +7,7 @@ import subprocess
 import time
 
 import h2lib
+from hostilelib import raw
 from agentlib import FIXTURES, Agent, curl, run, tls_input
 from test_otlp_fixtures import Reader, check
 
@@ -240,6 +241,52 @@ def test_longpoll(t):
         c.close()
 
 
+def curl_h2(*args):
+    p = subprocess.run(["curl", "-s", "--http2", "-w", "\n%{http_version} %{http_code}"] + list(args),
+                       stdout=subprocess.PIPE, timeout=30)
+    body, _, tail = p.stdout.rpartition(b"\n")
+    return tail.decode(), body
+
+
+def test_h2c_upgrade(t):
+    """HTTP/1.1 `Upgrade: h2c` (curl --http2 against http://): a request without a body is taken
+    up as stream 1 of an HTTP/2 session; one with a body, or with settings that do not decode,
+    is answered over HTTP/1.1 with the upgrade ignored."""
+    with Agent() as a:
+        curl("-XPOST", "-H", "Content-Type: application/json", a.url("http", "/up.one"), data=b'{"n":1}')
+        v, body = curl_h2(a.url("exporter", "/api/v1/info"))
+        t.ok(v == "2 200" and json.loads(body)["ports"]["exporter"] == a.ports["exporter"],
+             "curl --http2 GET: upgraded, HTTP/2 200 with the same answer", (v, body[:200]))
+        v, body = curl_h2(a.url("exporter", "/logs"))
+        t.eq((v, body), ("2 200", curl(a.url("exporter", "/logs"))[2]), "GET /logs upgraded: the HTTP/1.1 body")
+        p = subprocess.run(["curl", "-s", "--http2", "-I", a.url("exporter", "/logs")], stdout=subprocess.PIPE, timeout=30)
+        t.ok(p.stdout.startswith(b"HTTP/1.1 101") and b"HTTP/2 200" in p.stdout and b"vivo-stream-next-id: 1" in p.stdout,
+             "HEAD upgraded: headers only", p.stdout)
+        # A long-poll taken up: held on stream 1, answered when a chunk arrives.
+        poll = subprocess.Popen(["curl", "-s", "--http2", "-w", "\n%{http_version} %{http_code}",
+                                 a.url("exporter", "/logs?from=1&wait=10")], stdout=subprocess.PIPE)
+        time.sleep(0.5)
+        t0 = time.time()
+        curl("-XPOST", "-H", "Content-Type: application/json", a.url("http", "/up.two"), data=b'{"n":2}')
+        out, _ = poll.communicate(timeout=15)
+        t.ok(out.endswith(b"2 200") and b'"_tag":"up.two"' in out and time.time() - t0 < 5,
+             "a long-poll taken up is held on stream 1 and answered when a chunk arrives", out)
+        v, _ = curl_h2("-H", "Content-Type: application/json", "--data-binary", '{"n":3}', a.url("http", "/up.three"))
+        t.eq(v, "1.1 201", "a POST with a body is answered over HTTP/1.1 (the upgrade ignored)")
+        t.ok(b'"_tag":"up.three"' in curl(a.url("exporter", "/logs"))[2], "and stored")
+        head = b"GET /api/v1/info HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+        out = raw(a.ports["exporter"], head + b"HTTP2-Settings: !!!\r\nConnection: close\r\n\r\n")
+        t.ok(out.startswith(b"HTTP/1.1 200"), "HTTP2-Settings that do not decode: served over HTTP/1.1", out[:120])
+        out = raw(a.ports["exporter"], head + b"Connection: close\r\n\r\n")
+        t.ok(out.startswith(b"HTTP/1.1 200"), "no HTTP2-Settings header: served over HTTP/1.1", out[:120])
+        out = raw(a.ports["exporter"], head + b"HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n"
+                           b"this is not the HTTP/2 client preface", timeout=3)
+        t.ok(out.startswith(b"HTTP/1.1 101") and b"\x00\x00" in out[60:],
+             "after the 101, a client that sends no preface gets the server's SETTINGS and is closed", out[:120])
+        v, _ = curl_h2(a.url("exporter", "/api/v1/info"))
+        t.eq(v, "2 200", "the agent serves on")
+
+
 def test_tls(t):
     with open(os.path.join(FIXTURES, "otlp-logs-otlpjson-01.pb"), "rb") as f:
         pb = f.read()
@@ -266,4 +313,4 @@ def test_tls(t):
 
 
 if __name__ == "__main__":
-    run([test_fixtures, test_reuse, test_exporter_ui, test_http_input, test_longpoll, test_tls])
+    run([test_fixtures, test_reuse, test_exporter_ui, test_http_input, test_longpoll, test_h2c_upgrade, test_tls])
